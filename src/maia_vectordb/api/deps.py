@@ -1,0 +1,69 @@
+"""Dependency aliases: the one vocabulary handlers use to ask for shared things."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Path, Query, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from maia_vectordb.config import Settings
+from maia_vectordb.db.models import DEFAULT_PROJECT_ID
+from maia_vectordb.db.pagination import Order, PageRequest
+from maia_vectordb.state import AppState
+
+
+async def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.maia
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+async def get_settings(state: StateDep) -> Settings:
+    return state.settings
+
+
+async def get_session(state: StateDep) -> AsyncIterator[AsyncSession]:
+    """The unit of work: commit when the handler returns, before the response is sent."""
+    async with state.sessionmaker() as session, session.begin():
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def get_project(state: StateDep) -> uuid.UUID:
+    """The caller's project; the default one until API keys say otherwise."""
+    return DEFAULT_PROJECT_ID
+
+
+ProjectDep = Annotated[uuid.UUID, Depends(get_project)]
+
+VectorStoreID = Annotated[str, Path(min_length=1, max_length=64)]
+FileID = Annotated[str, Path(min_length=1, max_length=64)]
+BatchID = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+async def page_request(
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    order: Annotated[Order, Query()] = "desc",
+    after: Annotated[str | None, Query(max_length=64)] = None,
+    before: Annotated[str | None, Query(max_length=64)] = None,
+) -> PageRequest:
+    return PageRequest(limit=limit, order=order, after=after, before=before)
+
+
+PageDep = Annotated[PageRequest, Depends(page_request)]
+
+POLL_AFTER_MS = "250"
+
+
+def poll_hint(response: Response, status: str) -> None:
+    """The SDK's `*_and_poll` helpers wait this long between polls while work is pending."""
+    if status == "in_progress":
+        response.headers["openai-poll-after-ms"] = POLL_AFTER_MS

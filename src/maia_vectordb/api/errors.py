@@ -1,0 +1,92 @@
+"""Every error leaves as OpenAI's envelope: `{"error": {message, type, param, code}}`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from maia_vectordb.errors import MaiaError
+
+log = logging.getLogger(__name__)
+
+_HTTP_TYPES = {401: "invalid_request_error", 403: "invalid_request_error"}
+
+
+def error_response(
+    status: int,
+    message: str,
+    *,
+    type_: str,
+    param: str | None = None,
+    code: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body = {"error": {"message": message, "type": type_, "param": param, "code": code}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def param_from_loc(loc: Sequence[int | str]) -> str | None:
+    """`("body", "metadata", "k")` → `metadata.k`; list positions render as `[i]`."""
+    parts = list(loc[1:]) if loc and loc[0] in {"body", "query", "path", "header"} else list(loc)
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif not part.startswith("function-") and "[" not in part:
+            out += f".{part}" if out else part
+    return out or None
+
+
+def _validation_message(error: dict[str, Any], param: str | None) -> str:
+    msg = str(error.get("msg", "Invalid value"))
+    msg = msg.removeprefix("Value error, ")
+    return f"Invalid '{param}': {msg}" if param else msg
+
+
+async def _maia_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, MaiaError)
+    if exc.status_code >= 500:
+        log.error("request.failed", extra={"error": exc.message})
+    return error_response(
+        exc.status_code, exc.message, type_=exc.type, param=exc.param, code=exc.code
+    )
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    first = errors[0] if errors else {"loc": (), "msg": "Invalid request"}
+    param = param_from_loc(first.get("loc", ()))
+    return error_response(
+        400,
+        _validation_message(first, param),
+        type_="invalid_request_error",
+        param=param,
+        code="invalid_value",
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404:
+        message = f"Invalid URL ({request.method} {request.url.path})"
+    elif exc.status_code == 405:
+        message = f"Method {request.method} is not allowed for {request.url.path}"
+    else:
+        message = str(exc.detail)
+    type_ = _HTTP_TYPES.get(exc.status_code, "invalid_request_error")
+    if exc.status_code >= 500:
+        type_ = "server_error"
+    return error_response(exc.status_code, message, type_=type_, headers=exc.headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(MaiaError, _maia_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)

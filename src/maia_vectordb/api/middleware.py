@@ -1,0 +1,65 @@
+"""Request ids and the last line of defence against unhandled exceptions.
+
+Pure ASGI rather than `BaseHTTPMiddleware`, so streaming uploads and responses
+pass through untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from maia_vectordb.api.errors import error_response
+
+log = logging.getLogger(__name__)
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class RequestIdMiddleware:
+    """Echo a safe client `x-request-id` or mint one; answer crashes with a 500 envelope."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = self._request_id(scope)
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception("request.crashed", extra={"request_id": request_id})
+            if started:
+                raise
+            response = error_response(
+                500,
+                "The server had an error while processing your request.",
+                type_="server_error",
+            )
+            await response(scope, receive, send_with_id)
+
+    @staticmethod
+    def _request_id(scope: Scope) -> str:
+        for name, value in scope.get("headers", []):
+            if name == b"x-request-id":
+                candidate = bytes(value).decode("latin-1")
+                if _SAFE_ID.match(candidate):
+                    return candidate
+        return f"req_{uuid.uuid4().hex}"

@@ -1,0 +1,31 @@
+"""`POST /v1/vector_stores/{id}/search`: vector, keyword or hybrid retrieval."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from maia_vectordb.api.deps import ProjectDep, SessionDep, StateDep, VectorStoreID
+from maia_vectordb.api.responses import errors
+from maia_vectordb.schemas.search import SearchPage, SearchRequest
+from maia_vectordb.services import search as service
+
+router = APIRouter(prefix="/v1/vector_stores", tags=["search"])
+
+
+@router.post("/{vector_store_id}/search", responses=errors(400, 404))
+async def search_vector_store(
+    vector_store_id: VectorStoreID,
+    body: SearchRequest,
+    session: SessionDep,
+    project: ProjectDep,
+    state: StateDep,
+) -> SearchPage:
+    """Find the chunks most relevant to `query`, optionally filtered by file attributes."""
+    return await service.search(
+        session,
+        project_id=project,
+        vector_store_id=vector_store_id,
+        body=body,
+        cache=state.query_cache,
+        settings=state.settings,
+    )

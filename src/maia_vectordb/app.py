@@ -1,0 +1,98 @@
+"""The FastAPI application: built by `create_app(settings)`, never at import time."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from fastapi import FastAPI
+
+from maia_vectordb import __version__
+from maia_vectordb.api import (
+    file_batches,
+    files,
+    health,
+    search,
+    vector_store_files,
+    vector_stores,
+)
+from maia_vectordb.api.errors import install_error_handlers
+from maia_vectordb.api.middleware import RequestIdMiddleware
+from maia_vectordb.config import Settings
+from maia_vectordb.db.bootstrap import database_url, prepare_schema, wait_for_database
+from maia_vectordb.db.engine import build_engine, build_sessionmaker
+from maia_vectordb.embeddings import QueryEmbeddingCache, build_embedder
+from maia_vectordb.ingest.chunking import Chunker
+from maia_vectordb.ingest.pool import running_workers
+from maia_vectordb.ingest.worker import IngestWorker
+from maia_vectordb.state import AppState
+
+log = logging.getLogger(__name__)
+
+STARTUP_DB_TIMEOUT = 12.0
+
+
+@asynccontextmanager
+async def worker_lifespan(settings: Settings) -> AsyncIterator[AppState]:
+    """Everything but HTTP: database ready at head, embedder, chunker, running workers."""
+    async with contextlib.AsyncExitStack() as stack:
+        url = await stack.enter_async_context(database_url(settings))
+        await wait_for_database(url, within=STARTUP_DB_TIMEOUT)
+        engine = build_engine(settings, url)
+        stack.push_async_callback(engine.dispose)
+        await prepare_schema(engine, url, settings.embedding_dimensions)
+        embedder = build_embedder(settings)
+        stack.push_async_callback(embedder.aclose)
+        state = AppState(
+            settings=settings,
+            engine=engine,
+            sessionmaker=build_sessionmaker(engine),
+            embedder=embedder,
+            chunker=await asyncio.to_thread(Chunker),
+            query_cache=QueryEmbeddingCache(embedder, max_entries=settings.search_cache_size),
+        )
+        await stack.enter_async_context(running_workers(build_workers(state)))
+        yield state
+
+
+def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Resources live exactly as long as the app: built on start, disposed in reverse."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with worker_lifespan(settings) as state:
+            app.state.maia = state
+            log.info("app.started")
+            yield
+
+    return lifespan
+
+
+def build_workers(state: AppState) -> list[IngestWorker]:
+    return [
+        IngestWorker(
+            sessionmaker=state.sessionmaker,
+            embedder=state.embedder,
+            chunker=state.chunker,
+            settings=state.settings,
+            name=f"ingest-{i}",
+        )
+        for i in range(state.settings.workers)
+    ]
+
+
+def create_app(settings: Settings) -> FastAPI:
+    app = FastAPI(
+        title="MAIA VectorDB",
+        version=__version__,
+        summary="OpenAI-compatible vector stores on PostgreSQL + pgvector",
+        lifespan=_lifespan(settings),
+    )
+    app.add_middleware(RequestIdMiddleware)
+    install_error_handlers(app)
+    for module in (health, files, vector_stores, vector_store_files, file_batches, search):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,124 @@
+"""Settings, read once from the environment and `.env`, then passed explicitly."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+EmbeddingProvider = Literal["openai", "local"]
+
+
+def default_data_dir() -> Path:
+    """A per-user directory, so `serve` works with no configuration at all."""
+    return Path(platformdirs.user_data_dir("maia-vectordb"))
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the `postgresql://` URLs people copy around and aim them at asyncpg."""
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    raise ValueError("must start with postgresql:// (or postgresql+asyncpg://)")
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; `.env.example` documents each one."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    database_url: str | None = Field(default=None, alias="DATABASE_URL")
+    data_dir: Path = Field(default_factory=default_data_dir, alias="MAIA_DATA_DIR")
+    db_pool_size: int = Field(default=10, ge=1, le=200, alias="DB_POOL_SIZE")
+    db_max_overflow: int = Field(default=10, ge=0, le=200, alias="DB_MAX_OVERFLOW")
+    db_pool_timeout: float = Field(default=10.0, gt=0, alias="DB_POOL_TIMEOUT")
+    db_pool_recycle: int = Field(default=1800, ge=-1, alias="DB_POOL_RECYCLE")
+    db_connect_timeout: float = Field(default=10.0, gt=0, le=60, alias="DB_CONNECT_TIMEOUT")
+
+    openai_api_key: SecretStr | None = Field(default=None, alias="OPENAI_API_KEY")
+    embedding_provider: EmbeddingProvider | None = Field(default=None, alias="EMBEDDING_PROVIDER")
+    embedding_base_url: str | None = Field(default=None, alias="EMBEDDING_BASE_URL")
+    embedding_model: str = Field(default="text-embedding-3-small", alias="EMBEDDING_MODEL")
+    embedding_dimensions: int = Field(default=1536, ge=1, le=4000, alias="EMBEDDING_DIMENSIONS")
+    embedding_concurrency: int = Field(default=4, ge=1, le=64, alias="EMBEDDING_CONCURRENCY")
+    embedding_max_retries: int = Field(default=6, ge=0, le=20, alias="EMBEDDING_MAX_RETRIES")
+    embedding_timeout: float = Field(default=60.0, gt=0, alias="EMBEDDING_TIMEOUT")
+
+    workers: int = Field(default=2, ge=0, le=64, alias="INGEST_WORKERS")
+    job_max_attempts: int = Field(default=5, ge=1, le=50, alias="INGEST_MAX_ATTEMPTS")
+    job_lease_seconds: int = Field(default=30, ge=3, le=3600, alias="INGEST_LEASE_SECONDS")
+    job_retry_base_seconds: float = Field(
+        default=2.0, ge=0.01, le=600, alias="INGEST_RETRY_BASE_SECONDS"
+    )
+    job_poll_interval: float = Field(default=0.5, gt=0, le=60, alias="INGEST_POLL_INTERVAL")
+
+    search_exact_max_chunks: int = Field(default=2000, ge=0, alias="SEARCH_EXACT_MAX_CHUNKS")
+    search_ef_search: int = Field(default=100, ge=10, le=1000, alias="SEARCH_EF_SEARCH")
+    search_max_scan_tuples: int = Field(
+        default=20000, ge=100, le=10_000_000, alias="SEARCH_MAX_SCAN_TUPLES"
+    )
+    search_cache_size: int = Field(default=1024, ge=0, le=1_000_000, alias="SEARCH_CACHE_SIZE")
+
+    max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1, alias="MAX_UPLOAD_BYTES")
+    host: str = Field(default="127.0.0.1", alias="HOST")
+    port: int = Field(default=8000, ge=1, le=65535, alias="PORT")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", alias="LOG_LEVEL"
+    )
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _normalise_url(cls, value: object) -> object:
+        if isinstance(value, str):
+            return normalise_database_url(value.strip()) if value.strip() else None
+        return value
+
+    @field_validator("embedding_provider", mode="before")
+    @classmethod
+    def _blank_provider(cls, value: object) -> object:
+        return value or None
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _check_provider(self) -> Settings:
+        keyless = self.openai_api_key is None and self.embedding_base_url is None
+        if self.embedding_provider == "openai" and keyless:
+            raise ValueError(
+                "EMBEDDING_PROVIDER=openai needs OPENAI_API_KEY (or EMBEDDING_BASE_URL "
+                "for a keyless OpenAI-compatible server)"
+            )
+        return self
+
+    @property
+    def resolved_provider(self) -> EmbeddingProvider:
+        """`openai` when a key or server is configured, else the offline lexical embedder."""
+        if self.embedding_provider is not None:
+            return self.embedding_provider
+        if self.openai_api_key is not None:
+            return "openai"
+        return "local"
+
+    @property
+    def pgdata(self) -> Path:
+        return self.data_dir / "pgdata"
+
+    def describe_database(self) -> str:
+        """Where the data lives, without a password, for the start-up log."""
+        if self.database_url is None:
+            return f"embedded PostgreSQL at {self.pgdata}"
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self.database_url)
+        return f"PostgreSQL {url.host or 'localhost'}:{url.port or 5432}/{url.database}"

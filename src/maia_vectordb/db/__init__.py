@@ -1,0 +1,1 @@
+"""Database access: engine, embedded server, ORM models, migrations and queries."""

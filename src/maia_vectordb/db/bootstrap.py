@@ -1,0 +1,78 @@
+"""Bring a database to a usable state: reachable, migrated, and of the configured width."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+
+import asyncpg
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from maia_vectordb.config import Settings
+from maia_vectordb.db.embedded import embedded_postgres
+from maia_vectordb.db.migrate import embedding_dimensions, upgrade_head
+
+log = logging.getLogger(__name__)
+
+
+class DatabaseUnavailable(RuntimeError):
+    """PostgreSQL could not be reached or is unfit; the message is meant for a person."""
+
+
+def _connect_kwargs(url: str) -> dict[str, object]:
+    parsed = make_url(url)
+    host = parsed.query.get("host") or parsed.host
+    return {
+        "host": host,
+        "port": parsed.port,
+        "user": parsed.username,
+        "password": parsed.password,
+        "database": parsed.database,
+    }
+
+
+async def wait_for_database(url: str, *, within: float) -> None:
+    """Retry until PostgreSQL answers or `within` seconds pass, then fail with one clear line."""
+    deadline = time.monotonic() + within
+    kwargs = _connect_kwargs(url)
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        remaining = max(deadline - time.monotonic(), 0.5)
+        try:
+            conn = await asyncpg.connect(**kwargs, timeout=min(remaining, 5.0))
+        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            last = exc
+            await asyncio.sleep(min(0.5, max(deadline - time.monotonic(), 0)))
+            continue
+        await conn.close()
+        return
+    raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {last or 'timed out'}")
+
+
+async def prepare_schema(engine: AsyncEngine, url: str, dimensions: int) -> None:
+    """Upgrade to head, then refuse to run against chunks of another embedding width."""
+    await upgrade_head(url, dimensions)
+    existing = await embedding_dimensions(engine)
+    if existing is not None and existing != dimensions:
+        raise DatabaseUnavailable(
+            f"EMBEDDING_DIMENSIONS={dimensions} but this database stores {existing}-dimensional "
+            "embeddings; use the original setting or a new database"
+        )
+
+
+@contextlib.asynccontextmanager
+async def database_url(settings: Settings) -> AsyncIterator[str]:
+    """The configured server, or an embedded one that lives as long as this context."""
+    if settings.database_url is not None:
+        yield settings.database_url
+        return
+    with contextlib.ExitStack() as stack:
+        url = await asyncio.to_thread(stack.enter_context, embedded_postgres(settings.pgdata))
+        try:
+            yield url
+        finally:
+            await asyncio.to_thread(stack.close)

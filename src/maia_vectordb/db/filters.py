@@ -1,0 +1,50 @@
+"""OpenAI attribute filters compiled to parameterised SQL over a JSONB column.
+
+Comparisons are type-aware: a value only matches an attribute of the same JSON
+type (numbers as numbers, booleans as booleans), and a missing key never
+matches, not even `ne` or `nin`. Keys and values are always bound parameters.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, any_, bindparam, cast, false, func, not_, or_, true
+from sqlalchemy.dialects.postgresql import JSONB, array
+
+from maia_vectordb.schemas.search import ComparisonFilter, Filter
+
+_ORDERING = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+
+
+def _json(value: Any) -> ColumnElement[Any]:
+    return cast(bindparam(None, json.dumps(value)), JSONB)
+
+
+def _compare(column: Any, node: ComparisonFilter) -> ColumnElement[bool]:
+    attr: ColumnElement[Any] = column.op("->")(bindparam(None, node.key))
+    if node.type == "eq":
+        return attr == _json(node.value)
+    if node.type == "ne":
+        return and_(attr.is_not(None), attr != _json(node.value))
+    if node.type in _ORDERING:
+        same_type = func.jsonb_typeof(attr) == func.jsonb_typeof(_json(node.value))
+        return and_(same_type, attr.op(_ORDERING[node.type])(_json(node.value)))
+    assert isinstance(node.value, list)
+    candidates = array([_json(v) for v in node.value])
+    member = attr == any_(candidates)
+    if node.type == "in":
+        return member
+    return and_(attr.is_not(None), not_(member))
+
+
+def compile_filter(column: Any, node: Filter | None) -> ColumnElement[bool]:
+    if node is None:
+        return true()
+    if isinstance(node, ComparisonFilter):
+        return _compare(column, node)
+    parts = [compile_filter(column, child) for child in node.filters]
+    if not parts:
+        return true() if node.type == "and" else false()
+    return and_(*parts) if node.type == "and" else or_(*parts)

@@ -1,0 +1,65 @@
+"""Run alembic from code so `serve`, `migrate` and the tests share one path."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def compare_type(
+    ctx: Any, inspected: Any, metadata_col: Any, inspected_type: Any, metadata_type: Any
+) -> bool | None:
+    """The embedding's width is deployment configuration, not schema drift."""
+    if metadata_col.name == "embedding":
+        return type(inspected_type).__name__ != type(metadata_type).__name__
+    return None
+
+
+def alembic_config(url: str, dimensions: int) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["url"] = url
+    cfg.attributes["embedding_dimensions"] = dimensions
+    return cfg
+
+
+@functools.cache
+def head_revision() -> str | None:
+    """The revision this code expects; the scripts on disk do not change while it runs."""
+    script = ScriptDirectory.from_config(alembic_config("", 0))
+    return script.get_current_head()
+
+
+async def upgrade_head(url: str, dimensions: int) -> None:
+    """Alembic's API is synchronous and runs its own loop for the async env; keep it off ours."""
+    await asyncio.to_thread(command.upgrade, alembic_config(url, dimensions), "head")
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    """A plain read of alembic's bookkeeping table: cheap enough for every readiness probe."""
+    async with engine.connect() as conn:
+        exists = (await conn.execute(text("SELECT to_regclass('alembic_version')"))).scalar()
+        if exists is None:
+            return None
+        return (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+
+
+async def embedding_dimensions(engine: AsyncEngine) -> int | None:
+    """The dimension the chunk table was created with (halfvec's typmod is the dimension)."""
+    query = text(
+        "SELECT atttypmod FROM pg_attribute "
+        "WHERE attrelid = 'file_chunks'::regclass AND attname = 'embedding'"
+    )
+    async with engine.connect() as conn:
+        value = (await conn.execute(query)).scalar_one_or_none()
+    return int(value) if value is not None and value > 0 else None

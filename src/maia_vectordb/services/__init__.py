@@ -1,0 +1,1 @@
+"""Use cases: the rules of each resource, independent of HTTP."""

@@ -1,0 +1,96 @@
+"""Attaching files to a store: one rule for single files, store creation and batches.
+
+The attachment row and its ingestion job are written in the caller's
+transaction, so a file is never `in_progress` without work queued for it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import case, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from maia_vectordb.db import jobs
+from maia_vectordb.db.models import File, VectorStoreFile
+from maia_vectordb.errors import NotFound
+from maia_vectordb.schemas.chunking import AutoStrategy, StaticStrategy, resolve
+
+RETRYABLE = ("failed", "cancelled")
+
+
+@dataclass(frozen=True)
+class AttachSpec:
+    file_id: str
+    attributes: dict[str, Any] | None = None
+    chunking_strategy: AutoStrategy | StaticStrategy | None = None
+
+
+async def require_files(
+    session: AsyncSession, *, project_id: uuid.UUID, file_ids: list[str], param: str
+) -> None:
+    """Unknown (or another project's) file ids are a 404 naming the first one, as OpenAI does."""
+    query = select(File.id).where(File.project_id == project_id, File.id.in_(file_ids))
+    found = set((await session.execute(query)).scalars())
+    for file_id in file_ids:
+        if file_id not in found:
+            raise NotFound(f"No such File object: {file_id}", param=param)
+
+
+async def attach(
+    session: AsyncSession,
+    *,
+    project_id: uuid.UUID,
+    vector_store_id: str,
+    specs: list[AttachSpec],
+    batch_id: str | None = None,
+) -> list[str]:
+    """Attach files; an existing attachment is kept unless it failed or was cancelled.
+
+    Returns the ids now awaiting ingestion (each has exactly one job).
+    """
+    unique = list({spec.file_id: spec for spec in specs}.values())
+    if not unique:
+        return []
+    rows = [_row(project_id, vector_store_id, spec, batch_id) for spec in unique]
+    stmt = insert(VectorStoreFile).values(rows)
+    excluded = stmt.excluded
+    requeue = VectorStoreFile.status.in_(RETRYABLE)
+    upsert = stmt.on_conflict_do_update(
+        index_elements=[VectorStoreFile.vector_store_id, VectorStoreFile.file_id],
+        set_={
+            "batch_id": excluded.batch_id if batch_id else VectorStoreFile.batch_id,
+            "status": _when(requeue, excluded.status, VectorStoreFile.status),
+            "last_error": _when(requeue, None, VectorStoreFile.last_error),
+            "attributes": _when(requeue, excluded.attributes, VectorStoreFile.attributes),
+            "chunking_strategy": _when(
+                requeue, excluded.chunking_strategy, VectorStoreFile.chunking_strategy
+            ),
+        },
+    ).returning(VectorStoreFile.file_id, VectorStoreFile.status)
+    queued = [f for f, status in await session.execute(upsert) if status == "in_progress"]
+    await jobs.enqueue(
+        session, project_id=project_id, vector_store_id=vector_store_id, file_ids=queued
+    )
+    return queued
+
+
+def _when(condition: Any, then: Any, otherwise: Any) -> Any:
+    return case((condition, then), else_=otherwise)
+
+
+def _row(
+    project_id: uuid.UUID, vector_store_id: str, spec: AttachSpec, batch_id: str | None
+) -> dict[str, Any]:
+    return {
+        "vector_store_id": vector_store_id,
+        "file_id": spec.file_id,
+        "project_id": project_id,
+        "batch_id": batch_id,
+        "status": "in_progress",
+        "attributes": spec.attributes,
+        "chunking_strategy": resolve(spec.chunking_strategy).model_dump(),
+    }

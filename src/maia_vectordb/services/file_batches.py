@@ -1,0 +1,140 @@
+"""File batches: many attachments at once, counted and cancelled together."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import delete, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from maia_vectordb.db.counts import Tally, tally
+from maia_vectordb.db.models import FileBatch, IngestJob, VectorStoreFile
+from maia_vectordb.errors import InvalidRequest, NotFound
+from maia_vectordb.schemas.vector_store_files import FileBatchCreate, FileBatchObject
+from maia_vectordb.services import attachments, vector_stores
+from maia_vectordb.services.ids import new_batch_id
+from maia_vectordb.services.projects import owned
+from maia_vectordb.services.timeutil import unix_required, utcnow
+
+
+def to_wire(row: FileBatch, entry: Tally) -> FileBatchObject:
+    if entry.get("in_progress"):
+        status = "cancelled" if row.cancelled else "in_progress"
+    elif row.cancelled:
+        status = "cancelled"
+    elif entry.total and entry.get("failed") == entry.total:
+        status = "failed"
+    else:
+        status = "completed"
+    return FileBatchObject(
+        id=row.id,
+        created_at=unix_required(row.created_at),
+        vector_store_id=row.vector_store_id,
+        status=status,
+        file_counts=vector_stores.file_counts(entry),
+    )
+
+
+async def _render(session: AsyncSession, row: FileBatch) -> FileBatchObject:
+    counts = await tally(session, VectorStoreFile.batch_id, [row.id])
+    return to_wire(row, counts[row.id])
+
+
+def _specs(body: FileBatchCreate) -> list[attachments.AttachSpec]:
+    if body.files is not None and body.file_ids is not None:
+        raise InvalidRequest("Provide either file_ids or files, not both.", param="files")
+    if body.files is not None:
+        return [
+            attachments.AttachSpec(
+                f.file_id,
+                f.attributes if "attributes" in f.model_fields_set else body.attributes,
+                f.chunking_strategy or body.chunking_strategy,
+            )
+            for f in body.files
+        ]
+    if not body.file_ids:
+        raise InvalidRequest("file_ids must contain at least one file id.", param="file_ids")
+    return [
+        attachments.AttachSpec(f, body.attributes, body.chunking_strategy) for f in body.file_ids
+    ]
+
+
+async def create(
+    session: AsyncSession, *, project_id: uuid.UUID, vector_store_id: str, body: FileBatchCreate
+) -> FileBatchObject:
+    specs = _specs(body)
+    if not specs:
+        raise InvalidRequest("files must contain at least one file.", param="files")
+    await vector_stores.get_writable_row(
+        session, project_id=project_id, vector_store_id=vector_store_id
+    )
+    param = "files" if body.files is not None else "file_ids"
+    await attachments.require_files(
+        session, project_id=project_id, file_ids=[s.file_id for s in specs], param=param
+    )
+    row = FileBatch(
+        id=new_batch_id(),
+        project_id=project_id,
+        vector_store_id=vector_store_id,
+        created_at=utcnow(),
+    )
+    session.add(row)
+    await session.flush()
+    await attachments.attach(
+        session,
+        project_id=project_id,
+        vector_store_id=vector_store_id,
+        specs=specs,
+        batch_id=row.id,
+    )
+    return await _render(session, row)
+
+
+async def get_row(
+    session: AsyncSession, *, project_id: uuid.UUID, vector_store_id: str, batch_id: str
+) -> FileBatch:
+    query = owned(FileBatch, project_id).where(
+        FileBatch.id == batch_id, FileBatch.vector_store_id == vector_store_id
+    )
+    row = (await session.execute(query)).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"No file batch found with id '{batch_id}'.", param="batch_id")
+    return row
+
+
+async def get(
+    session: AsyncSession, *, project_id: uuid.UUID, vector_store_id: str, batch_id: str
+) -> FileBatchObject:
+    row = await get_row(
+        session, project_id=project_id, vector_store_id=vector_store_id, batch_id=batch_id
+    )
+    return await _render(session, row)
+
+
+async def cancel(
+    session: AsyncSession, *, project_id: uuid.UUID, vector_store_id: str, batch_id: str
+) -> FileBatchObject:
+    """Pending files become `cancelled` and lose their jobs; finished ones keep their state.
+
+    A worker mid-way through a cancelled file notices at its final write and
+    discards its chunks, so cancellation is immediate and complete.
+    """
+    row = await get_row(
+        session, project_id=project_id, vector_store_id=vector_store_id, batch_id=batch_id
+    )
+    row.cancelled = True
+    cancelled = await session.execute(
+        update(VectorStoreFile)
+        .where(VectorStoreFile.batch_id == batch_id, VectorStoreFile.status == "in_progress")
+        .values(status="cancelled")
+        .returning(VectorStoreFile.file_id)
+    )
+    file_ids = list(cancelled.scalars())
+    if file_ids:
+        await session.execute(
+            delete(IngestJob).where(
+                IngestJob.vector_store_id == vector_store_id, IngestJob.file_id.in_(file_ids)
+            )
+        )
+    await session.flush()
+    return await _render(session, row)

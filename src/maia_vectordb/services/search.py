@@ -1,0 +1,167 @@
+"""Search: choose the mode, run the retrieval queries, fuse and threshold the results.
+
+Scores, by mode (all 0..1, higher is better):
+- `vector`: cosine similarity, 1 - cosine distance (floored at 0).
+- `keyword`: PostgreSQL `ts_rank_cd` scaled as rank / (rank + 1).
+- `hybrid`: weighted reciprocal rank fusion, Σ wᵢ / (60 + rankᵢ), divided by its
+  maximum (a chunk ranked first in every list scores 1.0).
+With several queries, `vector` and `keyword` keep a chunk's best score and
+`hybrid` fuses every query's lists.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import func
+
+from maia_vectordb.config import Settings
+from maia_vectordb.db import search as queries
+from maia_vectordb.db.filters import compile_filter
+from maia_vectordb.db.models import File, FileChunk, VectorStore
+from maia_vectordb.embeddings import QueryEmbeddingCache
+from maia_vectordb.schemas.search import SearchMode, SearchPage, SearchRequest, SearchResult
+from maia_vectordb.schemas.vector_store_files import ContentPart
+from maia_vectordb.services import vector_stores
+
+RRF_K = 60
+CANDIDATE_FACTOR = 4
+MIN_CANDIDATES = 40
+
+
+@dataclass(frozen=True)
+class Ranked:
+    hits: list[queries.Hit]
+    weight: float
+
+
+def resolve_mode(body: SearchRequest) -> SearchMode:
+    """`search_mode` wins; otherwise `ranker: none` is pure vector and the rest hybrid."""
+    if body.search_mode is not None:
+        return body.search_mode
+    options = body.ranking_options
+    if options is not None and options.ranker == "none":
+        return "vector"
+    return "hybrid"
+
+
+def _weights(body: SearchRequest) -> tuple[float, float]:
+    options = body.ranking_options
+    if options is None or options.hybrid_search is None:
+        return 1.0, 1.0
+    hybrid = options.hybrid_search
+    if hybrid.embedding_weight + hybrid.text_weight == 0:
+        return 1.0, 1.0
+    return hybrid.embedding_weight, hybrid.text_weight
+
+
+def best_of(lists: Sequence[Ranked]) -> list[tuple[queries.Hit, float]]:
+    best: dict[int, tuple[queries.Hit, float]] = {}
+    for ranked in lists:
+        for hit in ranked.hits:
+            if hit.chunk_id not in best or hit.score > best[hit.chunk_id][1]:
+                best[hit.chunk_id] = (hit, hit.score)
+    return sorted(best.values(), key=lambda pair: (-pair[1], pair[0].chunk_id))
+
+
+def reciprocal_rank_fusion(lists: Sequence[Ranked]) -> list[tuple[queries.Hit, float]]:
+    ceiling = sum(r.weight / (RRF_K + 1) for r in lists) or 1.0
+    scores: dict[int, float] = defaultdict(float)
+    hits: dict[int, queries.Hit] = {}
+    for ranked in lists:
+        for position, hit in enumerate(ranked.hits, start=1):
+            scores[hit.chunk_id] += ranked.weight / (RRF_K + position)
+            hits[hit.chunk_id] = hit
+    fused = [(hits[cid], min(1.0, score / ceiling)) for cid, score in scores.items()]
+    return sorted(fused, key=lambda pair: (-pair[1], pair[0].chunk_id))
+
+
+async def search(
+    session: AsyncSession,
+    *,
+    project_id: uuid.UUID,
+    vector_store_id: str,
+    body: SearchRequest,
+    cache: QueryEmbeddingCache,
+    settings: Settings,
+) -> SearchPage:
+    await vector_stores.get_row(session, project_id=project_id, vector_store_id=vector_store_id)
+    mode = resolve_mode(body)
+    texts = body.queries()
+    k = body.max_num_results
+    pool = max(k * CANDIDATE_FACTOR, MIN_CANDIDATES) if mode == "hybrid" else k
+    condition = compile_filter(FileChunk.attributes, body.filters)
+    vector_weight, text_weight = _weights(body)
+    lists: list[Ranked] = []
+    if mode == "vector" or (mode == "hybrid" and vector_weight > 0):
+        embeddings = await cache.embed_queries(texts)
+        exact = await queries.store_is_small(
+            session, vector_store_id, settings.search_exact_max_chunks
+        )
+        if not exact:
+            tuning = queries.IndexTuning(settings.search_ef_search, settings.search_max_scan_tuples)
+            await queries.tune_index_scan(session, tuning, pool)
+        for embedding in embeddings:
+            hits = await queries.vector_hits(
+                session,
+                vector_store_id=vector_store_id,
+                embedding=embedding,
+                condition=condition,
+                limit=pool,
+                exact=exact,
+            )
+            lists.append(Ranked(hits, vector_weight))
+    if mode == "keyword" or (mode == "hybrid" and text_weight > 0):
+        for query in texts:
+            hits = await queries.keyword_hits(
+                session,
+                vector_store_id=vector_store_id,
+                query=query,
+                condition=condition,
+                limit=pool,
+            )
+            lists.append(Ranked(hits, text_weight))
+    fused = reciprocal_rank_fusion(lists) if mode == "hybrid" else best_of(lists)
+    threshold = body.ranking_options.score_threshold if body.ranking_options else 0.0
+    kept = [(hit, score) for hit, score in fused if score >= threshold][:k]
+    await _mark_active(session, vector_store_id)
+    return SearchPage(search_query=texts, data=await _results(session, kept))
+
+
+async def _mark_active(session: AsyncSession, vector_store_id: str) -> None:
+    """Searching is activity; written at most once a minute so searches stay read-mostly."""
+    stale = VectorStore.last_active_at < func.now() - func.make_interval(0, 0, 0, 0, 0, 1)
+    alive = or_(VectorStore.expires_at.is_(None), VectorStore.expires_at > func.now())
+    await session.execute(
+        update(VectorStore)
+        .where(VectorStore.id == vector_store_id, stale, alive)
+        .values(
+            last_active_at=func.now(),
+            expires_at=func.now() + func.make_interval(0, 0, 0, VectorStore.expires_after_days),
+        )
+    )
+
+
+async def _results(
+    session: AsyncSession, kept: list[tuple[queries.Hit, float]]
+) -> list[SearchResult]:
+    file_ids = {hit.file_id for hit, _ in kept}
+    names: dict[str, str] = {}
+    if file_ids:
+        rows = await session.execute(select(File.id, File.filename).where(File.id.in_(file_ids)))
+        names = {row.id: row.filename for row in rows}
+    return [
+        SearchResult(
+            file_id=hit.file_id,
+            filename=names.get(hit.file_id, ""),
+            score=round(score, 6),
+            attributes=hit.attributes,
+            content=[ContentPart(text=hit.text)],
+        )
+        for hit, score in kept
+    ]

@@ -1,0 +1,21 @@
+"""What the lifespan builds and every request shares, typed in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from maia_vectordb.config import Settings
+from maia_vectordb.embeddings import Embedder, QueryEmbeddingCache
+from maia_vectordb.ingest.chunking import Chunker
+
+
+@dataclass(frozen=True)
+class AppState:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    embedder: Embedder
+    chunker: Chunker
+    query_cache: QueryEmbeddingCache

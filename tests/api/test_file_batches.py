@@ -1,0 +1,111 @@
+"""File batches: many files at once, counted together, cancellable."""
+
+from __future__ import annotations
+
+import httpx
+import openai
+import pytest
+from openai import AsyncOpenAI
+from openai.types.vector_stores import VectorStoreFileBatch
+
+
+async def _uploads(sdk: AsyncOpenAI, n: int) -> list[str]:
+    return [
+        (
+            await sdk.files.create(
+                file=(f"{i}.txt", f"document {i}".encode()), purpose="assistants"
+            )
+        ).id
+        for i in range(n)
+    ]
+
+
+class TestCreate:
+    async def test_create_and_poll_counts_every_file(self, sdk: AsyncOpenAI) -> None:
+        store = await sdk.vector_stores.create()
+        ids = await _uploads(sdk, 5)
+        batch = await sdk.vector_stores.file_batches.create_and_poll(
+            vector_store_id=store.id, file_ids=ids, poll_interval_ms=50
+        )
+        assert batch.id.startswith("vsfb_")
+        assert batch.status == "completed"
+        assert batch.file_counts.completed == 5
+        assert batch.file_counts.total == 5
+
+    async def test_files_form_carries_per_file_attributes(self, sdk: AsyncOpenAI) -> None:
+        store = await sdk.vector_stores.create()
+        a, b = await _uploads(sdk, 2)
+        batch = await sdk.vector_stores.file_batches.create_and_poll(
+            vector_store_id=store.id,
+            poll_interval_ms=50,
+            files=[{"file_id": a, "attributes": {"n": 1}}, {"file_id": b}],
+        )
+        listed = {
+            f.id: f.attributes
+            async for f in sdk.vector_stores.file_batches.list_files(
+                batch_id=batch.id, vector_store_id=store.id
+            )
+        }
+        assert listed == {a: {"n": 1}, b: None}
+
+    async def test_upload_and_poll_helper(self, sdk: AsyncOpenAI) -> None:
+        store = await sdk.vector_stores.create()
+        files = [(f"{i}.md", f"# Title {i}".encode()) for i in range(3)]
+        batch = await sdk.vector_stores.file_batches.upload_and_poll(
+            vector_store_id=store.id, files=files, poll_interval_ms=50
+        )
+        assert batch.file_counts.completed == 3
+
+    async def test_response_validates_as_sdk_type(self, client: httpx.AsyncClient) -> None:
+        made = await client.post(
+            "/v1/files", files={"file": ("a.txt", b"x")}, data={"purpose": "assistants"}
+        )
+        store = (await client.post("/v1/vector_stores", json={})).json()
+        response = await client.post(
+            f"/v1/vector_stores/{store['id']}/file_batches",
+            json={"file_ids": [made.json()["id"]]},
+        )
+        assert response.status_code == 200
+        VectorStoreFileBatch.model_validate(response.json())
+
+    async def test_unknown_file_is_404_naming_it(self, sdk: AsyncOpenAI) -> None:
+        store = await sdk.vector_stores.create()
+        (known,) = await _uploads(sdk, 1)
+        with pytest.raises(openai.NotFoundError, match="file-missing"):
+            await sdk.vector_stores.file_batches.create(
+                vector_store_id=store.id, file_ids=[known, "file-missing"]
+            )
+        assert (await sdk.vector_stores.retrieve(store.id)).file_counts.total == 0
+
+    async def test_rejects_both_forms_and_neither(self, client: httpx.AsyncClient) -> None:
+        store = (await client.post("/v1/vector_stores", json={})).json()
+        url = f"/v1/vector_stores/{store['id']}/file_batches"
+        both = await client.post(url, json={"file_ids": ["file-a"], "files": [{"file_id": "b"}]})
+        neither = await client.post(url, json={})
+        assert both.status_code == neither.status_code == 400
+
+
+class TestCancel:
+    async def test_cancel_stops_pending_files(self, settings: object, sdk: AsyncOpenAI) -> None:
+        store = await sdk.vector_stores.create()
+        ids = await _uploads(sdk, 40)
+        batch = await sdk.vector_stores.file_batches.create(vector_store_id=store.id, file_ids=ids)
+        cancelled = await sdk.vector_stores.file_batches.cancel(
+            batch_id=batch.id, vector_store_id=store.id
+        )
+        assert cancelled.status == "cancelled"
+        counts = cancelled.file_counts
+        assert counts.in_progress == 0
+        assert counts.cancelled + counts.completed + counts.failed == 40
+        assert counts.cancelled > 0
+        listed = await sdk.vector_stores.file_batches.list_files(
+            batch_id=batch.id, vector_store_id=store.id, filter="cancelled", limit=100
+        )
+        assert len(listed.data) == counts.cancelled
+
+    async def test_unknown_batch_is_404(self, sdk: AsyncOpenAI) -> None:
+        store = await sdk.vector_stores.create()
+        with pytest.raises(openai.NotFoundError):
+            await sdk.vector_stores.file_batches.retrieve(
+                batch_id="vsfb_nope", vector_store_id=store.id
+            )

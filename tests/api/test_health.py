@@ -1,0 +1,70 @@
+"""Health endpoints and the error envelope every response shares."""
+
+from __future__ import annotations
+
+import httpx
+
+
+class TestLiveness:
+    async def test_reports_ok(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/health")
+        assert response.status_code == 200
+        assert response.json() == {"status": "ok"}
+
+
+class TestReadiness:
+    async def test_ok_when_database_is_at_head(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/health/ready")
+        assert response.status_code == 200
+        body = response.json()
+        assert body["status"] == "ok"
+        assert body["schema_revision"] == body["expected_revision"] is not None
+
+
+class TestErrorEnvelope:
+    async def test_unknown_route_is_openai_404(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/v1/nope")
+        assert response.status_code == 404
+        error = response.json()["error"]
+        assert error["type"] == "invalid_request_error"
+        assert "/v1/nope" in error["message"]
+        assert set(error) == {"message", "type", "param", "code"}
+
+    async def test_wrong_method_is_405_envelope(self, client: httpx.AsyncClient) -> None:
+        response = await client.delete("/health")
+        assert response.status_code == 405
+        assert response.json()["error"]["type"] == "invalid_request_error"
+
+    async def test_every_response_has_a_request_id(self, client: httpx.AsyncClient) -> None:
+        ok = await client.get("/health")
+        missing = await client.get("/nope")
+        assert ok.headers["x-request-id"].startswith("req_")
+        assert missing.headers["x-request-id"] != ok.headers["x-request-id"]
+
+    async def test_safe_client_request_id_is_echoed(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/health", headers={"x-request-id": "abc-123"})
+        assert response.headers["x-request-id"] == "abc-123"
+
+    async def test_unsafe_client_request_id_is_replaced(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/health", headers={"x-request-id": "a b\tc"})
+        assert response.headers["x-request-id"].startswith("req_")
+
+
+class TestUnhandledErrors:
+    async def test_crash_is_500_envelope_without_traceback(self, app: object) -> None:
+        from fastapi import FastAPI
+
+        assert isinstance(app, FastAPI)
+
+        @app.get("/boom")
+        async def boom() -> None:
+            raise RuntimeError("secret internals")
+
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            response = await client.get("/boom")
+        assert response.status_code == 500
+        assert response.json()["error"]["type"] == "server_error"
+        assert "secret internals" not in response.text
+        assert "Traceback" not in response.text
+        assert response.headers["x-request-id"].startswith("req_")

@@ -1,0 +1,107 @@
+"""Shared fixtures: one real PostgreSQL + pgvector for the run, a fresh app per test."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from openai import AsyncOpenAI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from maia_vectordb.app import create_app
+from maia_vectordb.config import Settings, normalise_database_url
+from maia_vectordb.db.embedded import embedded_postgres
+from maia_vectordb.db.migrate import upgrade_head
+
+TEST_DIMENSIONS = 1536
+TENANT_TABLES = (
+    "ingest_jobs",
+    "file_chunks",
+    "vector_store_files",
+    "file_batches",
+    "vector_stores",
+    "file_parts",
+    "files",
+    "api_keys",
+)
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """`TEST_DATABASE_URL` when set, else an embedded server that lives for the run."""
+    given = os.environ.get("TEST_DATABASE_URL")
+    if given:
+        yield normalise_database_url(given)
+        return
+    with (
+        tempfile.TemporaryDirectory(prefix="maia-test-") as tmp,
+        embedded_postgres(Path(tmp) / "pgdata", delete_on_exit=True) as url,
+    ):
+        yield url
+
+
+@pytest.fixture(scope="session")
+async def migrated_url(database_url: str) -> str:
+    await upgrade_head(database_url, TEST_DIMENSIONS)
+    return database_url
+
+
+@pytest.fixture(scope="session")
+async def engine(migrated_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_async_engine(migrated_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+async def _clean_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Tests commit for real (workers need it), so each one leaves the tables empty."""
+    yield
+    if "engine" not in request.fixturenames:
+        return
+    engine: AsyncEngine = request.getfixturevalue("engine")
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {', '.join(TENANT_TABLES)} CASCADE"))
+        await conn.execute(text("DELETE FROM projects WHERE name <> 'default'"))
+
+
+@pytest.fixture
+def settings(migrated_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        DATABASE_URL=migrated_url,
+        MAIA_DATA_DIR=tmp_path,
+        EMBEDDING_PROVIDER="local",
+        EMBEDDING_DIMENSIONS=TEST_DIMENSIONS,
+        INGEST_POLL_INTERVAL=0.05,
+        INGEST_RETRY_BASE_SECONDS=0.05,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+
+
+@pytest.fixture
+async def app(settings: Settings, engine: AsyncEngine) -> AsyncIterator[FastAPI]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client
+
+
+@pytest.fixture
+async def sdk(app: FastAPI) -> AsyncIterator[AsyncOpenAI]:
+    """The official SDK, talking to the app in-process: its types judge every response."""
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+    client = AsyncOpenAI(base_url="http://test/v1", api_key="sk-test", http_client=http)
+    yield client
+    await client.close()

@@ -1,0 +1,206 @@
+"""OpenAIEmbeddings against a fake OpenAI over real HTTP: batching, decoding, errors, bounds."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Sequence
+
+import pytest
+
+from maia_vectordb.config import Settings
+from maia_vectordb.embeddings import (
+    LocalHashEmbeddings,
+    OpenAIEmbeddings,
+    PermanentEmbeddingError,
+    TransientEmbeddingError,
+    build_embedder,
+)
+from maia_vectordb.embeddings.openai import count_cl100k_tokens, plan_batches
+from tests.embeddings.conftest import API_KEY, TEST_DIMENSIONS, MakeEmbedder
+from tests.fakes.openai_server import FakeOpenAIServer, expected_vector
+
+
+def texts(count: int) -> list[str]:
+    return [f"text number {i}" for i in range(count)]
+
+
+class TestRequests:
+    async def test_sends_model_dimensions_base64_and_key(
+        self, embedder: OpenAIEmbeddings, fake_openai: FakeOpenAIServer
+    ) -> None:
+        await embedder.embed(["hello"])
+        [request] = fake_openai.requests
+        assert request.model == "text-embedding-3-small"
+        assert request.dimensions == TEST_DIMENSIONS
+        assert request.encoding_format == "base64"
+        assert request.authorization == f"Bearer {API_KEY}"
+
+    async def test_omits_dimensions_for_models_that_reject_them(
+        self, make_embedder: MakeEmbedder, fake_openai: FakeOpenAIServer
+    ) -> None:
+        embedder = make_embedder(
+            EMBEDDING_MODEL="text-embedding-ada-002", EMBEDDING_DIMENSIONS=1536
+        )
+        [vector] = await embedder.embed(["hello"])
+        assert fake_openai.requests[0].dimensions is None
+        assert vector == expected_vector("hello", 1536)
+
+    async def test_keyless_server_gets_a_placeholder_key(
+        self, make_embedder: MakeEmbedder, fake_openai: FakeOpenAIServer
+    ) -> None:
+        await make_embedder(OPENAI_API_KEY=None).embed(["hello"])
+        assert fake_openai.requests[0].authorization == "Bearer unused"
+
+    async def test_empty_input_makes_no_request(
+        self, embedder: OpenAIEmbeddings, fake_openai: FakeOpenAIServer
+    ) -> None:
+        assert await embedder.embed([]) == []
+        assert fake_openai.requests == []
+
+
+class TestBatching:
+    async def test_splits_3000_inputs_into_two_requests(
+        self, embedder: OpenAIEmbeddings, fake_openai: FakeOpenAIServer
+    ) -> None:
+        vectors = await embedder.embed(texts(3000))
+        assert sorted(r.input_count for r in fake_openai.requests) == [952, 2048]
+        assert len(vectors) == 3000
+
+    async def test_splits_by_300k_tokens_per_request(
+        self, embedder: OpenAIEmbeddings, fake_openai: FakeOpenAIServer
+    ) -> None:
+        long_inputs = [f"doc{i}" + " word" * 7999 for i in range(40)]  # 8000 tokens each
+        await embedder.embed(long_inputs)
+        counts = sorted(r.input_count for r in fake_openai.requests)
+        assert counts == [3, 37]
+        for request in fake_openai.requests:
+            assert sum(map(count_cl100k_tokens, request.inputs)) <= 300_000
+
+    async def test_uses_an_injected_token_counter(
+        self, make_embedder: MakeEmbedder, fake_openai: FakeOpenAIServer
+    ) -> None:
+        embedder = make_embedder(count_tokens=lambda _text: 100_000)
+        await embedder.embed(texts(5))
+        assert sorted(r.input_count for r in fake_openai.requests) == [2, 3]
+
+    def test_gives_an_oversized_input_its_own_request(self) -> None:
+        assert plan_batches([10, 400_000, 10]) == [range(0, 1), range(1, 2), range(2, 3)]
+
+    async def test_returns_vectors_in_input_order_when_batches_finish_out_of_order(
+        self, make_embedder: MakeEmbedder, fake_openai: FakeOpenAIServer
+    ) -> None:
+        fake_openai.delay = slow_first_batch
+        inputs = texts(10)
+        embedder = make_embedder(count_tokens=lambda _text: 150_000, EMBEDDING_CONCURRENCY=8)
+        vectors = await embedder.embed(inputs)
+        assert len(fake_openai.requests) == 5
+        assert vectors == [expected_vector(text, TEST_DIMENSIONS) for text in inputs]
+
+
+def slow_first_batch(inputs: Sequence[str]) -> float:
+    return 0.2 if inputs[0] == "text number 0" else 0.0
+
+
+class TestDecoding:
+    async def test_base64_and_float_responses_decode_to_the_same_vectors(
+        self, embedder: OpenAIEmbeddings, fake_openai: FakeOpenAIServer
+    ) -> None:
+        from_base64 = await embedder.embed(["alpha", "beta"])
+        fake_openai.force_encoding = "float"
+        from_floats = await embedder.embed(["alpha", "beta"])
+        assert (
+            from_base64
+            == from_floats
+            == [expected_vector(t, TEST_DIMENSIONS) for t in ["alpha", "beta"]]
+        )
+
+    async def test_wrong_dimension_is_permanent_and_says_why(
+        self, make_embedder: MakeEmbedder
+    ) -> None:
+        embedder = make_embedder(EMBEDDING_MODEL="text-embedding-ada-002", EMBEDDING_DIMENSIONS=64)
+        with pytest.raises(PermanentEmbeddingError) as caught:
+            await embedder.embed(["hello"])
+        assert str(caught.value) == (
+            "model text-embedding-ada-002 returned 1536 dimensions but EMBEDDING_DIMENSIONS is 64"
+        )
+
+
+class TestErrors:
+    async def test_retries_a_429_then_succeeds(
+        self, embedder: OpenAIEmbeddings, fake_openai: FakeOpenAIServer
+    ) -> None:
+        fake_openai.fail_next(429)
+        assert await embedder.embed(["hello"]) == [expected_vector("hello", TEST_DIMENSIONS)]
+        assert len(fake_openai.requests) == 2
+
+    async def test_persistent_500_is_transient_after_the_retries(
+        self, embedder: OpenAIEmbeddings, fake_openai: FakeOpenAIServer
+    ) -> None:
+        fake_openai.fail_always(500)
+        with pytest.raises(TransientEmbeddingError) as caught:
+            await embedder.embed(["hello"])
+        assert caught.value.status_code == 500
+        assert len(fake_openai.requests) == 3  # EMBEDDING_MAX_RETRIES=2
+
+    async def test_401_is_permanent_and_never_shows_the_key(
+        self, embedder: OpenAIEmbeddings, fake_openai: FakeOpenAIServer
+    ) -> None:
+        fake_openai.fail_always(401)
+        with pytest.raises(PermanentEmbeddingError) as caught:
+            await embedder.embed(["hello"])
+        assert caught.value.status_code == 401
+        assert "HTTP 401" in str(caught.value)
+        assert API_KEY not in str(caught.value)
+        assert len(fake_openai.requests) == 1
+
+    async def test_400_is_permanent_with_the_servers_reason(
+        self, embedder: OpenAIEmbeddings, fake_openai: FakeOpenAIServer
+    ) -> None:
+        fake_openai.fail_always(400, message="This model's maximum context length is 8192 tokens")
+        with pytest.raises(PermanentEmbeddingError, match="maximum context length is 8192"):
+            await embedder.embed(["hello"])
+
+    async def test_timeout_is_transient(
+        self, make_embedder: MakeEmbedder, fake_openai: FakeOpenAIServer
+    ) -> None:
+        fake_openai.delay = 0.3
+        embedder = make_embedder(EMBEDDING_TIMEOUT=0.05, EMBEDDING_MAX_RETRIES=0)
+        with pytest.raises(TransientEmbeddingError, match="timed out"):
+            await embedder.embed(["hello"])
+
+    async def test_unreachable_server_is_transient(self, make_embedder: MakeEmbedder) -> None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        embedder = make_embedder(
+            EMBEDDING_BASE_URL=f"http://127.0.0.1:{port}/v1", EMBEDDING_MAX_RETRIES=0
+        )
+        with pytest.raises(TransientEmbeddingError, match="could not connect"):
+            await embedder.embed(["hello"])
+
+
+class TestConcurrency:
+    async def test_in_flight_requests_never_exceed_embedding_concurrency(
+        self, make_embedder: MakeEmbedder, fake_openai: FakeOpenAIServer
+    ) -> None:
+        fake_openai.delay = 0.05
+        embedder = make_embedder(count_tokens=lambda _text: 300_000, EMBEDDING_CONCURRENCY=2)
+        await embedder.embed(texts(8))
+        assert len(fake_openai.requests) == 8
+        assert fake_openai.max_in_flight == 2
+
+
+class TestBuildEmbedder:
+    async def test_uses_openai_when_a_key_is_configured(
+        self, make_settings: Callable[..., Settings]
+    ) -> None:
+        embedder = build_embedder(make_settings())
+        assert isinstance(embedder, OpenAIEmbeddings)
+        await embedder.aclose()
+
+    def test_falls_back_to_local_hash_without_key_or_provider(
+        self, make_settings: Callable[..., Settings]
+    ) -> None:
+        embedder = build_embedder(make_settings(OPENAI_API_KEY=None))
+        assert isinstance(embedder, LocalHashEmbeddings)
+        assert (embedder.model, embedder.dimensions) == ("local-hash", TEST_DIMENSIONS)
