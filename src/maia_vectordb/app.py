@@ -32,7 +32,7 @@ from maia_vectordb.state import AppState
 
 log = logging.getLogger(__name__)
 
-STARTUP_DB_TIMEOUT = 12.0
+STARTUP_DB_TIMEOUT = 10.0
 
 
 @asynccontextmanager

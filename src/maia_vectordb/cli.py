@@ -26,7 +26,7 @@ from maia_vectordb.logging_setup import configure_logging
 
 log = logging.getLogger("maia_vectordb")
 
-STARTUP_DB_TIMEOUT = 12.0
+STARTUP_DB_TIMEOUT = 10.0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -99,12 +99,20 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 
     from maia_vectordb.app import create_app
 
+    # A stop signal (also the one uvicorn re-raises after its own shutdown) becomes a
+    # normal exit, so the embedded PostgreSQL is always stopped on the way out.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _exit_quietly)
     with contextlib.ExitStack() as stack:
         url = settings.database_url or stack.enter_context(embedded_postgres(settings.pgdata))
         asyncio.run(wait_for_database(url, within=STARTUP_DB_TIMEOUT))
         app = create_app(settings.model_copy(update={"database_url": url}))
         log.info("serve: http://%s:%d (API docs at /docs)", host, port)
         uvicorn.run(app, host=host, port=port, log_config=None, lifespan="on")
+
+
+def _exit_quietly(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -12,7 +12,10 @@ DOCS = {
     "fox.txt": ("The quick brown fox jumps over the lazy dog.", {"lang": "en", "year": 2020}),
     "cats.txt": ("Cats sleep most of the day and purr loudly.", {"lang": "en", "year": 2023}),
     "zorro.txt": ("El zorro marrón salta sobre el perro perezoso.", {"lang": "es", "year": 2021}),
-    "ships.md": ("# Ships\nContainer ships carry cargo across oceans.", {"lang": "en", "draft": True}),
+    "ships.md": (
+        "# Ships\nContainer ships carry cargo across oceans.",
+        {"lang": "en", "draft": True},
+    ),
 }
 
 
@@ -24,7 +27,9 @@ async def store_id(sdk: AsyncOpenAI) -> str:
         made = await sdk.files.create(file=(name, body.encode()), purpose="assistants")
         ids.append({"file_id": made.id, "attributes": attributes})
     batch = await sdk.vector_stores.file_batches.create_and_poll(
-        vector_store_id=store.id, files=ids, poll_interval_ms=50  # type: ignore[arg-type]
+        vector_store_id=store.id,
+        files=ids,
+        poll_interval_ms=50,  # type: ignore[arg-type]
     )
     assert batch.file_counts.completed == len(DOCS)
     return store.id
@@ -47,9 +52,7 @@ class TestModes:
         assert "fox" in page.data[0].content[0].text
 
     @pytest.mark.parametrize("mode", ["vector", "keyword", "hybrid"])
-    async def test_search_mode_extension(
-        self, sdk: AsyncOpenAI, store_id: str, mode: str
-    ) -> None:
+    async def test_search_mode_extension(self, sdk: AsyncOpenAI, store_id: str, mode: str) -> None:
         names = await _names(sdk, store_id, query="cargo ships", extra_body={"search_mode": mode})
         assert names[0] == "ships.md"
 
@@ -59,9 +62,7 @@ class TestModes:
         names = await _names(sdk, store_id, query="purr", extra_body={"search_mode": "keyword"})
         assert names == ["cats.txt"]
 
-    async def test_ranker_none_is_vector_similarity(
-        self, sdk: AsyncOpenAI, store_id: str
-    ) -> None:
+    async def test_ranker_none_is_vector_similarity(self, sdk: AsyncOpenAI, store_id: str) -> None:
         page = await sdk.vector_stores.search(
             vector_store_id=store_id, query="cats purr", ranking_options={"ranker": "none"}
         )
@@ -78,7 +79,8 @@ class TestModes:
 
     async def test_score_threshold_drops_weak_hits(self, sdk: AsyncOpenAI, store_id: str) -> None:
         page = await sdk.vector_stores.search(
-            vector_store_id=store_id, query="fox",
+            vector_store_id=store_id,
+            query="fox",
             ranking_options={"ranker": "none", "score_threshold": 0.2},
         )
         assert page.data
@@ -93,7 +95,9 @@ class TestModes:
 
     async def test_hybrid_weights_are_accepted(self, sdk: AsyncOpenAI, store_id: str) -> None:
         names = await _names(
-            sdk, store_id, query="purr",
+            sdk,
+            store_id,
+            query="purr",
             ranking_options={"hybrid_search": {"embedding_weight": 0.0, "text_weight": 1.0}},
         )
         assert names == ["cats.txt"]
@@ -140,11 +144,15 @@ class TestFilters:
 
     async def test_in_and_nin(self, sdk: AsyncOpenAI, store_id: str) -> None:
         inside = await _names(
-            sdk, store_id, query="the",
+            sdk,
+            store_id,
+            query="the",
             filters={"type": "in", "key": "year", "value": [2020, 2023]},
         )
         outside = await _names(
-            sdk, store_id, query="the",
+            sdk,
+            store_id,
+            query="the",
             filters={"type": "nin", "key": "year", "value": [2020, 2023]},
         )
         assert sorted(inside) == ["cats.txt", "fox.txt"]
@@ -155,10 +163,13 @@ class TestFilters:
             "type": "or",
             "filters": [
                 {"type": "eq", "key": "lang", "value": "es"},
-                {"type": "and", "filters": [
-                    {"type": "eq", "key": "lang", "value": "en"},
-                    {"type": "lt", "key": "year", "value": 2021},
-                ]},
+                {
+                    "type": "and",
+                    "filters": [
+                        {"type": "eq", "key": "lang", "value": "en"},
+                        {"type": "lt", "key": "year", "value": 2021},
+                    ],
+                },
             ],
         }
         names = await _names(sdk, store_id, query="the dog", filters=filters)
@@ -166,7 +177,9 @@ class TestFilters:
 
     async def test_injection_attempt_is_just_a_key(self, sdk: AsyncOpenAI, store_id: str) -> None:
         names = await _names(
-            sdk, store_id, query="the",
+            sdk,
+            store_id,
+            query="the",
             filters={"type": "eq", "key": "lang'); DROP TABLE file_chunks; --", "value": "x"},
         )
         assert names == []
@@ -206,8 +219,9 @@ class TestContract:
     async def test_page_validates_with_sdk_types(
         self, client: httpx.AsyncClient, store_id: str
     ) -> None:
-        body = (await client.post(f"/v1/vector_stores/{store_id}/search",
-                                  json={"query": "fox"})).json()
+        body = (
+            await client.post(f"/v1/vector_stores/{store_id}/search", json={"query": "fox"})
+        ).json()
         assert body["object"] == "vector_store.search_results.page"
         assert body["has_more"] is False
         assert body["next_page"] is None

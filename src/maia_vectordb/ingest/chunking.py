@@ -83,6 +83,9 @@ class Chunker:
     def chunk(self, text: str, config: ChunkingConfig) -> list[Chunk]:
         """Chunks in order; each re-encodes to at most `max_tokens` tokens.
 
+        Only a single character longer than a tiny limit (an emoji is up to 4 tokens)
+        exceeds it: characters are never split.
+
         The text is encoded once; each window's text is encoded once more, since
         the tokens of a piece of text can differ from the tokens it had in context.
         """

@@ -1,0 +1,214 @@
+"""parse(): uploaded bytes become plain text, or a clear reason why they cannot."""
+
+from __future__ import annotations
+
+import io
+
+import docx
+import pptx
+import pytest
+from pptx.util import Inches
+from pypdf import PdfReader, PdfWriter
+
+from maia_vectordb.ingest.parsers import InvalidFile, UnsupportedFile, parse
+
+
+def make_pdf(*pages: str) -> bytes:
+    """A minimal valid PDF: one line of Helvetica per page, with a correct xref table."""
+    count = len(pages)
+    kids = " ".join(f"{4 + 2 * i} 0 R" for i in range(count))
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        f"<< /Type /Pages /Kids [{kids}] /Count {count} >>".encode(),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    for i, text in enumerate(pages):
+        stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {5 + 2 * i} 0 R"
+            " /Resources << /Font << /F1 3 0 R >> >> >>".encode()
+        )
+        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\n" % (len(objects) + 1)
+    out += b"startxref\n%d\n%%%%EOF\n" % xref
+    return bytes(out)
+
+
+def encrypt(pdf: bytes, *, user_password: str) -> bytes:
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
+    writer.encrypt(user_password=user_password, owner_password="owner", algorithm="RC4-128")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def make_docx(paragraph: str, rows: list[list[str]]) -> bytes:
+    document = docx.Document()
+    document.add_paragraph(paragraph)
+    table = document.add_table(rows=len(rows), cols=len(rows[0]))
+    for row, values in zip(table.rows, rows, strict=True):
+        for cell, value in zip(row.cells, values, strict=True):
+            cell.text = value
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def make_pptx(box_texts: list[str], rows: list[list[str]]) -> bytes:
+    """One slide per text box; the table sits on the last slide."""
+    presentation = pptx.Presentation()
+    layout = presentation.slide_layouts[6]  # blank
+    for text in box_texts:
+        slide = presentation.slides.add_slide(layout)
+        box = slide.shapes.add_textbox(Inches(1), Inches(1), Inches(4), Inches(1))
+        box.text_frame.text = text
+    size = (Inches(1), Inches(3), Inches(4), Inches(2))
+    frame = slide.shapes.add_table(len(rows), len(rows[0]), *size)
+    for r, values in enumerate(rows):
+        for c, value in enumerate(values):
+            frame.table.cell(r, c).text = value
+    out = io.BytesIO()
+    presentation.save(out)
+    return out.getvalue()
+
+
+class TestFileType:
+    def test_rejects_unknown_extension(self) -> None:
+        with pytest.raises(UnsupportedFile, match=r"extension \.xyz are not supported"):
+            parse("data.xyz", b"hello")
+
+    def test_rejects_file_without_extension(self) -> None:
+        with pytest.raises(UnsupportedFile, match="no extension"):
+            parse("Makefile", b"all:")
+
+    def test_rejects_csv_which_openai_does_not_list(self) -> None:
+        with pytest.raises(UnsupportedFile):
+            parse("table.csv", b"a,b\n1,2\n")
+
+    def test_extension_is_case_insensitive(self) -> None:
+        assert parse("NOTES.TXT", b"hello") == "hello"
+
+    @pytest.mark.parametrize("name", ["main.py", "lib.rs", "query.sql", "conf.yaml", "x.m"])
+    def test_reads_source_code_as_text(self, name: str) -> None:
+        assert parse(name, b"x = 1\n") == "x = 1\n"
+
+
+class TestText:
+    def test_reads_utf8(self) -> None:
+        assert parse("a.md", "# Café 日本 😀".encode()) == "# Café 日本 😀"
+
+    def test_strips_utf8_bom(self) -> None:
+        assert parse("a.txt", b"\xef\xbb\xbfhello") == "hello"
+
+    @pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+    def test_reads_utf16_with_bom(self, codec: str) -> None:
+        bom = b"\xff\xfe" if codec == "utf-16-le" else b"\xfe\xff"
+        assert parse("a.txt", bom + "Grüße, 世界".encode(codec)) == "Grüße, 世界"
+
+    @pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+    def test_reads_utf16_without_bom(self, codec: str) -> None:
+        assert parse("a.txt", "plain text, ünïcode".encode(codec)) == "plain text, ünïcode"
+
+    def test_rejects_bytes_that_are_not_utf8_or_utf16(self) -> None:
+        with pytest.raises(InvalidFile, match="not valid UTF-8 or UTF-16"):
+            parse("a.txt", "café au lait".encode("latin-1"))
+
+    def test_rejects_empty_file(self) -> None:
+        with pytest.raises(InvalidFile, match="The file is empty"):
+            parse("a.txt", b"")
+
+    def test_rejects_whitespace_only_file(self) -> None:
+        with pytest.raises(InvalidFile, match="no extractable text"):
+            parse("a.txt", b" \n\t\r\n ")
+
+    def test_removes_nul_characters(self) -> None:
+        assert parse("a.txt", b"a\x00b\x00c") == "abc"
+
+    def test_normalises_crlf_line_ends(self) -> None:
+        assert parse("a.txt", b"one\r\ntwo\r\n") == "one\ntwo\n"
+
+
+class TestJson:
+    def test_keeps_the_original_text(self) -> None:
+        data = b'{\n  "name": "maia",\n  "tags": [1, 2]\n}'
+        assert parse("a.json", data) == data.decode()
+
+    def test_rejects_invalid_json(self) -> None:
+        with pytest.raises(InvalidFile, match="not valid JSON"):
+            parse("a.json", b'{"name": ')
+
+
+class TestHtml:
+    def test_drops_scripts_styles_and_head(self) -> None:
+        page = (
+            b"<html><head><title>Title</title><style>p {color: red}</style></head>"
+            b"<body><script>alert('x')</script><noscript>enable js</noscript>"
+            b"<template><p>later</p></template><p>Visible</p></body></html>"
+        )
+        assert parse("a.html", page) == "Visible"
+
+    def test_puts_block_elements_on_their_own_lines(self) -> None:
+        page = b"<div><h1>Title</h1><p>Hello <b>bold</b> world</p><ul><li>one</li><li>two</li></ul>"
+        assert parse("a.htm", page) == "Title\nHello bold world\none\ntwo"
+
+    def test_separates_table_cells(self) -> None:
+        page = b"<table><tr><td>a</td><td>b</td></tr><tr><td>c</td><td>d</td></tr></table>"
+        assert parse("a.html", page) == "a b\nc d"
+
+    def test_text_that_looks_like_a_file_name_is_read_without_warning(self) -> None:
+        assert parse("a.html", b"index.html") == "index.html"
+
+    def test_xml_declaration_is_read_without_warning(self) -> None:
+        assert parse("a.html", b'<?xml version="1.0"?><svg><text>Hi</text></svg>') == "Hi"
+
+
+class TestPdf:
+    def test_reads_text_of_every_page(self) -> None:
+        text = parse("a.pdf", make_pdf("Hello first page", "Goodbye second page"))
+        assert text.split("\n\n") == ["Hello first page", "Goodbye second page"]
+
+    def test_rejects_pdf_protected_by_a_password(self) -> None:
+        pdf = encrypt(make_pdf("secret words"), user_password="secret")
+        with pytest.raises(InvalidFile, match="protected by a password"):
+            parse("a.pdf", pdf)
+
+    def test_reads_pdf_encrypted_without_a_user_password(self) -> None:
+        pdf = encrypt(make_pdf("open words"), user_password="")
+        assert parse("a.pdf", pdf) == "open words"
+
+    @pytest.mark.parametrize("data", [b"not a pdf at all", make_pdf("cut off")[:60]])
+    def test_rejects_corrupt_pdf(self, data: bytes) -> None:
+        with pytest.raises(InvalidFile, match="The PDF could not be read"):
+            parse("a.pdf", data)
+
+    def test_rejects_pdf_without_text(self) -> None:
+        with pytest.raises(InvalidFile, match="no extractable text"):
+            parse("a.pdf", make_pdf(""))
+
+
+class TestDocx:
+    def test_reads_paragraphs_and_table_cells(self) -> None:
+        data = make_docx("Quarterly report", [["Region", "Sales"], ["North", "42"]])
+        assert parse("a.docx", data) == "Quarterly report\nRegion\tSales\nNorth\t42"
+
+    def test_rejects_corrupt_docx(self) -> None:
+        with pytest.raises(InvalidFile, match="The Word document could not be read"):
+            parse("a.docx", b"PK\x03\x04 not really a zip")
+
+
+class TestPptx:
+    def test_reads_text_boxes_and_tables_slide_by_slide(self) -> None:
+        data = make_pptx(["Welcome", "Results"], [["Q1", "Q2"], ["10", "20"]])
+        assert parse("a.pptx", data) == "Welcome\n\nResults\nQ1\tQ2\n10\t20"
+
+    def test_rejects_corrupt_pptx(self) -> None:
+        with pytest.raises(InvalidFile, match="The PowerPoint presentation could not be read"):
+            parse("a.pptx", b"definitely not a presentation")
