@@ -7,14 +7,24 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
 READY_WITHIN = 60.0
+
+
+@pytest.fixture
+def data_root() -> Iterator[Path]:
+    """Outside pytest's tmp tree: pytest resets that tree to 0700, which locks out the
+    separate system user the embedded server runs as under root."""
+    with tempfile.TemporaryDirectory(prefix="maia-e2e-") as tmp:
+        yield Path(tmp)
 
 
 def free_port() -> int:

@@ -14,8 +14,8 @@ pytestmark = pytest.mark.e2e
 
 
 class TestServeEmbedded:
-    def test_serves_ready_and_keeps_data_across_restarts(self, tmp_path: Path) -> None:
-        data_dir = tmp_path / "data"
+    def test_serves_ready_and_keeps_data_across_restarts(self, data_root: Path) -> None:
+        data_dir = data_root / "data"
         with serving(data_dir) as base:
             created = httpx.post(f"{base}/v1/vector_stores", json={"name": "kept"}, timeout=10)
             assert created.status_code == 200, created.text
@@ -29,14 +29,14 @@ class TestServeEmbedded:
 
 
 class TestStartupFaults:
-    def test_unreachable_database_fails_fast_with_one_line(self, tmp_path: Path) -> None:
+    def test_unreachable_database_fails_fast_with_one_line(self, data_root: Path) -> None:
         url = f"postgresql://user:hunter2@127.0.0.1:{free_port()}/db"
         started = time.monotonic()
         result = run_cli(
             "serve",
             "--port",
             str(free_port()),
-            env=cli_env(DATABASE_URL=url, MAIA_DATA_DIR=str(tmp_path)),
+            env=cli_env(DATABASE_URL=url, MAIA_DATA_DIR=str(data_root)),
             timeout=30,
         )
         assert result.returncode != 0
@@ -45,23 +45,23 @@ class TestStartupFaults:
         assert "Traceback" not in result.stderr
         assert "hunter2" not in result.stderr
 
-    def test_unusable_data_dir_is_named(self, tmp_path: Path) -> None:
-        not_a_dir = tmp_path / "file"
+    def test_unusable_data_dir_is_named(self, data_root: Path) -> None:
+        not_a_dir = data_root / "file"
         not_a_dir.write_text("x")
         result = run_cli("migrate", env=cli_env(MAIA_DATA_DIR=str(not_a_dir)), timeout=30)
         assert result.returncode != 0
         assert str(not_a_dir) in result.stderr
         assert "Traceback" not in result.stderr
 
-    def test_foreign_directory_is_not_taken_as_pgdata(self, tmp_path: Path) -> None:
-        (tmp_path / "pgdata").mkdir()
-        (tmp_path / "pgdata" / "notes.txt").write_text("mine")
-        result = run_cli("migrate", env=cli_env(MAIA_DATA_DIR=str(tmp_path)), timeout=30)
+    def test_foreign_directory_is_not_taken_as_pgdata(self, data_root: Path) -> None:
+        (data_root / "pgdata").mkdir()
+        (data_root / "pgdata" / "notes.txt").write_text("mine")
+        result = run_cli("migrate", env=cli_env(MAIA_DATA_DIR=str(data_root)), timeout=30)
         assert result.returncode != 0
         assert "not a PostgreSQL data directory" in result.stderr
 
-    def test_bad_setting_is_explained(self, tmp_path: Path) -> None:
-        env = cli_env(MAIA_DATA_DIR=str(tmp_path), EMBEDDING_DIMENSIONS="lots")
+    def test_bad_setting_is_explained(self, data_root: Path) -> None:
+        env = cli_env(MAIA_DATA_DIR=str(data_root), EMBEDDING_DIMENSIONS="lots")
         result = run_cli("migrate", env=env, timeout=30)
         assert result.returncode != 0
         assert "EMBEDDING_DIMENSIONS" in result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import subprocess
@@ -11,6 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+
+import psutil
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,19 @@ def _check_data_dir(pgdata: Path) -> None:
             )
 
 
+def _forget_dead_handles(pgdata: Path) -> None:
+    """The wheel stops the server when its last registered process exits, but a process
+    killed with SIGKILL never unregisters; prune such pids so the server is stopped again."""
+    handles = pgdata / ".handle_pids.json"
+    try:
+        pids = json.loads(handles.read_text())
+    except (OSError, ValueError):
+        return
+    alive = [pid for pid in pids if isinstance(pid, int) and psutil.pid_exists(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
+
+
 def asyncpg_url(socket_dir: str, database: str = "postgres") -> str:
     """asyncpg reaches a Unix socket through the `host` query parameter."""
     return f"postgresql+asyncpg://postgres@/{database}?host={quote(socket_dir)}"
@@ -48,6 +64,7 @@ def asyncpg_url(socket_dir: str, database: str = "postgres") -> str:
 def embedded_postgres(pgdata: Path, *, delete_on_exit: bool = False) -> Iterator[str]:
     """Start (or join) the server for `pgdata`, yield its asyncpg URL, stop it on exit."""
     _check_data_dir(pgdata)
+    _forget_dead_handles(pgdata)
     with warnings.catch_warnings():
         # platformdirs warns at import when XDG_RUNTIME_DIR is unset; the fallback is fine.
         warnings.simplefilter("ignore")

@@ -1,0 +1,201 @@
+"""Search benchmark: latency, throughput and recall@10 of the live server over N chunks.
+
+    uv run python bench/search.py [--chunks 100000] [--stores 5] [--dims 1536]
+        [--queries 300] [--concurrency 1,8,32] [--keep-data DIR]
+
+Starts an embedded PostgreSQL, loads N random unit vectors as chunks of `--stores`
+stores, times the HNSW index build, then starts `maia_vectordb serve` (and a fake
+OpenAI embeddings server that answers from a table of query vectors) and searches one
+store over HTTP: pure vector, vector + attribute filter, and hybrid. Recall@10 is
+measured against an exact scan; a plain-SQL HNSW query at pgvector's defaults is the
+baseline. Prints a markdown report on stdout; progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from harness import fake_openai, log, maia_server, pg_connect, pg_connect_kwargs, pseudo_words
+from search_data import Built, Layout, prepare
+from search_plans import service_plans
+from search_queries import QuerySet, exact_top_k, recall
+from search_report import Measured, render
+from search_runs import ApiBench, Run, baseline
+
+from maia_vectordb.db.embedded import embedded_postgres
+from maia_vectordb.db.migrate import upgrade_head
+
+SEED = 20261123
+VOCABULARY = 500
+WARMUP = 100
+RECALL_QUERIES = 50
+HYBRID_CONCURRENCY = 8
+MODES = ("vector", "filtered")
+
+
+@dataclass(frozen=True)
+class Options:
+    layout: Layout
+    queries: int
+    concurrency: tuple[int, ...]
+    keep_data: Path | None
+
+    @property
+    def query_count(self) -> int:
+        # API modes at each level, hybrid once, and the SQL baseline for each mode.
+        timed = self.queries * (len(MODES) * len(self.concurrency) + 1 + len(MODES))
+        return len(MODES) * WARMUP + RECALL_QUERIES + timed
+
+
+def parse_args() -> Options:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chunks", type=int, default=100_000, help="chunks in the table")
+    parser.add_argument("--stores", type=int, default=5, help="stores sharing them")
+    parser.add_argument("--dims", type=int, default=1536, help="embedding dimensions")
+    parser.add_argument("--queries", type=int, default=300, help="searches per timed run")
+    parser.add_argument("--concurrency", default="1,8,32", help="comma-separated levels")
+    parser.add_argument("--keep-data", type=Path, default=None, help="keep (and reuse) data here")
+    args = parser.parse_args()
+    levels = tuple(int(level) for level in args.concurrency.split(","))
+    layout = Layout(args.chunks, args.stores, args.dims)
+    return Options(layout, args.queries, levels, args.keep_data)
+
+
+@contextmanager
+def workspace(keep: Path | None) -> Iterator[Path]:
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        yield keep.resolve()
+        return
+    with tempfile.TemporaryDirectory(prefix="maia-bench-search-") as tmp:
+        yield Path(tmp)
+
+
+async def api_runs(
+    base_url: str, opts: Options, queries: QuerySet, recall_set: range
+) -> tuple[list[Run], dict[str, Run]]:
+    """Warm up, time every mode at every concurrency, then one pass over the recall set."""
+    limits = httpx.Limits(max_connections=max(*opts.concurrency, HYBRID_CONCURRENCY))
+    async with httpx.AsyncClient(base_url=base_url, timeout=120, limits=limits) as client:
+        bench = ApiBench(client, opts.layout, queries)
+        for mode in MODES:
+            await bench.run(mode, queries.take(WARMUP), HYBRID_CONCURRENCY)
+        runs = []
+        for mode in MODES:
+            for level in opts.concurrency:
+                log(f"API {mode} at concurrency {level}")
+                runs.append(await bench.run(mode, queries.take(opts.queries), level))
+        log("API hybrid")
+        runs.append(await bench.run("hybrid", queries.take(opts.queries), HYBRID_CONCURRENCY))
+        recall_runs = {mode: await bench.run(mode, recall_set, 1) for mode in MODES}
+    return runs, recall_runs
+
+
+async def ground_truth(
+    connect: dict[str, str], layout: Layout, queries: QuerySet, numbers: range, *, filtered: bool
+) -> dict[int, list[str]]:
+    """Exact top-k for each query, over two connections (each scan uses one core)."""
+
+    async def part(offset: int) -> dict[int, list[str]]:
+        conn = await pg_connect(connect)
+        try:
+            return {
+                n: await exact_top_k(conn, layout, queries.vector(n), filtered=filtered)
+                for n in numbers[offset::2]
+            }
+        finally:
+            await conn.close()
+
+    halves = await asyncio.gather(part(0), part(1))
+    return {**halves[0], **halves[1]}
+
+
+async def baseline_runs(
+    connect: dict[str, str], opts: Options, queries: QuerySet, recall_set: range
+) -> tuple[list[Run], dict[str, Run]]:
+    conn = await pg_connect(connect)
+    try:
+        timed, passes = [], {}
+        for mode in MODES:
+            filtered = mode == "filtered"
+            numbers = queries.take(opts.queries)
+            timed.append(await baseline(conn, opts.layout, queries, numbers, filtered=filtered))
+            passes[mode] = await baseline(conn, opts.layout, queries, recall_set, filtered=filtered)
+    finally:
+        await conn.close()
+    return timed, passes
+
+
+def mean_recall(run: Run, truth: dict[int, list[str]]) -> float:
+    return sum(recall(run.found.get(n, []), t) for n, t in truth.items()) / len(truth)
+
+
+async def measure(url: str, base_url: str, opts: Options, queries: QuerySet) -> Measured:
+    connect = pg_connect_kwargs(url)
+    recall_set = queries.take(RECALL_QUERIES)
+    runs, api_passes = await api_runs(base_url, opts, queries, recall_set)
+    log("exact top-10 for the recall set")
+    truth = {
+        mode: await ground_truth(
+            connect, opts.layout, queries, recall_set, filtered=mode != "vector"
+        )
+        for mode in MODES
+    }
+    log("plain-SQL baseline")
+    sql_runs, sql_passes = await baseline_runs(connect, opts, queries, recall_set)
+    recalls = {f"API {m}": mean_recall(api_passes[m], truth[m]) for m in MODES}
+    recalls |= {f"SQL {m}": mean_recall(sql_passes[m], truth[m]) for m in MODES}
+    plans = await service_plans(url, opts.layout, queries.vector(recall_set[0]))
+    return Measured(runs, sql_runs, recalls, plans, await versions(connect))
+
+
+async def versions(connect: dict[str, str]) -> str:
+    conn = await pg_connect(connect)
+    try:
+        server = await conn.fetchval("SHOW server_version")
+        vector = await conn.fetchval("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+        buffers = await conn.fetchval("SHOW shared_buffers")
+    finally:
+        await conn.close()
+    return f"PostgreSQL {server} + pgvector {vector} (embedded, shared_buffers={buffers})"
+
+
+async def load_data(url: str, opts: Options, words: list[str], root: Path) -> Built:
+    await upgrade_head(url, opts.layout.dims)
+    return await prepare(pg_connect_kwargs(url), opts.layout, words, root)
+
+
+def main() -> None:
+    opts = parse_args()
+    rng = random.Random(SEED)
+    words = pseudo_words(VOCABULARY, rng)
+    with workspace(opts.keep_data) as root, embedded_postgres(root / "pgdata") as url:
+        built = asyncio.run(load_data(url, opts, words, root))
+        queries = QuerySet.generate(opts.query_count, opts.layout.dims, words, SEED)
+        files = queries.write(root)
+        with (
+            fake_openai(root, dims=opts.layout.dims, queries=files) as embed_url,
+            maia_server(
+                root,
+                DATABASE_URL=url,
+                EMBEDDING_DIMENSIONS=str(opts.layout.dims),
+                EMBEDDING_PROVIDER="openai",
+                EMBEDDING_BASE_URL=embed_url,
+                OPENAI_API_KEY="x",
+                INGEST_WORKERS="0",
+            ) as server,
+        ):
+            measured = asyncio.run(measure(url, server.base_url, opts, queries))
+    print(render(opts.layout, built, measured))
+
+
+if __name__ == "__main__":
+    main()

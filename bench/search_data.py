@@ -1,0 +1,245 @@
+"""The search benchmark's data set: generated inside PostgreSQL, then indexed and measured.
+
+Rows go straight into the service's tables (stores, files, attached files, chunks), as
+ingestion would leave them. Vectors are random unit vectors drawn by PostgreSQL
+(`random_normal`, normalised), the hardest case for HNSW; each chunk's text starts with
+`chunk <store>-<i>`, which identifies it in API responses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import asyncpg
+from harness import log, pg_connect
+
+INDEX = "ix_file_chunks_embedding_hnsw"
+CREATE_INDEX = (
+    f"CREATE INDEX {INDEX} ON file_chunks USING hnsw (embedding halfvec_cosine_ops) "
+    "WITH (m = 16, ef_construction = 64)"
+)
+BUILD_SETTINGS = {"maintenance_work_mem": "2GB", "max_parallel_maintenance_workers": "1"}
+PROJECT = "00000000-0000-0000-0000-000000000001"
+CHUNKS_PER_FILE = 100
+SHARDS = 10
+FILTER_SHARD = 3
+WORDS_PER_CHUNK = 12
+LOAD_BATCH = 5000
+LOAD_CONNECTIONS = 2
+STRATEGY = {"type": "static", "static": {"max_chunk_size_tokens": 800, "chunk_overlap_tokens": 400}}
+
+INSERT_CHUNKS = f"""
+INSERT INTO file_chunks
+    (vector_store_id, file_id, chunk_index, text, token_count, attributes, embedding)
+SELECT $1, $2 || '-' || (i / {CHUNKS_PER_FILE}), i % {CHUNKS_PER_FILE},
+    'chunk ' || $3 || '-' || i || ' ' || array_to_string(ARRAY(
+        SELECT ($4::text[])[1 + floor(random() * cardinality($4::text[]))::int]
+        FROM generate_series(1, {WORDS_PER_CHUNK}) WHERE i >= 0), ' '),
+    {WORDS_PER_CHUNK + 4},
+    jsonb_build_object('shard', (i / {CHUNKS_PER_FILE}) % {SHARDS}),
+    l2_normalize(ARRAY(
+        SELECT random_normal() FROM generate_series(1, $5) WHERE i >= 0)::vector)::halfvec
+FROM generate_series($6::int, $7::int - 1) AS i
+"""
+INSERT_FILES = """
+INSERT INTO files (id, project_id, filename, purpose, bytes, status)
+SELECT $1 || '-' || f, $2::uuid, 'bench-' || f || '.txt', 'assistants', 4096, 'processed'
+FROM generate_series(0, $3::int - 1) AS f
+"""
+ATTACH_FILES = f"""
+INSERT INTO vector_store_files
+    (vector_store_id, file_id, project_id, status, usage_bytes, chunking_strategy, attributes)
+SELECT $1, $2 || '-' || f, $3::uuid, 'completed', 4096, $4::jsonb,
+    jsonb_build_object('shard', f % {SHARDS})
+FROM generate_series(0, $5::int - 1) AS f
+"""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """N chunks over `stores` stores; store 0, the target, holds N / stores of them."""
+
+    chunks: int
+    stores: int
+    dims: int
+
+    def store_id(self, store: int) -> str:
+        return f"vs_bench{store:016d}"
+
+    def file_prefix(self, store: int) -> str:
+        return f"file-bench{store:02d}"
+
+    def sizes(self) -> list[int]:
+        base = self.chunks // self.stores
+        return [base] * (self.stores - 1) + [self.chunks - base * (self.stores - 1)]
+
+    @property
+    def target(self) -> str:
+        return self.store_id(0)
+
+    @property
+    def target_chunks(self) -> int:
+        return self.sizes()[0]
+
+
+@dataclass(frozen=True)
+class Built:
+    """What loading and indexing cost; kept beside a `--keep-data` directory for reuse."""
+
+    chunks: int
+    stores: int
+    dims: int
+    load_seconds: float
+    build_seconds: float
+    index_mb: float
+    table_mb: float
+    filtered_chunks: int
+    reused: bool = False
+
+
+def _batches(layout: Layout) -> Iterator[tuple[int, int, int]]:
+    for store, size in enumerate(layout.sizes()):
+        for low in range(0, size, LOAD_BATCH):
+            yield store, low, min(low + LOAD_BATCH, size)
+
+
+async def _create_stores(conn: asyncpg.Connection, layout: Layout) -> None:
+    await conn.execute("TRUNCATE vector_stores, files CASCADE")
+    for store, size in enumerate(layout.sizes()):
+        files = -(-size // CHUNKS_PER_FILE)
+        store_id, prefix = layout.store_id(store), layout.file_prefix(store)
+        await conn.execute(
+            "INSERT INTO vector_stores (id, project_id, name) VALUES ($1, $2::uuid, $3)",
+            store_id,
+            PROJECT,
+            f"bench {store}",
+        )
+        await conn.execute(INSERT_FILES, prefix, PROJECT, files)
+        await conn.execute(ATTACH_FILES, store_id, prefix, PROJECT, json.dumps(STRATEGY), files)
+
+
+async def _load_worker(
+    conn: asyncpg.Connection,
+    batches: Iterator[tuple[int, int, int]],
+    layout: Layout,
+    words: list[str],
+) -> None:
+    for store, low, high in batches:
+        # A seed per batch keeps the data identical however batches fall to connections.
+        await conn.execute("SELECT setseed($1)", ((store * 7919 + low) % 19_997) / 10_000 - 1)
+        await conn.execute(
+            INSERT_CHUNKS,
+            layout.store_id(store),
+            layout.file_prefix(store),
+            str(store),
+            words,
+            layout.dims,
+            low,
+            high,
+        )
+        log(f"loaded store {store} chunks {low}..{high - 1}")
+
+
+async def load(connect: dict[str, str], layout: Layout, words: list[str]) -> float:
+    """Drop the HNSW index, then fill the tables over two connections; returns seconds."""
+    conns = [await pg_connect(connect) for _ in range(LOAD_CONNECTIONS)]
+    try:
+        started = time.perf_counter()
+        await conns[0].execute(f"DROP INDEX IF EXISTS {INDEX}")
+        await _create_stores(conns[0], layout)
+        batches = _batches(layout)
+        await asyncio.gather(*(_load_worker(c, batches, layout, words) for c in conns))
+        await conns[0].execute("VACUUM ANALYZE file_chunks")
+        return time.perf_counter() - started
+    finally:
+        for conn in conns:
+            await conn.close()
+
+
+async def _report_progress(connect: dict[str, str], every: float = 30.0) -> None:
+    conn = await pg_connect(connect)
+    try:
+        while True:
+            await asyncio.sleep(every)
+            row = await conn.fetchrow(
+                "SELECT phase, tuples_done, tuples_total FROM pg_stat_progress_create_index"
+            )
+            if row is not None:
+                log(f"index build: {row['phase']} {row['tuples_done']}/{row['tuples_total']}")
+    finally:
+        await conn.close()
+
+
+async def build_index(connect: dict[str, str]) -> float:
+    """Time `CREATE INDEX` as a bulk load after the data is in; returns seconds."""
+    conn = await pg_connect(connect)
+    progress = asyncio.create_task(_report_progress(connect))
+    try:
+        for name, value in BUILD_SETTINGS.items():
+            await conn.execute("SELECT set_config($1, $2, false)", name, value)
+        await conn.execute("CHECKPOINT")
+        started = time.perf_counter()
+        await conn.execute(CREATE_INDEX)
+        return time.perf_counter() - started
+    finally:
+        progress.cancel()
+        await conn.close()
+
+
+async def sizes(connect: dict[str, str], layout: Layout) -> tuple[float, float, int]:
+    """Index MB, table MB (heap + TOAST, no indexes), and chunks the filter leaves in the target."""
+    conn = await pg_connect(connect)
+    try:
+        index = await conn.fetchval(f"SELECT pg_relation_size('{INDEX}')")
+        table = await conn.fetchval("SELECT pg_table_size('file_chunks')")
+        filtered = await conn.fetchval(
+            "SELECT count(*) FROM file_chunks WHERE vector_store_id = $1 "
+            "AND attributes -> 'shard' = $2::jsonb",
+            layout.target,
+            str(FILTER_SHARD),
+        )
+    finally:
+        await conn.close()
+    return index / 2**20, table / 2**20, int(filtered)
+
+
+def _reusable(path: Path, layout: Layout) -> Built | None:
+    if not path.exists():
+        return None
+    built = Built(**json.loads(path.read_text()))
+    if (built.chunks, built.stores, built.dims) != (layout.chunks, layout.stores, layout.dims):
+        raise SystemExit(
+            f"{path.parent} holds {built.chunks} chunks in {built.stores} stores of "
+            f"{built.dims} dimensions; use another --keep-data directory or delete it"
+        )
+    return Built(**{**asdict(built), "reused": True})
+
+
+async def prepare(connect: dict[str, str], layout: Layout, words: list[str], keep: Path) -> Built:
+    """Load and index, or reuse what an earlier `--keep-data` run left in `keep`."""
+    record = keep / "bench.json"
+    reused = _reusable(record, layout)
+    if reused is not None:
+        log(f"reusing the data set in {keep}")
+        return reused
+    load_seconds = await load(connect, layout, words)
+    log(f"loaded {layout.chunks} chunks in {load_seconds:.0f} s; building the HNSW index")
+    build_seconds = await build_index(connect)
+    index_mb, table_mb, filtered = await sizes(connect, layout)
+    built = Built(
+        layout.chunks,
+        layout.stores,
+        layout.dims,
+        load_seconds,
+        build_seconds,
+        index_mb,
+        table_mb,
+        filtered,
+    )
+    record.write_text(json.dumps(asdict(built)))
+    return built

@@ -1,0 +1,91 @@
+"""EXPLAIN ANALYZE of the exact SQL the service runs for a search, built by its own code.
+
+The statements come from `maia_vectordb.db.search` (captured as they are sent), with the
+same per-transaction HNSW settings, so the plan is the one the server gets.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from search_data import INDEX, Layout
+from search_queries import K
+from search_runs import FILTER
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from maia_vectordb.config import Settings
+from maia_vectordb.db import search as queries
+from maia_vectordb.db.engine import build_engine, build_sessionmaker
+from maia_vectordb.db.filters import compile_filter
+from maia_vectordb.db.models import FileChunk
+from maia_vectordb.schemas.search import ComparisonFilter
+
+
+VECTOR_LITERAL = re.compile(r"'\[[^\]]*\]'")
+
+
+def plan_summary(plan: Sequence[str]) -> str:
+    """How the top-k rows were found, in a few words, and the execution time."""
+    text = "\n".join(plan)
+    if INDEX in text:
+        access = "HNSW index scan"
+    elif "Bitmap Heap Scan" in text:
+        access = "bitmap scan + sort (exact)"
+    elif "Seq Scan" in text:
+        access = "seq scan + sort (exact)"
+    else:
+        access = "other"
+    timing = next((line.strip() for line in plan if "Execution Time" in line), "")
+    return f"{access}; {timing}"
+
+
+async def _explain_search(
+    session: AsyncSession, captured: list[tuple[str, Any]], settings: Settings, **search: Any
+) -> list[str]:
+    exact = await queries.store_is_small(
+        session, search["vector_store_id"], settings.search_exact_max_chunks
+    )
+    if not exact:
+        tuning = queries.IndexTuning(settings.search_ef_search, settings.search_max_scan_tuples)
+        await queries.tune_index_scan(session, tuning, K)
+    captured.clear()
+    await queries.vector_hits(session, **search, limit=K, exact=exact)
+    statement, parameters = captured[-1]
+    connection = await session.connection()
+    result = await connection.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
+    # The bound query vector is thousands of characters; it says nothing about the plan.
+    return [VECTOR_LITERAL.sub("'[...]'", str(row[0])) for row in result]
+
+
+async def service_plans(url: str, layout: Layout, vector: list[float]) -> dict[str, list[str]]:
+    """Plans for `vector` and `filtered` searches with the server's default settings."""
+    settings = Settings(_env_file=None, DATABASE_URL=url, EMBEDDING_DIMENSIONS=layout.dims)
+    engine = build_engine(settings, url)
+    captured: list[tuple[str, Any]] = []
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _capture(_c: Any, _cur: Any, statement: str, parameters: Any, *_: Any) -> None:
+        captured.append((statement, parameters))
+
+    conditions = {
+        "vector": compile_filter(FileChunk.attributes, None),
+        "filtered": compile_filter(FileChunk.attributes, ComparisonFilter(**FILTER)),
+    }
+    plans: dict[str, list[str]] = {}
+    try:
+        for name, condition in conditions.items():
+            async with build_sessionmaker(engine)() as session, session.begin():
+                plans[name] = await _explain_search(
+                    session,
+                    captured,
+                    settings,
+                    vector_store_id=layout.target,
+                    embedding=vector,
+                    condition=condition,
+                )
+    finally:
+        await engine.dispose()
+    return plans

@@ -1,0 +1,128 @@
+"""The search benchmark's markdown report: set-up, one row per scenario, targets, plans."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness import machine, markdown_table, percentiles
+from search_data import BUILD_SETTINGS, FILTER_SHARD, Built, Layout
+from search_plans import plan_summary
+from search_runs import BASELINE_SETTINGS, Run
+
+TARGET_P50_MS = 10.0
+TARGET_RECALL = 0.95
+TARGET_THROUGHPUT = 200.0
+THROUGHPUT_AT = 8
+HEADERS = (
+    "scenario",
+    "concurrency",
+    "p50 ms",
+    "p95 ms",
+    "p99 ms",
+    "searches/s",
+    "recall@10",
+    "results/search",
+    "errors",
+)
+LABELS = {
+    "vector": "API vector (ranker none)",
+    "filtered": f"API vector + filter shard={FILTER_SHARD}",
+    "hybrid": "API hybrid (default ranker)",
+    "sql-vector": "SQL baseline vector",
+    "sql-filtered": f"SQL baseline + filter shard={FILTER_SHARD}",
+}
+RECALL_KEYS = {
+    "vector": "API vector",
+    "filtered": "API filtered",
+    "sql-vector": "SQL vector",
+    "sql-filtered": "SQL filtered",
+}
+
+
+@dataclass(frozen=True)
+class Measured:
+    api: list[Run]
+    sql: list[Run]
+    recall: dict[str, float]
+    plans: dict[str, list[str]]
+    versions: str
+
+
+def _row(run: Run, recalls: dict[str, float]) -> list[object]:
+    p50, p95, p99 = percentiles(run.latencies_ms)
+    key = RECALL_KEYS.get(run.scenario)
+    return [
+        LABELS[run.scenario],
+        run.concurrency,
+        f"{p50:.1f}",
+        f"{p95:.1f}",
+        f"{p99:.1f}",
+        f"{run.throughput:.0f}",
+        f"{recalls[key]:.3f}" if key else "n/a",
+        f"{run.mean_results:.1f}",
+        run.errors,
+    ]
+
+
+def _setup(layout: Layout, built: Built, versions: str) -> list[str]:
+    rate = layout.chunks / built.build_seconds if built.build_seconds else 0.0
+    settings = ", ".join(f"{k}={v}" for k, v in BUILD_SETTINGS.items())
+    earlier = " (measured when the kept data set was loaded)" if built.reused else ""
+    return [
+        f"- machine: {machine()}; {versions}",
+        f"- data: N={layout.chunks} chunks, dims={layout.dims} (halfvec, random unit vectors), "
+        f"{layout.stores} stores; searched store {layout.target_chunks} chunks, "
+        f"{built.filtered_chunks} of them with shard={FILTER_SHARD}",
+        f"- load {built.load_seconds:.0f} s; HNSW build (m=16, ef_construction=64, {settings}) "
+        f"**{built.build_seconds:.0f} s** ({rate:.0f} rows/s){earlier}",
+        f"- index {built.index_mb:.0f} MB; table {built.table_mb:.0f} MB (heap + TOAST)",
+        "- server: SEARCH_* settings at their defaults; embeddings from a local fake OpenAI "
+        "server; every timed query text is new to the server's query cache",
+        f"- SQL baseline: `{'; '.join(BASELINE_SETTINGS)}`, one connection, no API",
+    ]
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def _targets(measured: Measured) -> list[str]:
+    first = {(r.scenario, r.concurrency): r for r in measured.api}
+    lines = ["", "Targets (stated for 100k chunks):"]
+    single = first.get(("vector", 1))
+    if single is not None:
+        p50 = percentiles(single.latencies_ms)[0]
+        lines.append(
+            f"- p50 ≤ {TARGET_P50_MS:.0f} ms (API vector, concurrency 1): "
+            f"{p50:.1f} ms — {_verdict(p50 <= TARGET_P50_MS)}"
+        )
+    for key in ("API vector", "API filtered"):
+        value = measured.recall[key]
+        lines.append(
+            f"- recall@10 ≥ {TARGET_RECALL} ({key}): {value:.3f} — "
+            f"{_verdict(value >= TARGET_RECALL)}"
+        )
+    busy = first.get(("vector", THROUGHPUT_AT))
+    if busy is not None:
+        lines.append(
+            f"- ≥ {TARGET_THROUGHPUT:.0f} searches/s at concurrency {THROUGHPUT_AT} "
+            f"(API vector): {busy.throughput:.0f} — "
+            f"{_verdict(busy.throughput >= TARGET_THROUGHPUT)}"
+        )
+    return lines
+
+
+def _plans(plans: dict[str, list[str]]) -> list[str]:
+    lines = ["", "The service's own search SQL, EXPLAIN (ANALYZE, BUFFERS):"]
+    for name, plan in plans.items():
+        lines += [f"- {name}: {plan_summary(plan)}", "", "```", *plan, "```"]
+    return lines
+
+
+def render(layout: Layout, built: Built, measured: Measured) -> str:
+    rows = [_row(run, measured.recall) for run in [*measured.api, *measured.sql]]
+    lines = [f"## Search benchmark ({layout.chunks} chunks)", ""]
+    lines += _setup(layout, built, measured.versions)
+    lines += ["", markdown_table(HEADERS, rows)]
+    lines += _targets(measured) + _plans(measured.plans)
+    return "\n".join(lines)

@@ -1,0 +1,102 @@
+"""Timed search runs: through the live server over HTTP, and as plain SQL for comparison."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import httpx
+from search_data import FILTER_SHARD, Layout
+from search_queries import K, QuerySet, chunk_key, top_k_sql
+
+FILTER = {"type": "eq", "key": "shard", "value": FILTER_SHARD}
+# pgvector's defaults, stated so the baseline does not depend on the server's settings.
+BASELINE_SETTINGS = ("SET hnsw.iterative_scan = off", "SET hnsw.ef_search = 40")
+
+
+@dataclass
+class Run:
+    """One scenario: per-search latencies, wall time, and the chunks each search returned."""
+
+    scenario: str
+    concurrency: int
+    latencies_ms: list[float] = field(default_factory=list)
+    wall_seconds: float = 0.0
+    errors: int = 0
+    found: dict[int, list[str]] = field(default_factory=dict)
+
+    @property
+    def throughput(self) -> float:
+        return len(self.latencies_ms) / self.wall_seconds if self.wall_seconds else 0.0
+
+    @property
+    def mean_results(self) -> float:
+        return sum(map(len, self.found.values())) / len(self.found) if self.found else 0.0
+
+
+def request_body(mode: str, text: str) -> dict[str, Any]:
+    """`vector` and `filtered` ask for pure vector search (ranker none); `hybrid` is the default."""
+    body: dict[str, Any] = {"query": text, "max_num_results": K}
+    if mode != "hybrid":
+        body["ranking_options"] = {"ranker": "none"}
+    if mode == "filtered":
+        body["filters"] = FILTER
+    return body
+
+
+class ApiBench:
+    def __init__(self, client: httpx.AsyncClient, layout: Layout, queries: QuerySet) -> None:
+        self.client = client
+        self.path = f"/v1/vector_stores/{layout.target}/search"
+        self.queries = queries
+
+    async def run(self, mode: str, numbers: Iterable[int], concurrency: int) -> Run:
+        """Each of `concurrency` clients sends its next search as soon as the last one returns."""
+        run = Run(mode, concurrency)
+        pending = iter(numbers)
+        started = time.perf_counter()
+        await asyncio.gather(*(self._client(mode, pending, run) for _ in range(concurrency)))
+        run.wall_seconds = time.perf_counter() - started
+        return run
+
+    async def _client(self, mode: str, pending: Iterator[int], run: Run) -> None:
+        for number in pending:
+            body = request_body(mode, self.queries.texts[number])
+            started = time.perf_counter()
+            response = await self.client.post(self.path, json=body)
+            elapsed = (time.perf_counter() - started) * 1000
+            if response.status_code != httpx.codes.OK:
+                run.errors += 1
+                continue
+            run.latencies_ms.append(elapsed)
+            run.found[number] = [
+                chunk_key(r["content"][0]["text"]) for r in response.json()["data"]
+            ]
+
+
+async def baseline(
+    conn: asyncpg.Connection,
+    layout: Layout,
+    queries: QuerySet,
+    numbers: Iterable[int],
+    *,
+    filtered: bool,
+) -> Run:
+    """The same search as one plain SQL statement at pgvector's defaults, one at a time."""
+    for statement in BASELINE_SETTINGS:
+        await conn.execute(statement)
+    sql = await conn.prepare(top_k_sql(filtered=filtered))
+    run = Run("sql-filtered" if filtered else "sql-vector", 1)
+    started = time.perf_counter()
+    for number in numbers:
+        vector = queries.vector(number)
+        begun = time.perf_counter()
+        rows = await sql.fetch(layout.target, vector)
+        run.latencies_ms.append((time.perf_counter() - begun) * 1000)
+        run.found[number] = [chunk_key(row["text"]) for row in rows]
+    run.wall_seconds = time.perf_counter() - started
+    return run
