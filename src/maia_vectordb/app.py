@@ -22,17 +22,22 @@ from maia_vectordb.api import (
 from maia_vectordb.api.errors import install_error_handlers
 from maia_vectordb.api.middleware import RequestIdMiddleware
 from maia_vectordb.config import Settings
-from maia_vectordb.db.bootstrap import database_url, prepare_schema, wait_for_database
+from maia_vectordb.db.bootstrap import (
+    STARTUP_DB_TIMEOUT,
+    database_url,
+    prepare_schema,
+    wait_for_database,
+)
 from maia_vectordb.db.engine import build_engine, build_sessionmaker
 from maia_vectordb.embeddings import QueryEmbeddingCache, build_embedder
 from maia_vectordb.ingest.chunking import Chunker
 from maia_vectordb.ingest.pool import running_workers
 from maia_vectordb.ingest.worker import IngestWorker
+from maia_vectordb.services import keys
+from maia_vectordb.services.auth_gate import AuthGate
 from maia_vectordb.state import AppState
 
 log = logging.getLogger(__name__)
-
-STARTUP_DB_TIMEOUT = 10.0
 
 
 @asynccontextmanager
@@ -46,13 +51,18 @@ async def worker_lifespan(settings: Settings) -> AsyncIterator[AppState]:
         await prepare_schema(engine, url, settings.embedding_dimensions)
         embedder = build_embedder(settings)
         stack.push_async_callback(embedder.aclose)
+        sessionmaker = build_sessionmaker(engine)
+        if settings.api_keys is not None:
+            async with sessionmaker() as session, session.begin():
+                await keys.seed_keys(session, settings.api_keys.get_secret_value())
         state = AppState(
             settings=settings,
             engine=engine,
-            sessionmaker=build_sessionmaker(engine),
+            sessionmaker=sessionmaker,
             embedder=embedder,
             chunker=await asyncio.to_thread(Chunker),
             query_cache=QueryEmbeddingCache(embedder, max_entries=settings.search_cache_size),
+            auth=AuthGate(sessionmaker),
         )
         await stack.enter_async_context(running_workers(build_workers(state)))
         yield state

@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     )
     search_cache_size: int = Field(default=1024, ge=0, le=1_000_000, alias="SEARCH_CACHE_SIZE")
 
+    api_keys: SecretStr | None = Field(default=None, alias="MAIA_API_KEYS")
+    """Keys to register at start: comma-separated `key` or `project:key` entries."""
+
     max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1, alias="MAX_UPLOAD_BYTES")
     host: str = Field(default="127.0.0.1", alias="HOST")
     port: int = Field(default=8000, ge=1, le=65535, alias="PORT")

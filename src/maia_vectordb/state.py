@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from maia_vectordb.config import Settings
 from maia_vectordb.embeddings import Embedder, QueryEmbeddingCache
 from maia_vectordb.ingest.chunking import Chunker
+from maia_vectordb.services.auth_gate import AuthGate
 
 
 @dataclass(frozen=True)
@@ -19,3 +20,4 @@ class AppState:
     embedder: Embedder
     chunker: Chunker
     query_cache: QueryEmbeddingCache
+    auth: AuthGate

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from maia_vectordb.config import Settings
 from maia_vectordb.db.models import DEFAULT_PROJECT_ID
 from maia_vectordb.db.pagination import Order, PageRequest
+from maia_vectordb.errors import Unauthenticated
+from maia_vectordb.services import keys
 from maia_vectordb.state import AppState
 
 
@@ -37,9 +39,23 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-async def get_project(state: StateDep) -> uuid.UUID:
-    """The caller's project; the default one until API keys say otherwise."""
-    return DEFAULT_PROJECT_ID
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+async def get_project(request: Request, state: StateDep, session: SessionDep) -> uuid.UUID:
+    """The caller's project: from its API key, or the default one while no key exists."""
+    if not await state.auth.required():
+        return DEFAULT_PROJECT_ID
+    key = _bearer(request)
+    if key is None:
+        raise Unauthenticated(
+            "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.",
+            code="missing_api_key",
+        )
+    return await keys.resolve(session, key)
 
 
 ProjectDep = Annotated[uuid.UUID, Depends(get_project)]

@@ -18,6 +18,10 @@ from maia_vectordb.db.migrate import embedding_dimensions, upgrade_head
 
 log = logging.getLogger(__name__)
 
+# Long enough for a database container that is still starting, short enough that a
+# wrong DATABASE_URL is reported well within 15 s.
+STARTUP_DB_TIMEOUT = 10.0
+
 
 class DatabaseUnavailable(RuntimeError):
     """PostgreSQL could not be reached or is unfit; the message is meant for a person."""

@@ -1,0 +1,49 @@
+"""`maia-vectordb keys create | list | revoke`: manage the API keys of projects."""
+
+from __future__ import annotations
+
+import argparse
+
+from maia_vectordb.cli.common import migrated_database
+from maia_vectordb.config import Settings
+from maia_vectordb.services import keys
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("keys", help="create, list and revoke API keys")
+    actions = parser.add_subparsers(dest="keys_command", required=True)
+    create = actions.add_parser("create", help="mint a key for a project (printed once)")
+    create.add_argument("--project", default="default", help="project name (created if new)")
+    actions.add_parser("list", help="list keys: prefix, project, created, last used")
+    revoke = actions.add_parser("revoke", help="revoke a key by its prefix or full value")
+    revoke.add_argument("key", help="the prefix shown by `keys list`, or the whole key")
+
+
+async def run(settings: Settings, args: argparse.Namespace) -> None:
+    async with (
+        migrated_database(settings) as sessionmaker,
+        sessionmaker() as session,
+        session.begin(),
+    ):
+        if args.keys_command == "create":
+            key = await keys.create_key(session, project=args.project)
+            print(key)
+            print(f"project: {args.project}. Store this key now: it is not shown again.")
+        elif args.keys_command == "revoke":
+            count = await keys.revoke_key(session, key_or_prefix=args.key)
+            print(f"revoked {count} key(s)")
+        else:
+            _print_table(await keys.list_keys(session))
+
+
+def _print_table(rows: list[keys.KeyInfo]) -> None:
+    def when(moment: object) -> str:
+        return "-" if moment is None else str(moment)[:19]
+
+    print(f"{'prefix':<14} {'project':<20} {'created':<20} {'last used':<20} status")
+    for row in rows:
+        status = "revoked" if row.revoked_at else "active"
+        print(
+            f"{row.prefix:<14} {row.project[:20]:<20} {when(row.created_at):<20} "
+            f"{when(row.last_used_at):<20} {status}"
+        )

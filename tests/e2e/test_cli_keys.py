@@ -1,0 +1,44 @@
+"""`maia-vectordb keys ...` and the refusal to expose a keyless server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from maia_vectordb.services import keys
+from tests.e2e.conftest import cli_env, free_port, run_cli
+
+pytestmark = pytest.mark.e2e
+
+
+class TestKeysCommand:
+    async def test_create_list_revoke(self, migrated_url: str, engine: AsyncEngine) -> None:
+        env = cli_env(DATABASE_URL=migrated_url)
+        created = run_cli("keys", "create", "--project", "ops", env=env, timeout=60)
+        assert created.returncode == 0, created.stderr
+        key = created.stdout.splitlines()[0]
+        assert key.startswith("sk-maia-")
+        async with async_sessionmaker(engine)() as session:
+            assert await keys.resolve(session, key)
+        listed = run_cli("keys", "list", env=env, timeout=60)
+        assert key[:12] in listed.stdout
+        assert key not in listed.stdout
+        assert "ops" in listed.stdout
+        revoked = run_cli("keys", "revoke", key[:12], env=env, timeout=60)
+        assert revoked.returncode == 0, revoked.stderr
+        assert "revoked" in run_cli("keys", "list", env=env, timeout=60).stdout
+        again = run_cli("keys", "revoke", key[:12], env=env, timeout=60)
+        assert again.returncode != 0
+
+
+class TestExposure:
+    def test_refuses_non_loopback_without_keys(self, migrated_url: str, data_root: Path) -> None:
+        env = cli_env(DATABASE_URL=migrated_url, MAIA_DATA_DIR=str(data_root))
+        result = run_cli(
+            "serve", "--host", "0.0.0.0", "--port", str(free_port()), env=env, timeout=60
+        )
+        assert result.returncode != 0
+        assert "refusing to serve on 0.0.0.0 without API keys" in result.stderr
+        assert "--insecure" in result.stderr
