@@ -19,8 +19,10 @@ from maia_vectordb.api import (
     vector_store_files,
     vector_stores,
 )
+from maia_vectordb.api.body_limit import BodyLimitMiddleware
 from maia_vectordb.api.errors import install_error_handlers
 from maia_vectordb.api.middleware import RequestIdMiddleware
+from maia_vectordb.api.openapi import install_openapi
 from maia_vectordb.config import Settings
 from maia_vectordb.db.bootstrap import (
     STARTUP_DB_TIMEOUT,
@@ -101,8 +103,10 @@ def create_app(settings: Settings) -> FastAPI:
         summary="OpenAI-compatible vector stores on PostgreSQL + pgvector",
         lifespan=_lifespan(settings),
     )
+    app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
+    install_openapi(app)
     for module in (health, files, vector_stores, vector_store_files, file_batches, search):
         app.include_router(module.router)
     return app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import httpx
 
 
@@ -68,3 +70,25 @@ class TestUnhandledErrors:
         assert "secret internals" not in response.text
         assert "Traceback" not in response.text
         assert response.headers["x-request-id"].startswith("req_")
+
+
+class TestBodyLimits:
+    async def test_declared_oversized_json_is_413(self, client: httpx.AsyncClient) -> None:
+        body = b'{"name": "' + b"x" * (5 * 1024 * 1024) + b'"}'
+        response = await client.post(
+            "/v1/vector_stores", content=body, headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 413
+        assert response.json()["error"]["type"] == "invalid_request_error"
+
+    async def test_streamed_oversized_json_is_413(self, client: httpx.AsyncClient) -> None:
+        async def chunks() -> AsyncIterator[bytes]:
+            yield b'{"name": "'
+            for _ in range(80):
+                yield b"x" * 65536
+            yield b'"}'
+
+        response = await client.post(
+            "/v1/vector_stores", content=chunks(), headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 413

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -83,7 +84,20 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     type_ = _HTTP_TYPES.get(exc.status_code, "invalid_request_error")
     if exc.status_code >= 500:
         type_ = "server_error"
-    return error_response(exc.status_code, message, type_=type_, headers=exc.headers)
+    headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+    if exc.status_code == 405:
+        headers["allow"] = ", ".join(_allowed_methods(request))
+    return error_response(exc.status_code, message, type_=type_, headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method documented for this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        pattern = re.sub(r"\{[^/]+\}", "[^/]+", template)
+        if re.fullmatch(pattern, request.url.path):
+            methods.update(method.upper() for method in operations)
+    return sorted(methods)
 
 
 def install_error_handlers(app: FastAPI) -> None:
