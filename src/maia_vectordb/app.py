@@ -24,6 +24,7 @@ from maia_vectordb.api.errors import install_error_handlers
 from maia_vectordb.api.middleware import RequestIdMiddleware
 from maia_vectordb.api.openapi import install_openapi
 from maia_vectordb.config import Settings
+from maia_vectordb.logging_setup import configure_logging
 from maia_vectordb.db.bootstrap import (
     STARTUP_DB_TIMEOUT,
     database_url,
@@ -110,3 +111,10 @@ def create_app(settings: Settings) -> FastAPI:
     for module in (health, files, vector_stores, vector_store_files, file_batches, search):
         app.include_router(module.router)
     return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The factory each `serve --workers N` process calls: settings from its environment."""
+    settings = Settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

@@ -51,12 +51,12 @@ def run_cli(*args: str, env: dict[str, str], timeout: float) -> subprocess.Compl
 
 
 @contextmanager
-def serving(data_dir: Path, **env: str) -> Iterator[str]:
+def serving(data_dir: Path, *args: str, **env: str) -> Iterator[str]:
     """Start `serve`, wait for readiness, yield its base URL, stop it with SIGTERM."""
     port = free_port()
     log = (data_dir.parent / f"serve-{port}.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "maia_vectordb", "serve", "--port", str(port)],
+        [sys.executable, "-m", "maia_vectordb", "serve", "--port", str(port), *args],
         env=cli_env(MAIA_DATA_DIR=str(data_dir), **env),
         stdout=log,
         stderr=subprocess.STDOUT,

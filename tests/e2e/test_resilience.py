@@ -158,9 +158,9 @@ class TestLoad:
         async with engine.connect() as conn:
             mismatched = await conn.scalar(
                 text(
-                    "SELECT count(*) FROM vector_store_files f WHERE (f.status = 'completed') <> "
-                    "EXISTS (SELECT 1 FROM file_chunks c WHERE c.vector_store_id = f.vector_store_id "
-                    "AND c.file_id = f.file_id)"
+                    "SELECT count(*) FROM vector_store_files f "
+                    "WHERE (f.status = 'completed') <> EXISTS (SELECT 1 FROM file_chunks c "
+                    "WHERE c.vector_store_id = f.vector_store_id AND c.file_id = f.file_id)"
                 )
             )
         assert mismatched == 0

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import os
 import signal
 
 from maia_vectordb.cli.common import migrated_database
@@ -26,6 +27,12 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     serve = sub.add_parser("serve", help="run the HTTP API (and ingestion workers)")
     serve.add_argument("--host", default=None, help="bind address (default: HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (default: PORT or 8000)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="API processes (each also runs INGEST_WORKERS ingestion workers)",
+    )
     serve.add_argument(
         "--insecure",
         action="store_true",
@@ -81,7 +88,21 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
         asyncio.run(wait_for_database(url, within=STARTUP_DB_TIMEOUT))
         asyncio.run(_check_exposure(settings, host, args.insecure))
         log.info("serve: http://%s:%d (API docs at /docs)", host, port)
-        uvicorn.run(create_app(settings), host=host, port=port, log_config=None, lifespan="on")
+        if args.workers > 1:
+            # Each process builds its own app from the environment; they share only
+            # PostgreSQL (the data, the job queue), which is what makes them stateless.
+            os.environ["DATABASE_URL"] = url
+            uvicorn.run(
+                "maia_vectordb.app:create_app_from_env",
+                factory=True,
+                workers=args.workers,
+                host=host,
+                port=port,
+                log_config=None,
+                lifespan="on",
+            )
+        else:
+            uvicorn.run(create_app(settings), host=host, port=port, log_config=None, lifespan="on")
 
 
 def _exit_quietly(_signum: int, _frame: object) -> None:
