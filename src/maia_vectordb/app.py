@@ -24,7 +24,6 @@ from maia_vectordb.api.errors import install_error_handlers
 from maia_vectordb.api.middleware import RequestIdMiddleware
 from maia_vectordb.api.openapi import install_openapi
 from maia_vectordb.config import Settings
-from maia_vectordb.logging_setup import configure_logging
 from maia_vectordb.db.bootstrap import (
     STARTUP_DB_TIMEOUT,
     database_url,
@@ -36,6 +35,7 @@ from maia_vectordb.embeddings import QueryEmbeddingCache, build_embedder
 from maia_vectordb.ingest.chunking import Chunker
 from maia_vectordb.ingest.pool import running_workers
 from maia_vectordb.ingest.worker import IngestWorker
+from maia_vectordb.logging_setup import configure_logging
 from maia_vectordb.services import keys
 from maia_vectordb.services.auth_gate import AuthGate
 from maia_vectordb.state import AppState
