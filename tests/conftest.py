@@ -18,6 +18,7 @@ from maia_vectordb.app import create_app
 from maia_vectordb.config import Settings, normalise_database_url
 from maia_vectordb.db.embedded import embedded_postgres
 from maia_vectordb.db.migrate import upgrade_head
+from tests.fakes.openai_server import FakeOpenAIServer, running_fake_openai
 
 TEST_DIMENSIONS = 1536
 TENANT_TABLES = (
@@ -105,3 +106,16 @@ async def sdk(app: FastAPI) -> AsyncIterator[AsyncOpenAI]:
     client = AsyncOpenAI(base_url="http://test/v1", api_key="sk-test", http_client=http)
     yield client
     await client.close()
+
+
+@pytest.fixture(scope="session")
+def fake_openai_session() -> Iterator[FakeOpenAIServer]:
+    """One fake OpenAI embeddings server over real HTTP for the whole run."""
+    with running_fake_openai() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_openai(fake_openai_session: FakeOpenAIServer) -> FakeOpenAIServer:
+    fake_openai_session.reset()
+    return fake_openai_session

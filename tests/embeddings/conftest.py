@@ -1,33 +1,21 @@
-"""One fake OpenAI server for the run, reset per test; embedders built against it."""
+"""Embedders built against the run's fake OpenAI server (`fake_openai`, tests/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 
 from maia_vectordb.config import Settings
 from maia_vectordb.embeddings import OpenAIEmbeddings
-from tests.fakes.openai_server import FakeOpenAIServer, running_fake_openai
+from tests.fakes.openai_server import FakeOpenAIServer
 
 API_KEY = "sk-test-0123456789abcdef"
 # Small vectors keep thousands of inputs cheap to serialise.
 TEST_DIMENSIONS = 8
 
 MakeEmbedder = Callable[..., OpenAIEmbeddings]
-
-
-@pytest.fixture(scope="session")
-def fake_openai_session() -> Iterator[FakeOpenAIServer]:
-    with running_fake_openai() as server:
-        yield server
-
-
-@pytest.fixture
-def fake_openai(fake_openai_session: FakeOpenAIServer) -> FakeOpenAIServer:
-    fake_openai_session.reset()
-    return fake_openai_session
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -17,24 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from maia_vectordb.app import create_app
 from maia_vectordb.config import Settings
-from tests.fakes.openai_server import FakeOpenAIServer, running_fake_openai
+from tests.fakes.openai_server import FakeOpenAIServer
 
 API_KEY = "sk-worker-test-secret"
 LONG_TEXT = " ".join(f"word{i % 500}" for i in range(6000))
 
 MakeSdk = Callable[..., Any]
-
-
-@pytest.fixture(scope="module")
-def fake_server() -> Iterator[FakeOpenAIServer]:
-    with running_fake_openai() as server:
-        yield server
-
-
-@pytest.fixture
-def fake(fake_server: FakeOpenAIServer) -> FakeOpenAIServer:
-    fake_server.reset()
-    return fake_server
 
 
 @asynccontextmanager
@@ -49,12 +37,14 @@ async def _sdk_for(app: FastAPI) -> AsyncIterator[AsyncOpenAI]:
 
 
 @pytest.fixture
-def openai_settings(settings: Settings, fake: FakeOpenAIServer, engine: AsyncEngine) -> Settings:
+def openai_settings(
+    settings: Settings, fake_openai: FakeOpenAIServer, engine: AsyncEngine
+) -> Settings:
     return settings.model_copy(
         update={
             "embedding_provider": "openai",
             "openai_api_key": SecretStr(API_KEY),
-            "embedding_base_url": fake.base_url,
+            "embedding_base_url": fake_openai.base_url,
             "embedding_max_retries": 0,
             "job_max_attempts": 3,
         }
@@ -70,46 +60,48 @@ async def _ingest(sdk: AsyncOpenAI, name: str = "doc.txt", body: str = LONG_TEXT
 
 class TestOpenAIEmbeddings:
     async def test_embeds_every_chunk_through_the_api(
-        self, openai_settings: Settings, fake: FakeOpenAIServer
+        self, openai_settings: Settings, fake_openai: FakeOpenAIServer
     ) -> None:
         async with _sdk_for(create_app(openai_settings)) as sdk:
             done = await _ingest(sdk)
         assert done.status == "completed"
-        assert fake.requests
-        assert all(r.dimensions == openai_settings.embedding_dimensions for r in fake.requests)
-        assert all(r.authorization == f"Bearer {API_KEY}" for r in fake.requests)
+        assert fake_openai.requests
+        assert all(
+            r.dimensions == openai_settings.embedding_dimensions for r in fake_openai.requests
+        )
+        assert all(r.authorization == f"Bearer {API_KEY}" for r in fake_openai.requests)
 
     async def test_429_then_success_completes(
-        self, openai_settings: Settings, fake: FakeOpenAIServer
+        self, openai_settings: Settings, fake_openai: FakeOpenAIServer
     ) -> None:
-        fake.fail_next(429, times=1)
+        fake_openai.fail_next(429, times=1)
         async with _sdk_for(create_app(openai_settings)) as sdk:
             done = await _ingest(sdk)
         assert done.status == "completed"
-        assert len(fake.requests) >= 2
+        assert len(fake_openai.requests) >= 2
 
     async def test_persistent_500_ends_failed_after_max_attempts(
-        self, openai_settings: Settings, fake: FakeOpenAIServer
+        self, openai_settings: Settings, fake_openai: FakeOpenAIServer
     ) -> None:
-        fake.fail_always(500)
+        fake_openai.fail_always(500)
         async with _sdk_for(create_app(openai_settings)) as sdk:
             done = await _ingest(sdk)
         assert done.status == "failed"
         assert done.last_error is not None
         assert done.last_error.code == "server_error"
         assert "3 attempts" in done.last_error.message
-        assert len(fake.requests) == 3
+        assert len(fake_openai.requests) == 3
 
     async def test_bad_key_fails_without_retrying_or_leaking_it(
-        self, openai_settings: Settings, fake: FakeOpenAIServer
+        self, openai_settings: Settings, fake_openai: FakeOpenAIServer
     ) -> None:
-        fake.fail_always(401)
+        fake_openai.fail_always(401)
         async with _sdk_for(create_app(openai_settings)) as sdk:
             done = await _ingest(sdk)
         assert done.status == "failed"
         assert done.last_error is not None
         assert API_KEY not in done.last_error.message
-        assert len(fake.requests) == 1
+        assert len(fake_openai.requests) == 1
 
 
 class TestLeases:

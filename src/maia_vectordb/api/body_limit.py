@@ -10,6 +10,7 @@ that keeps a hostile client from making the server buffer gigabytes.
 
 from __future__ import annotations
 
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from maia_vectordb.api.errors import error_response
@@ -71,15 +72,10 @@ class BodyLimitMiddleware:
 
     @staticmethod
     def _is_multipart(scope: Scope) -> bool:
-        for name, value in scope.get("headers", []):
-            if name == b"content-type":
-                return bytes(value).lower().startswith(b"multipart/form-data")
-        return False
+        content_type = Headers(scope=scope).get("content-type", "")
+        return content_type.lower().startswith("multipart/form-data")
 
     @staticmethod
     def _content_length(scope: Scope) -> int | None:
-        for name, value in scope.get("headers", []):
-            if name == b"content-length":
-                text = bytes(value).decode("latin-1")
-                return int(text) if text.isdigit() else None
-        return None
+        declared = Headers(scope=scope).get("content-length", "")
+        return int(declared) if declared.isdigit() else None
