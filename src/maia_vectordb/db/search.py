@@ -37,15 +37,14 @@ class IndexTuning:
 
 async def tune_index_scan(session: AsyncSession, tuning: IndexTuning, k: int) -> None:
     """Per-transaction HNSW settings: iterative scans, and a beam no narrower than k."""
-    settings = {
-        "hnsw.iterative_scan": "relaxed_order",
-        "hnsw.ef_search": str(max(tuning.ef_search, k)),
-        "hnsw.max_scan_tuples": str(tuning.max_scan_tuples),
-    }
-    for name, value in settings.items():
-        await session.execute(
-            text("SELECT set_config(:name, :value, true)"), {"name": name, "value": value}
-        )
+    await session.execute(
+        text(
+            "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), "
+            "set_config('hnsw.ef_search', :ef, true), "
+            "set_config('hnsw.max_scan_tuples', :tuples, true)"
+        ),
+        {"ef": str(max(tuning.ef_search, k)), "tuples": str(tuning.max_scan_tuples)},
+    )
 
 
 async def store_is_small(session: AsyncSession, vector_store_id: str, threshold: int) -> bool:
