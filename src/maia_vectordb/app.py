@@ -19,6 +19,8 @@ from maia_vectordb.api import (
     vector_store_files,
     vector_stores,
 )
+from maia_vectordb.api import metrics as metrics_api
+from maia_vectordb.api.access import AccessMiddleware
 from maia_vectordb.api.body_limit import BodyLimitMiddleware
 from maia_vectordb.api.errors import install_error_handlers
 from maia_vectordb.api.middleware import RequestIdMiddleware
@@ -36,6 +38,7 @@ from maia_vectordb.ingest.chunking import Chunker
 from maia_vectordb.ingest.pool import running_workers
 from maia_vectordb.ingest.worker import IngestWorker
 from maia_vectordb.logging_setup import configure_logging
+from maia_vectordb.observability.metrics import Metrics
 from maia_vectordb.services import keys
 from maia_vectordb.services.auth_gate import AuthGate
 from maia_vectordb.state import AppState
@@ -44,15 +47,19 @@ log = logging.getLogger(__name__)
 
 
 @asynccontextmanager
-async def worker_lifespan(settings: Settings) -> AsyncIterator[AppState]:
+async def worker_lifespan(
+    settings: Settings, metrics: Metrics | None = None
+) -> AsyncIterator[AppState]:
     """Everything but HTTP: database ready at head, embedder, chunker, running workers."""
+    metrics = metrics if metrics is not None else Metrics.build()
     async with contextlib.AsyncExitStack() as stack:
         url = await stack.enter_async_context(database_url(settings))
         await wait_for_database(url, within=STARTUP_DB_TIMEOUT)
         engine = build_engine(settings, url)
         stack.push_async_callback(engine.dispose)
+        metrics.pool.watch(engine.sync_engine.pool)
         await prepare_schema(engine, url, settings.embedding_dimensions)
-        embedder = build_embedder(settings)
+        embedder = build_embedder(settings, metrics=metrics)
         stack.push_async_callback(embedder.aclose)
         sessionmaker = build_sessionmaker(engine)
         if settings.api_keys is not None:
@@ -66,17 +73,20 @@ async def worker_lifespan(settings: Settings) -> AsyncIterator[AppState]:
             chunker=await asyncio.to_thread(Chunker),
             query_cache=QueryEmbeddingCache(embedder, max_entries=settings.search_cache_size),
             auth=AuthGate(sessionmaker),
+            metrics=metrics,
         )
         await stack.enter_async_context(running_workers(build_workers(state)))
         yield state
 
 
-def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+def _lifespan(
+    settings: Settings, metrics: Metrics
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """Resources live exactly as long as the app: built on start, disposed in reverse."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with worker_lifespan(settings) as state:
+        async with worker_lifespan(settings, metrics) as state:
             app.state.maia = state
             log.info("app.started")
             yield
@@ -92,23 +102,28 @@ def build_workers(state: AppState) -> list[IngestWorker]:
             chunker=state.chunker,
             settings=state.settings,
             name=f"ingest-{i}",
+            metrics=state.metrics,
         )
         for i in range(state.settings.workers)
     ]
 
 
 def create_app(settings: Settings) -> FastAPI:
+    # Built here, not in the lifespan: the middleware needs it before the app starts.
+    metrics = Metrics.build()
     app = FastAPI(
         title="MAIA VectorDB",
         version=__version__,
         summary="OpenAI-compatible vector stores on PostgreSQL + pgvector",
-        lifespan=_lifespan(settings),
+        lifespan=_lifespan(settings, metrics),
     )
     app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(AccessMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     install_openapi(app)
-    for module in (health, files, vector_stores, vector_store_files, file_batches, search):
+    routers = (health, metrics_api, files, vector_stores, vector_store_files, file_batches, search)
+    for module in routers:
         app.include_router(module.router)
     return app
 
@@ -116,5 +131,5 @@ def create_app(settings: Settings) -> FastAPI:
 def create_app_from_env() -> FastAPI:
     """The factory each `serve --workers N` process calls: settings from its environment."""
     settings = Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     return create_app(settings)

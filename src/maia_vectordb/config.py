@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 log = logging.getLogger(__name__)
 
 EmbeddingProvider = Literal["openai", "local"]
+LogFormat = Literal["text", "json"]
 
 
 def default_data_dir() -> Path:
@@ -76,6 +77,7 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", alias="LOG_LEVEL"
     )
+    log_format: LogFormat = Field(default="text", alias="LOG_FORMAT")
 
     @field_validator("database_url", mode="before")
     @classmethod
@@ -93,6 +95,11 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_format(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _check_provider(self) -> Settings:

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from maia_vectordb.config import Settings
 from maia_vectordb.embeddings import Embedder, QueryEmbeddingCache
 from maia_vectordb.ingest.chunking import Chunker
+from maia_vectordb.observability.metrics import Metrics
 from maia_vectordb.services.auth_gate import AuthGate
 
 
@@ -21,3 +22,4 @@ class AppState:
     chunker: Chunker
     query_cache: QueryEmbeddingCache
     auth: AuthGate
+    metrics: Metrics

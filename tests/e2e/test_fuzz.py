@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from maia_vectordb.app import create_app
 from maia_vectordb.config import Settings
@@ -40,7 +41,10 @@ def live(migrated_url: str) -> Iterator[str]:
     suppress_health_check=list(HealthCheck),
     derandomize=True,
 )
-def test_no_server_errors_and_responses_match_schema(live: str, case: schemathesis.Case) -> None:
+def test_no_server_errors_and_responses_match_schema(
+    live: str, case: schemathesis.Case, engine: AsyncEngine
+) -> None:
+    """`engine` is requested so the rows the fuzzer creates are cleaned up afterwards."""
     # Every check but positive_data_acceptance: business rules (an unknown cursor, an
     # empty metadata key) rightly refuse some inputs the JSON schema cannot express.
     case.call_and_validate(

@@ -1,5 +1,8 @@
 """Request ids and the last line of defence against unhandled exceptions.
 
+The id is echoed as `x-request-id` and held in a context variable while the request
+runs, so every log line written on its behalf carries it.
+
 Pure ASGI rather than `BaseHTTPMiddleware`, so streaming uploads and responses
 pass through untouched.
 """
@@ -13,6 +16,7 @@ import uuid
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from maia_vectordb.api.errors import error_response
+from maia_vectordb.logging_setup import REQUEST_ID
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +35,13 @@ class RequestIdMiddleware:
             return
         request_id = self._request_id(scope)
         scope.setdefault("state", {})["request_id"] = request_id
+        token = REQUEST_ID.set(request_id)
+        try:
+            await self._respond(scope, receive, send, request_id)
+        finally:
+            REQUEST_ID.reset(token)
+
+    async def _respond(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
         started = False
 
         async def send_with_id(message: Message) -> None:
@@ -45,7 +56,7 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         except Exception:
-            log.exception("request.crashed", extra={"request_id": request_id})
+            log.exception("request.crashed")
             if started:
                 raise
             response = error_response(

@@ -28,4 +28,5 @@ async def search_vector_store(
         body=body,
         cache=state.query_cache,
         settings=state.settings,
+        metrics=state.metrics,
     )

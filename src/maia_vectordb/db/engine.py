@@ -25,6 +25,9 @@ def build_engine(settings: Settings, url: str) -> AsyncEngine:
         pool_timeout=settings.db_pool_timeout,
         pool_recycle=settings.db_pool_recycle,
         pool_pre_ping=True,
+        # Statement parameters hold chunk text, query text and embeddings; errors are
+        # logged, so they must never quote them.
+        hide_parameters=True,
         connect_args={"timeout": settings.db_connect_timeout},
     )
     event.listen(engine.sync_engine, "connect", _register_vector_codecs)

@@ -12,6 +12,7 @@ from maia_vectordb.embeddings.base import (
 from maia_vectordb.embeddings.cache import QueryEmbeddingCache
 from maia_vectordb.embeddings.local import LocalHashEmbeddings
 from maia_vectordb.embeddings.openai import OpenAIEmbeddings
+from maia_vectordb.observability.metrics import Metrics
 
 __all__ = [
     "Embedder",
@@ -25,8 +26,8 @@ __all__ = [
 ]
 
 
-def build_embedder(settings: Settings) -> Embedder:
+def build_embedder(settings: Settings, *, metrics: Metrics | None = None) -> Embedder:
     """The configured provider; `local` when no key or server is set, so `serve` works offline."""
     if settings.resolved_provider == "openai":
-        return OpenAIEmbeddings(settings)
-    return LocalHashEmbeddings(settings.embedding_dimensions)
+        return OpenAIEmbeddings(settings, metrics=metrics)
+    return LocalHashEmbeddings(settings.embedding_dimensions, metrics=metrics)

@@ -6,9 +6,12 @@ import asyncio
 import hashlib
 import math
 import re
+import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from itertools import pairwise
+
+from maia_vectordb.observability.metrics import Metrics
 
 LOCAL_MODEL = "local-hash"
 WORD = re.compile(r"\w+")
@@ -61,12 +64,23 @@ class LocalHashEmbeddings:
 
     model: str = LOCAL_MODEL
 
-    def __init__(self, dimensions: int) -> None:
+    def __init__(self, dimensions: int, *, metrics: Metrics | None = None) -> None:
         if dimensions < 1:
             raise ValueError("dimensions must be at least 1")
         self.dimensions = dimensions
+        self._metrics = metrics
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """Counted like provider calls, so dashboards work the same offline."""
+        started = time.perf_counter()
+        vectors = await self._embed(texts)
+        if self._metrics is not None:
+            self._metrics.embeddings.record(
+                outcome="ok", seconds=time.perf_counter() - started, inputs=len(texts)
+            )
+        return vectors
+
+    async def _embed(self, texts: Sequence[str]) -> list[list[float]]:
         """Small batches inline; large ones in a thread so the event loop keeps serving."""
         if len(texts) > THREAD_THRESHOLD:
             return await asyncio.to_thread(_embed_all, list(texts), self.dimensions)

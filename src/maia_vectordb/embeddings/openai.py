@@ -8,6 +8,7 @@ import base64
 import binascii
 import re
 import sys
+import time
 from collections.abc import Callable, Sequence
 
 import openai
@@ -20,6 +21,7 @@ from maia_vectordb.embeddings.base import (
     PermanentEmbeddingError,
     TransientEmbeddingError,
 )
+from maia_vectordb.observability.metrics import EmbeddingOutcome, Metrics
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 MAX_INPUTS_PER_REQUEST = 2048
@@ -119,11 +121,21 @@ def translate_error(exc: openai.APIError, *, model: str, api_key: str | None) ->
     )
 
 
+def _outcome(exc: EmbeddingError) -> EmbeddingOutcome:
+    return "transient_error" if isinstance(exc, TransientEmbeddingError) else "permanent_error"
+
+
 class OpenAIEmbeddings:
     """`AsyncOpenAI` does the retrying (429/5xx/timeouts, honouring Retry-After); this class
     batches, bounds concurrency, decodes and checks widths."""
 
-    def __init__(self, settings: Settings, *, count_tokens: TokenCounter | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        count_tokens: TokenCounter | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.model = settings.embedding_model
         self.dimensions = settings.embedding_dimensions
         key = settings.openai_api_key
@@ -139,15 +151,19 @@ class OpenAIEmbeddings:
         self._dimensions_arg: int | openai.Omit = (
             self.dimensions if accepts_dimensions(self.model) else openai.omit
         )
+        self._metrics = metrics
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         """Vectors in input order; requests run concurrently up to EMBEDDING_CONCURRENCY."""
         if not texts:
             return []
-        batches = [texts[b.start : b.stop] for b in plan_batches(await self._token_counts(texts))]
+        counts = await self._token_counts(texts)
+        spans = [slice(b.start, b.stop) for b in plan_batches(counts)]
         try:
             async with asyncio.TaskGroup() as group:
-                tasks = [group.create_task(self._embed_batch(batch)) for batch in batches]
+                tasks = [
+                    group.create_task(self._embed_batch(texts[s], sum(counts[s]))) for s in spans
+                ]
         except* EmbeddingError as failures:
             raise failures.exceptions[0] from None
         return [vector for task in tasks for vector in task.result()]
@@ -161,18 +177,38 @@ class OpenAIEmbeddings:
             return await asyncio.to_thread(lambda: [self._count_tokens(text) for text in texts])
         return [self._count_tokens(text) for text in texts]
 
-    async def _embed_batch(self, texts: Sequence[str]) -> list[list[float]]:
+    async def _embed_batch(self, texts: Sequence[str], tokens: int) -> list[list[float]]:
+        """One provider call, timed from the moment it holds a concurrency slot."""
         async with self._semaphore:
+            started = time.perf_counter()
             try:
-                response = await self._client.embeddings.create(
-                    input=list(texts),
-                    model=self.model,
-                    dimensions=self._dimensions_arg,
-                    encoding_format="base64",
-                )
-            except openai.APIError as exc:
-                raise translate_error(exc, model=self.model, api_key=self._api_key) from None
+                vectors = await self._request(texts)
+            except EmbeddingError as exc:
+                self._record(_outcome(exc), started)
+                raise
+        self._record("ok", started, inputs=len(texts), tokens=tokens)
+        return vectors
+
+    async def _request(self, texts: Sequence[str]) -> list[list[float]]:
+        try:
+            response = await self._client.embeddings.create(
+                input=list(texts),
+                model=self.model,
+                dimensions=self._dimensions_arg,
+                encoding_format="base64",
+            )
+        except openai.APIError as exc:
+            raise translate_error(exc, model=self.model, api_key=self._api_key) from None
         return self._vectors(response, expected=len(texts))
+
+    def _record(
+        self, outcome: EmbeddingOutcome, started: float, *, inputs: int = 0, tokens: int = 0
+    ) -> None:
+        if self._metrics is not None:
+            seconds = time.perf_counter() - started
+            self._metrics.embeddings.record(
+                outcome=outcome, seconds=seconds, inputs=inputs, tokens=tokens
+            )
 
     def _vectors(self, response: CreateEmbeddingResponse, *, expected: int) -> list[list[float]]:
         if (returned := len(response.data)) != expected:

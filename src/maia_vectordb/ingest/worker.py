@@ -29,6 +29,7 @@ from maia_vectordb.embeddings import Embedder, PermanentEmbeddingError, Transien
 from maia_vectordb.ingest.chunking import Chunker
 from maia_vectordb.ingest.parsers import InvalidFile, UnsupportedFile
 from maia_vectordb.ingest.pipeline import Ingested, ingest
+from maia_vectordb.observability.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class Outcome:
     status: str
     code: str | None = None
     message: str | None = None
+    chunks: int = 0
 
 
 @dataclass
@@ -50,6 +52,7 @@ class IngestWorker:
     chunker: Chunker
     settings: Settings
     name: str = "worker"
+    metrics: Metrics | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Claim and process jobs until `stop` is set; database outages are waited out."""
@@ -71,22 +74,35 @@ class IngestWorker:
             job = await jobs.claim(session, lease_seconds=self.settings.job_lease_seconds)
         if job is None:
             return False
-        if job.attempts > self.settings.job_max_attempts:
-            await self._fail(job, "server_error", _GAVE_UP.format(n=job.attempts - 1))
-            return True
         started = time.monotonic()
+        outcome = await self._run_job(job)
+        self._report(job, outcome, time.monotonic() - started)
+        return True
+
+    async def _run_job(self, job: jobs.ClaimedJob) -> Outcome:
+        if job.attempts > self.settings.job_max_attempts:
+            return await self._fail(job, "server_error", _GAVE_UP.format(n=job.attempts - 1))
         async with self._heartbeat(job.id):
-            outcome = await self._process(job)
+            return await self._process(job)
+
+    def _report(self, job: jobs.ClaimedJob, outcome: Outcome, seconds: float) -> None:
+        """Ids and the error code only: messages may quote the file, logs must not."""
         log.info(
             "ingest.file.%s",
             outcome.status,
             extra={
                 "file_id": job.file_id,
                 "vector_store_id": job.vector_store_id,
-                "seconds": round(time.monotonic() - started, 3),
+                "attempt": job.attempts,
+                "code": outcome.code,
+                "chunks": outcome.chunks,
+                "seconds": round(seconds, 3),
             },
         )
-        return True
+        if self.metrics is not None:
+            self.metrics.ingest.record_job(
+                outcome=outcome.status, seconds=seconds, chunks=outcome.chunks
+            )
 
     async def _process(self, job: jobs.ClaimedJob) -> Outcome:
         async with self.sessionmaker() as session:
@@ -156,7 +172,7 @@ class IngestWorker:
             current.content = result.text
             current.usage_bytes = result.usage_bytes(self.embedder.dimensions)
             await jobs.finish(session, job.id)
-        return Outcome("completed")
+        return Outcome("completed", chunks=len(result.chunks))
 
     async def _fail(self, job: jobs.ClaimedJob, code: str, message: str) -> Outcome:
         async with self.sessionmaker() as session, session.begin():

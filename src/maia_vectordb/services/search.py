@@ -11,6 +11,7 @@ With several queries, `vector` and `keyword` keep a chunk's best score and
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -25,6 +26,7 @@ from maia_vectordb.db import search as queries
 from maia_vectordb.db.filters import compile_filter
 from maia_vectordb.db.models import File, FileChunk, VectorStore
 from maia_vectordb.embeddings import QueryEmbeddingCache
+from maia_vectordb.observability.metrics import Metrics
 from maia_vectordb.schemas.search import SearchMode, SearchPage, SearchRequest, SearchResult
 from maia_vectordb.schemas.vector_store_files import ContentPart
 from maia_vectordb.services import vector_stores
@@ -82,6 +84,32 @@ def reciprocal_rank_fusion(lists: Sequence[Ranked]) -> list[tuple[queries.Hit, f
 
 
 async def search(
+    session: AsyncSession,
+    *,
+    project_id: uuid.UUID,
+    vector_store_id: str,
+    body: SearchRequest,
+    cache: QueryEmbeddingCache,
+    settings: Settings,
+    metrics: Metrics | None = None,
+) -> SearchPage:
+    """Timed per mode; failed searches (unknown store, bad filter) are not observed."""
+    started = time.perf_counter()
+    page = await _search(
+        session,
+        project_id=project_id,
+        vector_store_id=vector_store_id,
+        body=body,
+        cache=cache,
+        settings=settings,
+    )
+    if metrics is not None:
+        seconds = time.perf_counter() - started
+        metrics.search.record(mode=resolve_mode(body), seconds=seconds, results=len(page.data))
+    return page
+
+
+async def _search(
     session: AsyncSession,
     *,
     project_id: uuid.UUID,

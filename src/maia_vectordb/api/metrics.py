@@ -1,0 +1,45 @@
+"""`GET /metrics`: Prometheus text exposition for this process.
+
+Unauthenticated (scrapers rarely carry keys) and absent from the OpenAPI document;
+it exposes counts and timings, never tenant data. Restrict it at the network edge
+if request volumes per route are sensitive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.exc import DBAPIError
+
+from maia_vectordb.api.deps import StateDep
+from maia_vectordb.db import jobs
+from maia_vectordb.state import AppState
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["operations"])
+
+# Well inside Prometheus' default 10 s scrape timeout: a slow database must not
+# cost the scrape every other metric.
+QUEUE_DEPTH_TIMEOUT = 2.0
+
+
+async def refresh_queue_depth(state: AppState) -> None:
+    """A count, read per scrape; on failure the gauge keeps its last value."""
+    try:
+        async with asyncio.timeout(QUEUE_DEPTH_TIMEOUT), state.sessionmaker() as session:
+            depth = await jobs.depth(session)
+    except (OSError, DBAPIError, TimeoutError) as exc:
+        log.warning("metrics.queue_depth.unavailable", extra={"error": str(exc)})
+        return
+    state.metrics.ingest.queue_depth.set(depth)
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(state: StateDep) -> Response:
+    """Prometheus metrics; gauges that need the database are read now, at scrape time."""
+    await refresh_queue_depth(state)
+    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

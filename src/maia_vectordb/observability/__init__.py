@@ -1,0 +1,1 @@
+"""Operations: Prometheus metrics held per app, recorded where the work happens."""
