@@ -9,7 +9,9 @@ import sys
 from collections.abc import Sequence
 
 from maia_vectordb import __version__
+from maia_vectordb.cli import ingest as ingest_cli
 from maia_vectordb.cli import keys as keys_cli
+from maia_vectordb.cli import search as search_cli
 from maia_vectordb.cli import serve as serve_cli
 from maia_vectordb.cli.common import describe, load_settings, migrated_database
 from maia_vectordb.config import Settings
@@ -28,6 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     serve_cli.add_parsers(sub)
     sub.add_parser("migrate", help="upgrade the database schema to the latest revision")
     keys_cli.add_parser(sub)
+    ingest_cli.add_parser(sub)
+    search_cli.add_parser(sub)
     return parser
 
 
@@ -39,7 +43,7 @@ async def _migrate(settings: Settings) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     settings = load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     if args.command in ("serve", "worker"):
         describe(settings)
     try:
@@ -51,9 +55,15 @@ def main(argv: Sequence[str] | None = None) -> None:
             asyncio.run(_migrate(settings))
         elif args.command == "keys":
             asyncio.run(keys_cli.run(settings, args))
+        elif args.command == "ingest":
+            sys.exit(asyncio.run(ingest_cli.run(settings, args)))
+        elif args.command == "search":
+            sys.exit(asyncio.run(search_cli.run(settings, args)))
     except (DatabaseUnavailable, EmbeddedDatabaseError, serve_cli.InsecureBinding) as exc:
         log.error("%s", exc)
         sys.exit(1)
     except MaiaError as exc:
         log.error("%s", exc.message)
         sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)

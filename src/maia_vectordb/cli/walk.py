@@ -1,0 +1,94 @@
+"""Which local files `ingest` sends: the paths given, folders walked, hidden things left out."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from maia_vectordb.cli.connect import CliError
+
+MAX_KEY_CHARS = 512
+"""Attribute values are capped at 512 characters; longer paths keep their tail."""
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    path: Path
+    key: str
+    """How the store knows the file across runs: its path relative to the working directory."""
+    size: int
+
+
+@dataclass
+class Collected:
+    files: list[LocalFile] = field(default_factory=list)
+    ignored: int = 0
+    """Hidden entries, symlinks leading out of their tree, and special files."""
+
+
+def collect(paths: Sequence[str]) -> Collected:
+    """Every regular file under `paths`, each once, in a stable order."""
+    found = Collected()
+    seen: set[Path] = set()
+    for raw in paths:
+        for path in _expand(Path(raw), found):
+            real = path.resolve()
+            if real not in seen:
+                seen.add(real)
+                found.files.append(LocalFile(path, path_key(path), path.stat().st_size))
+    return found
+
+
+def _expand(path: Path, found: Collected) -> Iterator[Path]:
+    """A path named on the command line is taken as given, even when hidden."""
+    if path.is_file():
+        yield path
+    elif path.is_dir():
+        yield from _walk(path, found)
+    elif path.exists() or path.is_symlink():
+        raise CliError(f"not a regular file or folder: {path}", exit_code=2)
+    else:
+        raise CliError(f"no such file or folder: {path}", exit_code=2)
+
+
+def _walk(root: Path, found: Collected) -> Iterator[Path]:
+    """Symlinked folders are never entered (no loops); symlinked files only inside `root`."""
+    inside = root.resolve()
+    for folder, dirnames, filenames in os.walk(root):
+        kept = [d for d in dirnames if _enterable(Path(folder, d))]
+        found.ignored += len(dirnames) - len(kept)
+        dirnames[:] = sorted(kept)
+        for name in sorted(filenames):
+            path = Path(folder, name)
+            if _wanted(path, inside):
+                yield path
+            else:
+                found.ignored += 1
+
+
+def _enterable(path: Path) -> bool:
+    return not path.name.startswith(".") and not path.is_symlink()
+
+
+def _wanted(path: Path, inside: Path) -> bool:
+    if path.name.startswith(".") or not path.is_file():
+        return False
+    return not path.is_symlink() or path.resolve().is_relative_to(inside)
+
+
+def path_key(path: Path) -> str:
+    """Relative to the working directory, as the user typed it; absolute when outside it."""
+    absolute = Path(os.path.normpath(path.absolute()))
+    try:
+        key = absolute.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        key = absolute.as_posix()
+    return key if len(key) <= MAX_KEY_CHARS else "…" + key[-(MAX_KEY_CHARS - 1) :]
+
+
+def sha256_of(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
