@@ -32,7 +32,7 @@ DIMS = 64
 K = 10
 QUERIES = 20
 STORES = {"vs_big": 6000, "vs_small": 200, "vs_sharded": 3000}
-TUNING = queries.IndexTuning(ef_search=100, max_scan_tuples=20000)
+TUNING = queries.IndexTuning(ef_search=100, max_scan_tuples=20000, exact_threshold=2000)
 PROJECT = "00000000-0000-0000-0000-000000000001"
 
 
@@ -110,13 +110,22 @@ async def _top(
     iterative: bool = True,
 ) -> list[int]:
     async with async_sessionmaker(db)() as session, session.begin():
-        if not exact and iterative:
-            await queries.tune_index_scan(session, TUNING, K)
+        condition = compile_filter(FileChunk.attributes, node)
+        target = await queries.open_search(
+            session,
+            project_id=uuid.UUID(PROJECT),
+            vector_store_id=store,
+            condition=condition,
+            tuning=TUNING,
+        )
+        assert target is not None
+        if not iterative:
+            await session.execute(text("SET LOCAL hnsw.iterative_scan = off"))
         hits = await queries.vector_hits(
             session,
             vector_store_id=store,
             embedding=vector,
-            condition=compile_filter(FileChunk.attributes, node),
+            condition=condition,
             limit=K,
             exact=exact,
         )
@@ -136,11 +145,14 @@ async def _recall(db: AsyncEngine, store: str, node: ComparisonFilter | None = N
 
 class TestFilteredRecall:
     async def test_index_path_uses_hnsw(self, recall_db: AsyncEngine) -> None:
+        """The index path hides the store from its btree and disables sequential scans,
+        as `vector_hits` does, leaving HNSW as the planner's only choice."""
         vector = _unit(random.Random(1))
-        async with recall_db.connect() as conn:
+        async with recall_db.begin() as conn:
+            await conn.execute(text("SET LOCAL enable_seqscan = off"))
             plan = await conn.execute(
                 text(
-                    "EXPLAIN SELECT id FROM file_chunks WHERE vector_store_id = 'vs_big' "
+                    "EXPLAIN SELECT id FROM file_chunks WHERE (vector_store_id || '') = 'vs_big' "
                     "ORDER BY embedding <=> CAST(:v AS halfvec) LIMIT 10"
                 ),
                 {"v": vector},
@@ -181,7 +193,33 @@ class TestFilteredRecall:
         plain = await _top(recall_db, "vs_small", vector, exact=False, iterative=False)
         assert len(plain) < K
 
-    async def test_small_store_detection(self, recall_db: AsyncEngine) -> None:
+    async def test_plan_choice_follows_store_size_and_filter(self, recall_db: AsyncEngine) -> None:
+        shard = compile_filter(
+            FileChunk.attributes, ComparisonFilter(type="eq", key="shard", value=7)
+        )
+        everything = compile_filter(FileChunk.attributes, None)
+        project = uuid.UUID(PROJECT)
         async with async_sessionmaker(recall_db)() as session:
-            assert await queries.store_is_small(session, "vs_small", 2000)
-            assert not await queries.store_is_small(session, "vs_big", 2000)
+
+            async def exact(store: str, condition: Any) -> bool | None:
+                target = await queries.open_search(
+                    session,
+                    project_id=project,
+                    vector_store_id=store,
+                    condition=condition,
+                    tuning=TUNING,
+                )
+                return None if target is None else target.exact
+
+            assert await exact("vs_small", everything) is True
+            assert await exact("vs_big", everything) is False
+            assert await exact("vs_sharded", shard) is True
+            assert await exact("vs_missing", everything) is None
+            other = await queries.open_search(
+                session,
+                project_id=uuid.uuid4(),
+                vector_store_id="vs_big",
+                condition=everything,
+                tuning=TUNING,
+            )
+            assert other is None

@@ -96,6 +96,13 @@ class TestEviction:
         assert vectors == await provider.embed(["a", "b", "c"])
         assert len(cache) == 1
 
-    def test_rejects_a_zero_bound(self, provider: CountingEmbedder) -> None:
+    def test_rejects_a_negative_bound(self, provider: CountingEmbedder) -> None:
         with pytest.raises(ValueError, match="max_entries"):
-            QueryEmbeddingCache(provider, max_entries=0)
+            QueryEmbeddingCache(provider, max_entries=-1)
+
+    async def test_zero_bound_disables_caching(self, provider: CountingEmbedder) -> None:
+        cache = QueryEmbeddingCache(provider, max_entries=0)
+        first = await cache.embed_queries(["a"])
+        assert await cache.embed_queries(["a"]) == first
+        assert len(cache) == 0
+        assert provider.calls == [["a"], ["a"]]

@@ -1,21 +1,37 @@
 """The hand-written retrieval queries: HNSW (iterative), exact, and full-text.
 
-Every query is confined to one store (and the caller's attribute filter).
-pgvector's iterative index scan keeps an HNSW search going until enough rows
-pass those filters, so a small store inside a large table is not starved.
+Every query is confined to one store (and the caller's attribute filter). The
+plan is chosen here, not left to the planner: a store (or filtered subset) of at
+most `exact_threshold` chunks is scanned exactly through the store's btree;
+anything larger goes through the HNSW index, whose iterative scan keeps going
+until enough rows pass the filters, so a small store inside a large table is
+not starved. (Left alone, the planner prices a wide `ef_search` beam above a
+sequential scan of the whole table and picks the slower plan.)
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pgvector.sqlalchemy import HALFVEC
-from sqlalchemy import ColumnElement, bindparam, cast, func, literal, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+    true,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import NullType
 
-from maia_vectordb.db.models import FileChunk
+from maia_vectordb.db.models import File, FileChunk, VectorStore
 
 TEXT_SEARCH_CONFIG = "english"
 
@@ -24,6 +40,7 @@ TEXT_SEARCH_CONFIG = "english"
 class Hit:
     chunk_id: int
     file_id: str
+    filename: str
     text: str
     attributes: dict[str, Any] | None
     score: float
@@ -33,30 +50,64 @@ class Hit:
 class IndexTuning:
     ef_search: int
     max_scan_tuples: int
+    exact_threshold: int
 
 
-async def tune_index_scan(session: AsyncSession, tuning: IndexTuning, k: int) -> None:
-    """Per-transaction HNSW settings: iterative scans, and a beam no narrower than k."""
-    await session.execute(
-        text(
-            "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), "
-            "set_config('hnsw.ef_search', :ef, true), "
-            "set_config('hnsw.max_scan_tuples', :tuples, true)"
-        ),
-        {"ef": str(max(tuning.ef_search, k)), "tuples": str(tuning.max_scan_tuples)},
-    )
+@dataclass(frozen=True)
+class SearchTarget:
+    """The store as search needs it, and the plan chosen for it."""
+
+    exact: bool
+    last_active_at: datetime
+    expires_at: datetime | None
 
 
-async def store_is_small(session: AsyncSession, vector_store_id: str, threshold: int) -> bool:
-    """Counts at most `threshold + 1` index entries, so the check is cheap for any store."""
-    bounded = (
+async def open_search(
+    session: AsyncSession,
+    *,
+    project_id: uuid.UUID,
+    vector_store_id: str,
+    condition: ColumnElement[bool],
+    tuning: IndexTuning,
+) -> SearchTarget | None:
+    """One round trip: the tenant's store, whether it (as filtered) is small enough to scan
+    exactly (counting at most threshold + 1 rows), and the transaction's HNSW settings."""
+    sample = (
         select(literal(1))
-        .where(FileChunk.vector_store_id == vector_store_id)
-        .limit(threshold + 1)
+        .where(FileChunk.vector_store_id == vector_store_id, condition)
+        .limit(tuning.exact_threshold + 1)
         .subquery()
     )
-    count = await session.scalar(select(func.count()).select_from(bounded))
-    return (count or 0) <= threshold
+    size = select((func.count() <= tuning.exact_threshold).label("small")).select_from(sample)
+    size_cte = size.cte("size")
+    small = size_cte.c.small
+    statement = (
+        select(
+            VectorStore.last_active_at,
+            VectorStore.expires_at,
+            small,
+            func.set_config("hnsw.iterative_scan", "relaxed_order", True),
+            func.set_config("hnsw.ef_search", str(tuning.ef_search), True),
+            func.set_config("hnsw.max_scan_tuples", str(tuning.max_scan_tuples), True),
+            func.set_config("enable_seqscan", case((small, "on"), else_="off"), True),
+        )
+        .select_from(VectorStore)
+        .join(size_cte, true())
+    )
+    statement = statement.where(
+        VectorStore.id == vector_store_id, VectorStore.project_id == project_id
+    )
+    row = (await session.execute(statement)).first()
+    if row is None:
+        return None
+    return SearchTarget(exact=bool(row.small), last_active_at=row[0], expires_at=row[1])
+
+
+def _with_filenames(candidates: Select[Any], order: str, descending: bool) -> Select[Any]:
+    """File names join the (already limited) candidates, not the scan."""
+    cte = candidates.cte("candidates").prefix_with("MATERIALIZED")
+    key = cte.c[order].desc() if descending else cte.c[order]
+    return select(cte, File.filename).join(File, File.id == cte.c.file_id).order_by(key, cte.c.id)
 
 
 async def vector_hits(
@@ -71,8 +122,12 @@ async def vector_hits(
     """Nearest chunks by cosine distance; score = 1 - distance, floored at 0."""
     query_vec = cast(bindparam("query_vec", embedding, type_=NullType()), HALFVEC)
     distance = FileChunk.embedding.op("<=>", return_type=NullType())(query_vec)
-    # `+ 0` hides the ordering from the planner, forcing the exact scan.
-    ordering = distance + literal(0) if exact else distance
+    if exact:
+        # `+ 0` hides the ordering from the HNSW index: scan the store's rows via its btree.
+        in_store, ordering = FileChunk.vector_store_id == vector_store_id, distance + literal(0)
+    else:
+        # `|| ''` hides the store from its btree: the HNSW index is the only plan left.
+        in_store, ordering = (FileChunk.vector_store_id + "") == vector_store_id, distance
     candidates = (
         select(
             FileChunk.id,
@@ -81,16 +136,14 @@ async def vector_hits(
             FileChunk.attributes,
             distance.label("distance"),
         )
-        .where(FileChunk.vector_store_id == vector_store_id, condition)
+        .where(in_store, condition)
         .order_by(ordering)
         .limit(limit)
-        .cte("candidates")
-        .prefix_with("MATERIALIZED")
     )
-    rows = await session.execute(select(candidates).order_by(candidates.c.distance))
+    rows = await session.execute(_with_filenames(candidates, "distance", descending=False))
     return [
-        Hit(row.id, row.file_id, row.text, row.attributes, max(0.0, 1.0 - float(row.distance)))
-        for row in rows
+        Hit(r.id, r.file_id, r.filename, r.text, r.attributes, max(0.0, 1.0 - float(r.distance)))
+        for r in rows
     ]
 
 
@@ -105,7 +158,7 @@ async def keyword_hits(
     """Full-text matches ranked by cover density, scaled to 0..1 as rank / (rank + 1)."""
     tsquery = func.websearch_to_tsquery(TEXT_SEARCH_CONFIG, query)
     rank = func.ts_rank_cd(FileChunk.tsv, tsquery, 32).label("rank")
-    statement = (
+    candidates = (
         select(FileChunk.id, FileChunk.file_id, FileChunk.text, FileChunk.attributes, rank)
         .where(
             FileChunk.vector_store_id == vector_store_id,
@@ -115,5 +168,5 @@ async def keyword_hits(
         .order_by(rank.desc(), FileChunk.id)
         .limit(limit)
     )
-    rows = await session.execute(statement)
-    return [Hit(r.id, r.file_id, r.text, r.attributes, float(r.rank)) for r in rows]
+    rows = await session.execute(_with_filenames(candidates, "rank", descending=True))
+    return [Hit(r.id, r.file_id, r.filename, r.text, r.attributes, float(r.rank)) for r in rows]

@@ -16,8 +16,8 @@ class QueryEmbeddingCache:
     """Keyed by the exact query text; one per app, held on the app state, never global."""
 
     def __init__(self, embedder: Embedder, *, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
-        if max_entries < 1:
-            raise ValueError("max_entries must be at least 1")
+        if max_entries < 0:
+            raise ValueError("max_entries must not be negative (0 disables caching)")
         self.embedder = embedder
         self.max_entries = max_entries
         # Tuples, so a caller mutating a returned list cannot corrupt the cache.

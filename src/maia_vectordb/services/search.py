@@ -16,24 +16,27 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import func
 
 from maia_vectordb.config import Settings
 from maia_vectordb.db import search as queries
 from maia_vectordb.db.filters import compile_filter
-from maia_vectordb.db.models import File, FileChunk, VectorStore
+from maia_vectordb.db.models import FileChunk, VectorStore
 from maia_vectordb.embeddings import QueryEmbeddingCache
 from maia_vectordb.observability.metrics import Metrics
 from maia_vectordb.schemas.search import SearchMode, SearchPage, SearchRequest, SearchResult
 from maia_vectordb.schemas.vector_store_files import ContentPart
 from maia_vectordb.services import vector_stores
+from maia_vectordb.services.timeutil import utcnow
 
 RRF_K = 60
 CANDIDATE_FACTOR = 4
 MIN_CANDIDATES = 40
+ACTIVITY_RESOLUTION = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -118,30 +121,36 @@ async def _search(
     cache: QueryEmbeddingCache,
     settings: Settings,
 ) -> SearchPage:
-    await vector_stores.get_row(session, project_id=project_id, vector_store_id=vector_store_id)
     mode = resolve_mode(body)
     texts = body.queries()
     k = body.max_num_results
     pool = max(k * CANDIDATE_FACTOR, MIN_CANDIDATES) if mode == "hybrid" else k
     condition = compile_filter(FileChunk.attributes, body.filters)
+    tuning = queries.IndexTuning(
+        ef_search=max(settings.search_ef_search, pool),
+        max_scan_tuples=settings.search_max_scan_tuples,
+        exact_threshold=settings.search_exact_max_chunks,
+    )
+    target = await queries.open_search(
+        session,
+        project_id=project_id,
+        vector_store_id=vector_store_id,
+        condition=condition,
+        tuning=tuning,
+    )
+    if target is None:
+        raise vector_stores.store_not_found(vector_store_id)
     vector_weight, text_weight = _weights(body)
     lists: list[Ranked] = []
     if mode == "vector" or (mode == "hybrid" and vector_weight > 0):
-        embeddings = await cache.embed_queries(texts)
-        exact = await queries.store_is_small(
-            session, vector_store_id, settings.search_exact_max_chunks
-        )
-        if not exact:
-            tuning = queries.IndexTuning(settings.search_ef_search, settings.search_max_scan_tuples)
-            await queries.tune_index_scan(session, tuning, pool)
-        for embedding in embeddings:
+        for embedding in await cache.embed_queries(texts):
             hits = await queries.vector_hits(
                 session,
                 vector_store_id=vector_store_id,
                 embedding=embedding,
                 condition=condition,
                 limit=pool,
-                exact=exact,
+                exact=target.exact,
             )
             lists.append(Ranked(hits, vector_weight))
     if mode == "keyword" or (mode == "hybrid" and text_weight > 0):
@@ -157,17 +166,24 @@ async def _search(
     fused = reciprocal_rank_fusion(lists) if mode == "hybrid" else best_of(lists)
     threshold = body.ranking_options.score_threshold if body.ranking_options else 0.0
     kept = [(hit, score) for hit, score in fused if score >= threshold][:k]
-    await _mark_active(session, vector_store_id)
-    return SearchPage(search_query=texts, data=await _results(session, kept))
+    if _due_for_touch(target):
+        await _mark_active(session, vector_store_id)
+    return SearchPage(search_query=texts, data=[_result(hit, score) for hit, score in kept])
+
+
+def _due_for_touch(target: queries.SearchTarget) -> bool:
+    """Searching is activity, recorded at most once a minute so searches stay read-only;
+    an expired store stays expired."""
+    now = utcnow()
+    if target.expires_at is not None and target.expires_at <= now:
+        return False
+    return now - target.last_active_at > ACTIVITY_RESOLUTION
 
 
 async def _mark_active(session: AsyncSession, vector_store_id: str) -> None:
-    """Searching is activity; written at most once a minute so searches stay read-mostly."""
-    stale = VectorStore.last_active_at < func.now() - func.make_interval(0, 0, 0, 0, 0, 1)
-    alive = or_(VectorStore.expires_at.is_(None), VectorStore.expires_at > func.now())
     await session.execute(
         update(VectorStore)
-        .where(VectorStore.id == vector_store_id, stale, alive)
+        .where(VectorStore.id == vector_store_id)
         .values(
             last_active_at=func.now(),
             expires_at=func.now() + func.make_interval(0, 0, 0, VectorStore.expires_after_days),
@@ -175,21 +191,11 @@ async def _mark_active(session: AsyncSession, vector_store_id: str) -> None:
     )
 
 
-async def _results(
-    session: AsyncSession, kept: list[tuple[queries.Hit, float]]
-) -> list[SearchResult]:
-    file_ids = {hit.file_id for hit, _ in kept}
-    names: dict[str, str] = {}
-    if file_ids:
-        rows = await session.execute(select(File.id, File.filename).where(File.id.in_(file_ids)))
-        names = {row.id: row.filename for row in rows}
-    return [
-        SearchResult(
-            file_id=hit.file_id,
-            filename=names.get(hit.file_id, ""),
-            score=round(score, 6),
-            attributes=hit.attributes,
-            content=[ContentPart(text=hit.text)],
-        )
-        for hit, score in kept
-    ]
+def _result(hit: queries.Hit, score: float) -> SearchResult:
+    return SearchResult(
+        file_id=hit.file_id,
+        filename=hit.filename,
+        score=round(score, 6),
+        attributes=hit.attributes,
+        content=[ContentPart(text=hit.text)],
+    )

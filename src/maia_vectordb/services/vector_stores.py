@@ -37,6 +37,10 @@ def file_counts(entry: Tally) -> FileCounts:
     )
 
 
+def store_not_found(vector_store_id: str) -> NotFound:
+    return NotFound(f"No vector store found with id '{vector_store_id}'.", param="vector_store_id")
+
+
 def is_expired(row: VectorStore) -> bool:
     return row.expires_at is not None and row.expires_at <= utcnow()
 
@@ -81,9 +85,7 @@ async def get_row(
         query = query.with_for_update()
     row = (await session.execute(query)).scalar_one_or_none()
     if row is None:
-        raise NotFound(
-            f"No vector store found with id '{vector_store_id}'.", param="vector_store_id"
-        )
+        raise store_not_found(vector_store_id)
     return row
 
 
