@@ -24,23 +24,11 @@ import asyncpg
 import httpx
 from pgvector.asyncpg import register_vector
 
+from maia_vectordb.config import Settings
+
 BENCH_DIR = Path(__file__).resolve().parent
 READY_WITHIN = 180.0
 STOP_WITHIN = 60.0
-# Everything the server reads from the environment; the benchmark sets what it needs.
-SERVER_VARIABLES = (
-    "DATABASE_URL",
-    "MAIA_DATA_DIR",
-    "OPENAI_API_KEY",
-    "EMBEDDING_PROVIDER",
-    "EMBEDDING_BASE_URL",
-    "EMBEDDING_MODEL",
-    "EMBEDDING_DIMENSIONS",
-    "INGEST_WORKERS",
-    "SEARCH_CACHE_SIZE",
-    "HOST",
-    "PORT",
-)
 
 
 ONSETS = "bdfgklmnprstvz"
@@ -151,17 +139,18 @@ class Server:
 
 
 def server_env(**settings: str) -> dict[str, str]:
-    """The caller's environment without any MAIA setting, plus `settings`."""
-    env = {k: v for k, v in os.environ.items() if k not in SERVER_VARIABLES}
+    """The caller's environment without any variable the server reads, plus `settings`."""
+    known = {field.alias or name for name, field in Settings.model_fields.items()}
+    env = {k: v for k, v in os.environ.items() if k.upper() not in known}
     env.update(settings)
     return env
 
 
 @contextmanager
-def maia_server(workdir: Path, **settings: str) -> Iterator[Server]:
-    """`python -m maia_vectordb serve` on a free port, run from `workdir` (so no `.env`)."""
+def maia_server(workdir: Path, *options: str, **settings: str) -> Iterator[Server]:
+    """`python -m maia_vectordb serve [options]` on a free port, run from `workdir` (no `.env`)."""
     port = free_port()
-    args = [sys.executable, "-m", "maia_vectordb", "serve", "--port", str(port)]
+    args = [sys.executable, "-m", "maia_vectordb", "serve", "--port", str(port), *options]
     log_path = workdir / f"server-{port}.log"
     env = server_env(**settings)
     with child_process(args, env=env, log_path=log_path, cwd=workdir) as proc:
@@ -193,7 +182,28 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> 
     return "\n".join(lines)
 
 
+def revision() -> str:
+    """The commit measured, marked `-dirty` when the working tree had local changes."""
+    try:
+        done = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            cwd=BENCH_DIR,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return done.stdout.strip()
+
+
 def machine() -> str:
+    """Cores, memory, and the load average at the end: other work on the host skews figures."""
     cores = os.cpu_count() or 0
     pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    return f"{cores} cores, {pages / 2**30:.0f} GiB RAM, Python {sys.version.split()[0]}"
+    load = "/".join(f"{value:.1f}" for value in os.getloadavg())
+    return (
+        f"{cores} cores, {pages / 2**30:.0f} GiB RAM, Python {sys.version.split()[0]}, "
+        f"load average {load} (1/5/15 min) at the end"
+    )

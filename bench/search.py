@@ -1,14 +1,17 @@
 """Search benchmark: latency, throughput and recall@10 of the live server over N chunks.
 
     uv run python bench/search.py [--chunks 100000] [--stores 5] [--dims 1536]
-        [--queries 300] [--concurrency 1,8,32] [--keep-data DIR]
+        [--queries 300] [--concurrency 1,8,32] [--keep-data DIR] [--data random|latent]
+        [--server-workers 1]
 
-Starts an embedded PostgreSQL, loads N random unit vectors as chunks of `--stores`
-stores, times the HNSW index build, then starts `maia_vectordb serve` (and a fake
-OpenAI embeddings server that answers from a table of query vectors) and searches one
-store over HTTP: pure vector, vector + attribute filter, and hybrid. Recall@10 is
-measured against an exact scan; a plain-SQL HNSW query at pgvector's defaults is the
-baseline. Prints a markdown report on stdout; progress goes to stderr.
+Starts an embedded PostgreSQL, loads N chunks (random unit vectors, or `--data latent`
+for the low intrinsic dimension of real embeddings) into `--stores` stores, times the
+HNSW index build, then starts `maia_vectordb serve` (and a fake OpenAI embeddings
+server that answers from a table of query vectors) and searches one store over HTTP:
+pure vector, vector + attribute filter, and hybrid. Recall@10 is measured against an
+exact scan. The same top-10 statement in plain SQL, at pgvector's defaults and at the
+server's HNSW settings, separates the database's share from the API's. Prints a
+markdown report on stdout; progress goes to stderr.
 """
 
 from __future__ import annotations
@@ -20,15 +23,16 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import httpx
 from harness import fake_openai, log, maia_server, pg_connect, pg_connect_kwargs, pseudo_words
-from search_data import Built, Layout, prepare
-from search_plans import service_plans
-from search_queries import QuerySet, exact_top_k, recall
+from search_data import DATA_KINDS, Built, Layout, latent_basis, prepare
+from search_plans import baseline_plans, service_plans
+from search_queries import Basis, QuerySet, exact_top_k, recall
 from search_report import Measured, render
-from search_runs import ApiBench, Run, baseline
+from search_runs import SQL_VARIANTS, ApiBench, Run, sql_run
 
 from maia_vectordb.db.embedded import embedded_postgres
 from maia_vectordb.db.migrate import upgrade_head
@@ -47,11 +51,12 @@ class Options:
     queries: int
     concurrency: tuple[int, ...]
     keep_data: Path | None
+    server_workers: int
 
     @property
     def query_count(self) -> int:
-        # API modes at each level, hybrid once, and the SQL baseline for each mode.
-        timed = self.queries * (len(MODES) * len(self.concurrency) + 1 + len(MODES))
+        # API modes at each level, hybrid once, and each SQL variant for each mode.
+        timed = self.queries * (len(MODES) * (len(self.concurrency) + len(SQL_VARIANTS)) + 1)
         return len(MODES) * WARMUP + RECALL_QUERIES + timed
 
 
@@ -63,10 +68,14 @@ def parse_args() -> Options:
     parser.add_argument("--queries", type=int, default=300, help="searches per timed run")
     parser.add_argument("--concurrency", default="1,8,32", help="comma-separated levels")
     parser.add_argument("--keep-data", type=Path, default=None, help="keep (and reuse) data here")
+    parser.add_argument(
+        "--data", choices=DATA_KINDS, default="random", help="vector distribution (see search_data)"
+    )
+    parser.add_argument("--server-workers", type=int, default=1, help="serve --workers N")
     args = parser.parse_args()
     levels = tuple(int(level) for level in args.concurrency.split(","))
-    layout = Layout(args.chunks, args.stores, args.dims)
-    return Options(layout, args.queries, levels, args.keep_data)
+    layout = Layout(args.chunks, args.stores, args.dims, args.data)
+    return Options(layout, args.queries, levels, args.keep_data, args.server_workers)
 
 
 @contextmanager
@@ -118,17 +127,20 @@ async def ground_truth(
     return {**halves[0], **halves[1]}
 
 
-async def baseline_runs(
+async def sql_runs(
     connect: dict[str, str], opts: Options, queries: QuerySet, recall_set: range
 ) -> tuple[list[Run], dict[str, Run]]:
+    """Each SQL variant and mode: a timed run, then a pass over the recall set."""
     conn = await pg_connect(connect)
+    timed, passes = [], {}
     try:
-        timed, passes = [], {}
-        for mode in MODES:
-            filtered = mode == "filtered"
-            numbers = queries.take(opts.queries)
-            timed.append(await baseline(conn, opts.layout, queries, numbers, filtered=filtered))
-            passes[mode] = await baseline(conn, opts.layout, queries, recall_set, filtered=filtered)
+        for variant in SQL_VARIANTS:
+            for mode in MODES:
+                search = partial(
+                    sql_run, conn, opts.layout, queries, variant=variant, filtered=mode != "vector"
+                )
+                timed.append(await search(queries.take(opts.queries)))
+                passes[f"{variant}-{mode}"] = await search(recall_set)
     finally:
         await conn.close()
     return timed, passes
@@ -149,12 +161,16 @@ async def measure(url: str, base_url: str, opts: Options, queries: QuerySet) -> 
         )
         for mode in MODES
     }
-    log("plain-SQL baseline")
-    sql_runs, sql_passes = await baseline_runs(connect, opts, queries, recall_set)
-    recalls = {f"API {m}": mean_recall(api_passes[m], truth[m]) for m in MODES}
-    recalls |= {f"SQL {m}": mean_recall(sql_passes[m], truth[m]) for m in MODES}
-    plans = await service_plans(url, opts.layout, queries.vector(recall_set[0]))
-    return Measured(runs, sql_runs, recalls, plans, await versions(connect))
+    log("plain SQL")
+    sql_timed, sql_passes = await sql_runs(connect, opts, queries, recall_set)
+    recalls = {m: mean_recall(api_passes[m], truth[m]) for m in MODES}
+    recalls |= {
+        name: mean_recall(run, truth[name.split("-")[1]]) for name, run in sql_passes.items()
+    }
+    vector = queries.vector(recall_set[0])
+    plans = await service_plans(url, opts.layout, vector)
+    sql_plans = await baseline_plans(connect, opts.layout, vector)
+    return Measured(runs, sql_timed, recalls, plans, sql_plans, await versions(connect))
 
 
 async def versions(connect: dict[str, str]) -> str:
@@ -168,9 +184,14 @@ async def versions(connect: dict[str, str]) -> str:
     return f"PostgreSQL {server} + pgvector {vector} (embedded, shared_buffers={buffers})"
 
 
-async def load_data(url: str, opts: Options, words: list[str], root: Path) -> Built:
+async def load_data(
+    url: str, opts: Options, words: list[str], root: Path
+) -> tuple[Built, Basis | None]:
+    """The data set (loaded now or kept), and the latent basis if the data has one."""
     await upgrade_head(url, opts.layout.dims)
-    return await prepare(pg_connect_kwargs(url), opts.layout, words, root)
+    built = await prepare(pg_connect_kwargs(url), opts.layout, words, root)
+    latent = opts.layout.data == "latent"
+    return built, await latent_basis(pg_connect_kwargs(url)) if latent else None
 
 
 def main() -> None:
@@ -178,13 +199,15 @@ def main() -> None:
     rng = random.Random(SEED)
     words = pseudo_words(VOCABULARY, rng)
     with workspace(opts.keep_data) as root, embedded_postgres(root / "pgdata") as url:
-        built = asyncio.run(load_data(url, opts, words, root))
-        queries = QuerySet.generate(opts.query_count, opts.layout.dims, words, SEED)
+        built, basis = asyncio.run(load_data(url, opts, words, root))
+        queries = QuerySet.generate(opts.query_count, opts.layout.dims, words, SEED, basis)
         files = queries.write(root)
         with (
             fake_openai(root, dims=opts.layout.dims, queries=files) as embed_url,
             maia_server(
                 root,
+                "--workers",
+                str(opts.server_workers),
                 DATABASE_URL=url,
                 EMBEDDING_DIMENSIONS=str(opts.layout.dims),
                 EMBEDDING_PROVIDER="openai",
@@ -194,7 +217,7 @@ def main() -> None:
             ) as server,
         ):
             measured = asyncio.run(measure(url, server.base_url, opts, queries))
-    print(render(opts.layout, built, measured))
+    print(render(opts.layout, built, measured, opts.server_workers))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,12 @@
 """The search benchmark's data set: generated inside PostgreSQL, then indexed and measured.
 
 Rows go straight into the service's tables (stores, files, attached files, chunks), as
-ingestion would leave them. Vectors are random unit vectors drawn by PostgreSQL
-(`random_normal`, normalised), the hardest case for HNSW; each chunk's text starts with
-`chunk <store>-<i>`, which identifies it in API responses.
+ingestion would leave them; each chunk's text starts with `chunk <store>-<i>`, which
+identifies it in API responses. Vectors are drawn by PostgreSQL, normalised, as either
+- `random`: uniform on the sphere, the hardest case for HNSW: in 1536 dimensions every
+  point is almost equally far from every other, so "the" top 10 is nearly arbitrary;
+- `latent`: a 32-dimensional Gaussian latent mapped through a fixed random basis
+  (`bench_basis`), plus isotropic noise: the low intrinsic dimension of real embeddings.
 """
 
 from __future__ import annotations
@@ -12,52 +15,30 @@ import asyncio
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, astuple, dataclass
 from pathlib import Path
 
 import asyncpg
 from harness import log, pg_connect
-
-INDEX = "ix_file_chunks_embedding_hnsw"
-CREATE_INDEX = (
-    f"CREATE INDEX {INDEX} ON file_chunks USING hnsw (embedding halfvec_cosine_ops) "
-    "WITH (m = 16, ef_construction = 64)"
+from search_sql import (
+    ATTACH_FILES,
+    BUILD_SETTINGS,
+    CHUNKS_PER_FILE,
+    CREATE_BASIS,
+    CREATE_INDEX,
+    FILTER_SHARD,
+    INDEX,
+    INSERT_CHUNKS,
+    INSERT_FILES,
+    LATENT_VECTOR,
+    PROJECT,
+    RANDOM_VECTOR,
+    STRATEGY,
 )
-BUILD_SETTINGS = {"maintenance_work_mem": "2GB", "max_parallel_maintenance_workers": "1"}
-PROJECT = "00000000-0000-0000-0000-000000000001"
-CHUNKS_PER_FILE = 100
-SHARDS = 10
-FILTER_SHARD = 3
-WORDS_PER_CHUNK = 12
+
 LOAD_BATCH = 5000
 LOAD_CONNECTIONS = 2
-STRATEGY = {"type": "static", "static": {"max_chunk_size_tokens": 800, "chunk_overlap_tokens": 400}}
-
-INSERT_CHUNKS = f"""
-INSERT INTO file_chunks
-    (vector_store_id, file_id, chunk_index, text, token_count, attributes, embedding)
-SELECT $1, $2 || '-' || (i / {CHUNKS_PER_FILE}), i % {CHUNKS_PER_FILE},
-    'chunk ' || $3 || '-' || i || ' ' || array_to_string(ARRAY(
-        SELECT ($4::text[])[1 + floor(random() * cardinality($4::text[]))::int]
-        FROM generate_series(1, {WORDS_PER_CHUNK}) WHERE i >= 0), ' '),
-    {WORDS_PER_CHUNK + 4},
-    jsonb_build_object('shard', (i / {CHUNKS_PER_FILE}) % {SHARDS}),
-    l2_normalize(ARRAY(
-        SELECT random_normal() FROM generate_series(1, $5) WHERE i >= 0)::vector)::halfvec
-FROM generate_series($6::int, $7::int - 1) AS i
-"""
-INSERT_FILES = """
-INSERT INTO files (id, project_id, filename, purpose, bytes, status)
-SELECT $1 || '-' || f, $2::uuid, 'bench-' || f || '.txt', 'assistants', 4096, 'processed'
-FROM generate_series(0, $3::int - 1) AS f
-"""
-ATTACH_FILES = f"""
-INSERT INTO vector_store_files
-    (vector_store_id, file_id, project_id, status, usage_bytes, chunking_strategy, attributes)
-SELECT $1, $2 || '-' || f, $3::uuid, 'completed', 4096, $4::jsonb,
-    jsonb_build_object('shard', f % {SHARDS})
-FROM generate_series(0, $5::int - 1) AS f
-"""
+DATA_KINDS = ("random", "latent")
 
 
 @dataclass(frozen=True)
@@ -67,6 +48,13 @@ class Layout:
     chunks: int
     stores: int
     dims: int
+    data: str = "random"
+
+    @property
+    def insert_chunks(self) -> str:
+        return INSERT_CHUNKS.format(
+            vector=LATENT_VECTOR if self.data == "latent" else RANDOM_VECTOR
+        )
 
     def store_id(self, store: int) -> str:
         return f"vs_bench{store:016d}"
@@ -94,6 +82,7 @@ class Built:
     chunks: int
     stores: int
     dims: int
+    data: str
     load_seconds: float
     build_seconds: float
     index_mb: float
@@ -133,7 +122,7 @@ async def _load_worker(
         # A seed per batch keeps the data identical however batches fall to connections.
         await conn.execute("SELECT setseed($1)", ((store * 7919 + low) % 19_997) / 10_000 - 1)
         await conn.execute(
-            INSERT_CHUNKS,
+            layout.insert_chunks,
             layout.store_id(store),
             layout.file_prefix(store),
             str(store),
@@ -151,6 +140,8 @@ async def load(connect: dict[str, str], layout: Layout, words: list[str]) -> flo
     try:
         started = time.perf_counter()
         await conns[0].execute(f"DROP INDEX IF EXISTS {INDEX}")
+        await conns[0].execute("SELECT setseed(0.5)")
+        await conns[0].execute(CREATE_BASIS.format(dims=layout.dims))
         await _create_stores(conns[0], layout)
         batches = _batches(layout)
         await asyncio.gather(*(_load_worker(c, batches, layout, words) for c in conns))
@@ -212,10 +203,10 @@ def _reusable(path: Path, layout: Layout) -> Built | None:
     if not path.exists():
         return None
     built = Built(**json.loads(path.read_text()))
-    if (built.chunks, built.stores, built.dims) != (layout.chunks, layout.stores, layout.dims):
+    if (built.chunks, built.stores, built.dims, built.data) != astuple(layout):
         raise SystemExit(
-            f"{path.parent} holds {built.chunks} chunks in {built.stores} stores of "
-            f"{built.dims} dimensions; use another --keep-data directory or delete it"
+            f"{path.parent} holds {built.chunks} {built.data} chunks in {built.stores} stores "
+            f"of {built.dims} dimensions; use another --keep-data directory or delete it"
         )
     return Built(**{**asdict(built), "reused": True})
 
@@ -232,9 +223,7 @@ async def prepare(connect: dict[str, str], layout: Layout, words: list[str], kee
     build_seconds = await build_index(connect)
     index_mb, table_mb, filtered = await sizes(connect, layout)
     built = Built(
-        layout.chunks,
-        layout.stores,
-        layout.dims,
+        *astuple(layout),
         load_seconds,
         build_seconds,
         index_mb,
@@ -243,3 +232,13 @@ async def prepare(connect: dict[str, str], layout: Layout, words: list[str], kee
     )
     record.write_text(json.dumps(asdict(built)))
     return built
+
+
+async def latent_basis(connect: dict[str, str]) -> list[list[float]]:
+    """The basis `latent` data was drawn with, so queries can be drawn the same way."""
+    conn = await pg_connect(connect)
+    try:
+        rows = await conn.fetch("SELECT v FROM bench_basis ORDER BY k")
+    finally:
+        await conn.close()
+    return [row["v"].to_list() for row in rows]

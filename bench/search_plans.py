@@ -7,12 +7,14 @@ same per-transaction HNSW settings, so the plan is the one the server gets.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from search_data import INDEX, Layout
-from search_queries import K
-from search_runs import FILTER
+from harness import pg_connect
+from search_data import Layout
+from search_queries import K, top_k_sql
+from search_runs import BASELINE_SETTINGS, FILTER
+from search_sql import INDEX
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,7 +24,6 @@ from maia_vectordb.db.engine import build_engine, build_sessionmaker
 from maia_vectordb.db.filters import compile_filter
 from maia_vectordb.db.models import FileChunk
 from maia_vectordb.schemas.search import ComparisonFilter
-
 
 VECTOR_LITERAL = re.compile(r"'\[[^\]]*\]'")
 
@@ -56,8 +57,12 @@ async def _explain_search(
     statement, parameters = captured[-1]
     connection = await session.connection()
     result = await connection.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
-    # The bound query vector is thousands of characters; it says nothing about the plan.
-    return [VECTOR_LITERAL.sub("'[...]'", str(row[0])) for row in result]
+    return _readable(str(row[0]) for row in result)
+
+
+def _readable(lines: Iterable[str]) -> list[str]:
+    """The bound query vector is thousands of characters; it says nothing about the plan."""
+    return [VECTOR_LITERAL.sub("'[...]'", line) for line in lines]
 
 
 async def service_plans(url: str, layout: Layout, vector: list[float]) -> dict[str, list[str]]:
@@ -88,4 +93,22 @@ async def service_plans(url: str, layout: Layout, vector: list[float]) -> dict[s
                 )
     finally:
         await engine.dispose()
+    return plans
+
+
+async def baseline_plans(
+    connect: dict[str, str], layout: Layout, vector: list[float]
+) -> dict[str, list[str]]:
+    """Plans of the plain-SQL baseline, at pgvector's default settings."""
+    conn = await pg_connect(connect)
+    try:
+        for name, value in BASELINE_SETTINGS.items():
+            await conn.execute("SELECT set_config($1, $2, false)", name, value)
+        plans = {}
+        for name, filtered in (("sql-vector", False), ("sql-filtered", True)):
+            sql = "EXPLAIN (ANALYZE, BUFFERS) " + top_k_sql(filtered=filtered)
+            rows = await conn.fetch(sql, layout.target, vector)
+            plans[name] = _readable(str(row[0]) for row in rows)
+    finally:
+        await conn.close()
     return plans

@@ -14,10 +14,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
-from search_data import FILTER_SHARD, Layout
+from search_data import Layout
+from search_sql import FILTER_SHARD, LATENT_NOISE
 
 K = 10
 EXACT_SCAN = ("SET LOCAL enable_indexscan = off", "SET LOCAL enable_indexonlyscan = off")
+
+
+Basis = list[list[float]]
+
+
+def _latent(rng: random.Random, basis: Basis) -> list[float]:
+    values = [0.0] * len(basis[0])
+    for row in basis:
+        weight = rng.gauss(0.0, 1.0)
+        values = [v + weight * b for v, b in zip(values, row, strict=True)]
+    return [v + rng.gauss(0.0, LATENT_NOISE) for v in values]
 
 
 @dataclass
@@ -30,14 +42,17 @@ class QuerySet:
     used: int = 0
 
     @classmethod
-    def generate(cls, count: int, dims: int, words: list[str], seed: int) -> QuerySet:
+    def generate(
+        cls, count: int, dims: int, words: list[str], seed: int, basis: Basis | None
+    ) -> QuerySet:
+        """Vectors drawn like the data: uniform on the sphere, or through the latent basis."""
         rng = random.Random(seed)
         texts: dict[str, None] = {}
         while len(texts) < count:
             texts[" ".join(rng.sample(words, 2))] = None
         vectors = array.array("f")
         for _ in range(count):
-            values = [rng.gauss(0.0, 1.0) for _ in range(dims)]
+            values = _latent(rng, basis) if basis else [rng.gauss(0.0, 1.0) for _ in range(dims)]
             norm = math.sqrt(math.fsum(v * v for v in values))
             vectors.extend(v / norm for v in values)
         return cls(list(texts), vectors, dims)

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness import machine, markdown_table, percentiles
-from search_data import BUILD_SETTINGS, FILTER_SHARD, Built, Layout
+from harness import machine, markdown_table, percentiles, revision
+from search_data import Built, Layout
 from search_plans import plan_summary
-from search_runs import BASELINE_SETTINGS, Run
+from search_runs import BASELINE_SETTINGS, Run, service_settings
+from search_sql import BUILD_SETTINGS, FILTER_SHARD, LATENT_DIMS
 
+DATA = {
+    "random": "random unit vectors",
+    "latent": f"{LATENT_DIMS}-d latent through a random basis + noise, normalised",
+}
 TARGET_P50_MS = 10.0
 TARGET_RECALL = 0.95
 TARGET_THROUGHPUT = 200.0
@@ -30,12 +35,8 @@ LABELS = {
     "hybrid": "API hybrid (default ranker)",
     "sql-vector": "SQL baseline vector",
     "sql-filtered": f"SQL baseline + filter shard={FILTER_SHARD}",
-}
-RECALL_KEYS = {
-    "vector": "API vector",
-    "filtered": "API filtered",
-    "sql-vector": "SQL vector",
-    "sql-filtered": "SQL filtered",
+    "tuned-vector": "SQL, server's HNSW settings, vector",
+    "tuned-filtered": f"SQL, server's HNSW settings + filter shard={FILTER_SHARD}",
 }
 
 
@@ -45,12 +46,13 @@ class Measured:
     sql: list[Run]
     recall: dict[str, float]
     plans: dict[str, list[str]]
+    baseline_plans: dict[str, list[str]]
     versions: str
 
 
 def _row(run: Run, recalls: dict[str, float]) -> list[object]:
     p50, p95, p99 = percentiles(run.latencies_ms)
-    key = RECALL_KEYS.get(run.scenario)
+    recall = recalls.get(run.scenario)
     return [
         LABELS[run.scenario],
         run.concurrency,
@@ -58,28 +60,35 @@ def _row(run: Run, recalls: dict[str, float]) -> list[object]:
         f"{p95:.1f}",
         f"{p99:.1f}",
         f"{run.throughput:.0f}",
-        f"{recalls[key]:.3f}" if key else "n/a",
+        f"{recall:.3f}" if recall is not None else "n/a",
         f"{run.mean_results:.1f}",
         run.errors,
     ]
 
 
-def _setup(layout: Layout, built: Built, versions: str) -> list[str]:
+def _setup(layout: Layout, built: Built, versions: str, workers: int) -> list[str]:
     rate = layout.chunks / built.build_seconds if built.build_seconds else 0.0
-    settings = ", ".join(f"{k}={v}" for k, v in BUILD_SETTINGS.items())
+    settings = _settings(BUILD_SETTINGS)
     earlier = " (measured when the kept data set was loaded)" if built.reused else ""
     return [
-        f"- machine: {machine()}; {versions}",
-        f"- data: N={layout.chunks} chunks, dims={layout.dims} (halfvec, random unit vectors), "
+        f"- machine: {machine()}; {versions}; code {revision()}",
+        f"- data: N={layout.chunks} chunks, dims={layout.dims} (halfvec, {DATA[layout.data]}), "
         f"{layout.stores} stores; searched store {layout.target_chunks} chunks, "
         f"{built.filtered_chunks} of them with shard={FILTER_SHARD}",
         f"- load {built.load_seconds:.0f} s; HNSW build (m=16, ef_construction=64, {settings}) "
         f"**{built.build_seconds:.0f} s** ({rate:.0f} rows/s){earlier}",
         f"- index {built.index_mb:.0f} MB; table {built.table_mb:.0f} MB (heap + TOAST)",
-        "- server: SEARCH_* settings at their defaults; embeddings from a local fake OpenAI "
-        "server; every timed query text is new to the server's query cache",
-        f"- SQL baseline: `{'; '.join(BASELINE_SETTINGS)}`, one connection, no API",
+        f"- server: `serve --workers {workers}`, SEARCH_* settings at their defaults; embeddings "
+        "from a local fake OpenAI server; every timed query text is new to the server's "
+        "query cache",
+        "- SQL rows: the top-10 statement alone on one asyncpg connection, no API; baseline "
+        f"at pgvector's defaults ({_settings(BASELINE_SETTINGS)}), then with the server's "
+        f"per-search settings ({_settings(service_settings())})",
     ]
+
+
+def _settings(values: dict[str, str]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in values.items())
 
 
 def _verdict(ok: bool) -> str:
@@ -96,10 +105,10 @@ def _targets(measured: Measured) -> list[str]:
             f"- p50 ≤ {TARGET_P50_MS:.0f} ms (API vector, concurrency 1): "
             f"{p50:.1f} ms — {_verdict(p50 <= TARGET_P50_MS)}"
         )
-    for key in ("API vector", "API filtered"):
+    for key in ("vector", "filtered"):
         value = measured.recall[key]
         lines.append(
-            f"- recall@10 ≥ {TARGET_RECALL} ({key}): {value:.3f} — "
+            f"- recall@10 ≥ {TARGET_RECALL} ({LABELS[key]}): {value:.3f} — "
             f"{_verdict(value >= TARGET_RECALL)}"
         )
     busy = first.get(("vector", THROUGHPUT_AT))
@@ -112,17 +121,21 @@ def _targets(measured: Measured) -> list[str]:
     return lines
 
 
-def _plans(plans: dict[str, list[str]]) -> list[str]:
-    lines = ["", "The service's own search SQL, EXPLAIN (ANALYZE, BUFFERS):"]
-    for name, plan in plans.items():
-        lines += [f"- {name}: {plan_summary(plan)}", "", "```", *plan, "```"]
+def _plans(measured: Measured) -> list[str]:
+    lines = ["", "Plans (EXPLAIN ANALYZE, one recall query):"]
+    for name, plan in measured.baseline_plans.items():
+        lines.append(f"- {LABELS[name]}: {plan_summary(plan)}")
+    for name, plan in measured.plans.items():
+        lines.append(f"- {LABELS[name]}, the service's own SQL: {plan_summary(plan)}")
+    for name, plan in measured.plans.items():
+        lines += ["", f"{LABELS[name]}, the service's own SQL:", "", "```", *plan, "```"]
     return lines
 
 
-def render(layout: Layout, built: Built, measured: Measured) -> str:
+def render(layout: Layout, built: Built, measured: Measured, workers: int) -> str:
     rows = [_row(run, measured.recall) for run in [*measured.api, *measured.sql]]
-    lines = [f"## Search benchmark ({layout.chunks} chunks)", ""]
-    lines += _setup(layout, built, measured.versions)
+    lines = [f"## Search benchmark ({layout.chunks} chunks, {layout.data} vectors)", ""]
+    lines += _setup(layout, built, measured.versions, workers)
     lines += ["", markdown_table(HEADERS, rows)]
-    lines += _targets(measured) + _plans(measured.plans)
+    lines += _targets(measured) + _plans(measured)
     return "\n".join(lines)

@@ -10,12 +10,28 @@ from typing import Any
 
 import asyncpg
 import httpx
-from search_data import FILTER_SHARD, Layout
+from search_data import Layout
 from search_queries import K, QuerySet, chunk_key, top_k_sql
+from search_sql import FILTER_SHARD
+
+from maia_vectordb.config import Settings
 
 FILTER = {"type": "eq", "key": "shard", "value": FILTER_SHARD}
 # pgvector's defaults, stated so the baseline does not depend on the server's settings.
-BASELINE_SETTINGS = ("SET hnsw.iterative_scan = off", "SET hnsw.ef_search = 40")
+BASELINE_SETTINGS = {"hnsw.iterative_scan": "off", "hnsw.ef_search": "40"}
+
+
+def service_settings() -> dict[str, str]:
+    """What the server sets for each search at its default configuration (db/search.py)."""
+    fields = Settings.model_fields
+    return {
+        "hnsw.iterative_scan": "relaxed_order",
+        "hnsw.ef_search": str(max(fields["search_ef_search"].default, K)),
+        "hnsw.max_scan_tuples": str(fields["search_max_scan_tuples"].default),
+    }
+
+
+SQL_VARIANTS = {"sql": BASELINE_SETTINGS, "tuned": service_settings()}
 
 
 @dataclass
@@ -78,19 +94,20 @@ class ApiBench:
             ]
 
 
-async def baseline(
+async def sql_run(
     conn: asyncpg.Connection,
     layout: Layout,
     queries: QuerySet,
     numbers: Iterable[int],
     *,
+    variant: str,
     filtered: bool,
 ) -> Run:
-    """The same search as one plain SQL statement at pgvector's defaults, one at a time."""
-    for statement in BASELINE_SETTINGS:
-        await conn.execute(statement)
+    """The same search as one plain SQL statement with `variant`'s settings, one at a time."""
+    for name, value in SQL_VARIANTS[variant].items():
+        await conn.execute("SELECT set_config($1, $2, false)", name, value)
     sql = await conn.prepare(top_k_sql(filtered=filtered))
-    run = Run("sql-filtered" if filtered else "sql-vector", 1)
+    run = Run(f"{variant}-{'filtered' if filtered else 'vector'}", 1)
     started = time.perf_counter()
     for number in numbers:
         vector = queries.vector(number)

@@ -1,0 +1,92 @@
+"""The ingestion benchmark's client: upload, attach in batches, poll until every file is done."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from harness import log
+from ingest_corpus import Document
+
+UPLOAD_CONCURRENCY = 4
+BATCH_LIMIT = 500
+POLL_SECONDS = 1.0
+PROGRESS_SECONDS = 15.0
+
+
+@dataclass(frozen=True)
+class Timing:
+    upload: float
+    wall: float
+    failed: int
+
+
+async def _upload_worker(
+    client: httpx.AsyncClient, pending: Iterator[tuple[int, Document]], ids: list[str]
+) -> None:
+    for number, document in pending:
+        response = await client.post(
+            "/v1/files",
+            files={"file": (document.name, document.data, document.mime)},
+            data={"purpose": "assistants"},
+        )
+        response.raise_for_status()
+        ids[number] = response.json()["id"]
+
+
+async def upload(client: httpx.AsyncClient, documents: list[Document]) -> list[str]:
+    ids = [""] * len(documents)
+    pending = iter(enumerate(documents))
+    workers = (_upload_worker(client, pending, ids) for _ in range(UPLOAD_CONCURRENCY))
+    await asyncio.gather(*workers)
+    return ids
+
+
+async def attach(client: httpx.AsyncClient, file_ids: list[str]) -> tuple[str, list[str]]:
+    """A new store, and one file batch per 500 files; returns the store and batch ids."""
+    store = await client.post("/v1/vector_stores", json={"name": "ingest benchmark"})
+    store.raise_for_status()
+    store_id = store.json()["id"]
+    batches = []
+    for start in range(0, len(file_ids), BATCH_LIMIT):
+        body = {"file_ids": file_ids[start : start + BATCH_LIMIT]}
+        response = await client.post(f"/v1/vector_stores/{store_id}/file_batches", json=body)
+        response.raise_for_status()
+        batches.append(response.json()["id"])
+    return store_id, batches
+
+
+async def _counts(client: httpx.AsyncClient, store_id: str, batch_id: str) -> dict[str, Any]:
+    response = await client.get(f"/v1/vector_stores/{store_id}/file_batches/{batch_id}")
+    response.raise_for_status()
+    body: dict[str, Any] = response.json()
+    return {"status": body["status"], **body["file_counts"]}
+
+
+async def wait_done(client: httpx.AsyncClient, store_id: str, batches: list[str]) -> int:
+    """Poll until no batch is in progress; returns how many files failed."""
+    last_report = time.monotonic()
+    while True:
+        counts = [await _counts(client, store_id, batch) for batch in batches]
+        if all(c["status"] != "in_progress" for c in counts):
+            return sum(c["failed"] for c in counts)
+        if time.monotonic() - last_report > PROGRESS_SECONDS:
+            done = sum(c["completed"] + c["failed"] for c in counts)
+            log(f"{done}/{sum(c['total'] for c in counts)} files done")
+            last_report = time.monotonic()
+        await asyncio.sleep(POLL_SECONDS)
+
+
+async def ingest(base_url: str, documents: list[Document]) -> Timing:
+    async with httpx.AsyncClient(base_url=base_url, timeout=300) as client:
+        started = time.perf_counter()
+        file_ids = await upload(client, documents)
+        uploaded = time.perf_counter() - started
+        log(f"uploaded {len(file_ids)} files in {uploaded:.1f} s")
+        store_id, batches = await attach(client, file_ids)
+        failed = await wait_done(client, store_id, batches)
+        return Timing(uploaded, time.perf_counter() - started, failed)

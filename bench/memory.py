@@ -1,0 +1,73 @@
+"""Peak memory of the server process tree and of PostgreSQL, sampled from a thread.
+
+PostgreSQL's processes share `shared_buffers`, so summing their RSS would count it once
+per backend; their proportional set size (PSS) adds up to what they really use.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import psutil
+
+INTERVAL = 0.2
+MB = 2**20
+
+
+@dataclass
+class Peaks:
+    server_rss_mb: float = 0.0
+    postgres_pss_mb: float = 0.0
+    total_mb: float = 0.0
+
+
+def _tree(pid: int) -> list[psutil.Process]:
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _sum(processes: list[psutil.Process], measure: Callable[[psutil.Process], int]) -> float:
+    total = 0
+    for process in processes:
+        try:
+            total += measure(process)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return total / MB
+
+
+def _sample(server_pid: int, postmaster_pid: Callable[[], int | None], peaks: Peaks) -> None:
+    postgres_root = postmaster_pid()
+    postgres = _tree(postgres_root) if postgres_root else []
+    postgres_pids = {p.pid for p in postgres}
+    server = [p for p in _tree(server_pid) if p.pid not in postgres_pids]
+    server_mb = _sum(server, lambda p: p.memory_info().rss)
+    postgres_mb = _sum(postgres, lambda p: p.memory_full_info().pss)
+    peaks.server_rss_mb = max(peaks.server_rss_mb, server_mb)
+    peaks.postgres_pss_mb = max(peaks.postgres_pss_mb, postgres_mb)
+    peaks.total_mb = max(peaks.total_mb, server_mb + postgres_mb)
+
+
+@contextmanager
+def peak_memory(server_pid: int, postmaster_pid: Callable[[], int | None]) -> Iterator[Peaks]:
+    """Sample every 0.2 s until the block ends; the yielded `Peaks` fill in as it runs."""
+    peaks = Peaks()
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(INTERVAL):
+            _sample(server_pid, postmaster_pid, peaks)
+
+    thread = threading.Thread(target=loop, name="peak-memory", daemon=True)
+    thread.start()
+    try:
+        yield peaks
+    finally:
+        stop.set()
+        thread.join()
