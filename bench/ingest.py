@@ -1,7 +1,7 @@
 """Ingestion benchmark: files/s, chunks/s and tokens/s of the live server, end to end.
 
     uv run python bench/ingest.py [--mb 50] [--files 500]
-        [--embedder local|fake-openai|both] [--dims 1536] [--workers N]
+        [--embedder local|fake-openai|both] [--dims 1536] [--workers N] [--server-workers N]
 
 Generates a deterministic corpus (.txt and .md), then for each embedder starts
 `maia_vectordb serve` with a fresh data directory (embedded PostgreSQL), uploads every
@@ -57,6 +57,7 @@ class Options:
     embedders: tuple[str, ...]
     dims: int
     workers: int | None
+    server_workers: int
 
 
 @dataclass(frozen=True)
@@ -77,9 +78,12 @@ def parse_args() -> Options:
     parser.add_argument("--embedder", choices=[*EMBEDDERS, "both"], default="both")
     parser.add_argument("--dims", type=int, default=1536, help="EMBEDDING_DIMENSIONS")
     parser.add_argument("--workers", type=int, default=None, help="INGEST_WORKERS")
+    parser.add_argument(
+        "--server-workers", type=int, default=1, help="serve --workers N (API processes)"
+    )
     args = parser.parse_args()
     embedders = EMBEDDERS if args.embedder == "both" else (args.embedder,)
-    return Options(args.mb, args.files, embedders, args.dims, args.workers)
+    return Options(args.mb, args.files, embedders, args.dims, args.workers, args.server_workers)
 
 
 def _postmaster_lines(pgdata: Path) -> list[str]:
@@ -145,8 +149,9 @@ def run_one(embedder: str, documents: list[Document], opts: Options, root: Path)
         embed_url = None
         if embedder == "fake-openai":
             embed_url = stack.enter_context(fake_openai(root, dims=opts.dims))
+        options = ("--workers", str(opts.server_workers)) if opts.server_workers > 1 else ()
         server = stack.enter_context(
-            maia_server(root, **server_settings(opts, data_dir, embed_url))
+            maia_server(root, *options, **server_settings(opts, data_dir, embed_url))
         )
         log(f"{embedder}: server ready at {server.base_url}")
         with peak_memory(server.pid, postmaster_pid(pgdata)) as peaks:
@@ -185,7 +190,7 @@ def render(opts: Options, documents: list[Document], outcomes: list[Outcome]) ->
         f"- machine: {machine()}; embedded PostgreSQL started by the server; code {revision()}",
         f"- corpus: {len(documents) - markdown} .txt + {markdown} .md, deterministic "
         f"English-ish text; chunking `auto` (800 tokens, 400 overlap); dims={opts.dims}; "
-        f"INGEST_WORKERS={workers}",
+        f"INGEST_WORKERS={workers} in each of {opts.server_workers} server process(es)",
         "- wall = first upload to last file completed; tokens = sum of chunk token counts "
         "(overlap counted twice, as embedded)",
         "",

@@ -22,7 +22,7 @@ from maia_vectordb.config import Settings
 from maia_vectordb.db import search as queries
 from maia_vectordb.db.engine import build_engine, build_sessionmaker
 from maia_vectordb.db.filters import compile_filter
-from maia_vectordb.db.models import FileChunk
+from maia_vectordb.db.models import DEFAULT_PROJECT_ID, FileChunk
 from maia_vectordb.schemas.search import ComparisonFilter
 
 VECTOR_LITERAL = re.compile(r"'\[[^\]]*\]'")
@@ -46,12 +46,19 @@ def plan_summary(plan: Sequence[str]) -> str:
 async def _explain_search(
     session: AsyncSession, captured: list[tuple[str, Any]], settings: Settings, **search: Any
 ) -> list[str]:
-    exact = await queries.store_is_small(
-        session, search["vector_store_id"], settings.search_exact_max_chunks
+    tuning = queries.IndexTuning(
+        ef_search=max(settings.search_ef_search, K),
+        max_scan_tuples=settings.search_max_scan_tuples,
+        exact_threshold=settings.search_exact_max_chunks,
     )
-    if not exact:
-        tuning = queries.IndexTuning(settings.search_ef_search, settings.search_max_scan_tuples)
-        await queries.tune_index_scan(session, tuning, K)
+    target = await queries.open_search(
+        session,
+        project_id=DEFAULT_PROJECT_ID,
+        vector_store_id=search["vector_store_id"],
+        tuning=tuning,
+    )
+    assert target is not None
+    exact = target.exact
     captured.clear()
     await queries.vector_hits(session, **search, limit=K, exact=exact)
     statement, parameters = captured[-1]

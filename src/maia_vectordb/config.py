@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     job_poll_interval: float = Field(default=0.5, gt=0, le=60, alias="INGEST_POLL_INTERVAL")
 
     search_exact_max_chunks: int = Field(default=2000, ge=0, alias="SEARCH_EXACT_MAX_CHUNKS")
-    search_ef_search: int = Field(default=100, ge=10, le=1000, alias="SEARCH_EF_SEARCH")
+    search_ef_search: int = Field(default=200, ge=10, le=1000, alias="SEARCH_EF_SEARCH")
     search_max_scan_tuples: int = Field(
         default=20000, ge=100, le=10_000_000, alias="SEARCH_MAX_SCAN_TUPLES"
     )

@@ -112,11 +112,7 @@ async def _top(
     async with async_sessionmaker(db)() as session, session.begin():
         condition = compile_filter(FileChunk.attributes, node)
         target = await queries.open_search(
-            session,
-            project_id=uuid.UUID(PROJECT),
-            vector_store_id=store,
-            condition=condition,
-            tuning=TUNING,
+            session, project_id=uuid.UUID(PROJECT), vector_store_id=store, tuning=TUNING
         )
         assert target is not None
         if not iterative:
@@ -193,33 +189,54 @@ class TestFilteredRecall:
         plain = await _top(recall_db, "vs_small", vector, exact=False, iterative=False)
         assert len(plain) < K
 
-    async def test_plan_choice_follows_store_size_and_filter(self, recall_db: AsyncEngine) -> None:
-        shard = compile_filter(
-            FileChunk.attributes, ComparisonFilter(type="eq", key="shard", value=7)
-        )
-        everything = compile_filter(FileChunk.attributes, None)
+    async def test_plan_choice_follows_store_size(self, recall_db: AsyncEngine) -> None:
         project = uuid.UUID(PROJECT)
         async with async_sessionmaker(recall_db)() as session:
 
-            async def exact(store: str, condition: Any) -> bool | None:
+            async def exact(store: str, project_id: uuid.UUID = project) -> bool | None:
                 target = await queries.open_search(
-                    session,
-                    project_id=project,
-                    vector_store_id=store,
-                    condition=condition,
-                    tuning=TUNING,
+                    session, project_id=project_id, vector_store_id=store, tuning=TUNING
                 )
                 return None if target is None else target.exact
 
-            assert await exact("vs_small", everything) is True
-            assert await exact("vs_big", everything) is False
-            assert await exact("vs_sharded", shard) is True
-            assert await exact("vs_missing", everything) is None
-            other = await queries.open_search(
-                session,
-                project_id=uuid.uuid4(),
-                vector_store_id="vs_big",
-                condition=everything,
-                tuning=TUNING,
+            assert await exact("vs_small") is True
+            assert await exact("vs_big") is False
+            assert await exact("vs_missing") is None
+            assert await exact("vs_big", uuid.uuid4()) is None
+
+    async def test_selective_filter_falls_back_to_exact(self, recall_db: AsyncEngine) -> None:
+        """When the index path runs dry under a selective filter (simulated here by turning
+        the iterative scan off), the service answers exactly rather than with fewer rows."""
+        from maia_vectordb.services.search import nearest
+
+        stingy = queries.IndexTuning(ef_search=10, max_scan_tuples=100, exact_threshold=2000)
+        rare = compile_filter(
+            FileChunk.attributes, ComparisonFilter(type="eq", key="shard", value=7)
+        )
+        vector = _unit(random.Random(9))
+        async with async_sessionmaker(recall_db)() as session, session.begin():
+            target = await queries.open_search(
+                session, project_id=uuid.UUID(PROJECT), vector_store_id="vs_big", tuning=stingy
             )
-            assert other is None
+            assert target is not None
+            assert not target.exact
+            await session.execute(text("SET LOCAL hnsw.iterative_scan = off"))
+            index_only = await queries.vector_hits(
+                session,
+                vector_store_id="vs_big",
+                embedding=vector,
+                condition=rare,
+                limit=K,
+                exact=False,
+            )
+            answered = await nearest(session, "vs_big", vector, rare, K, target)
+            exact = await queries.vector_hits(
+                session,
+                vector_store_id="vs_big",
+                embedding=vector,
+                condition=rare,
+                limit=K,
+                exact=True,
+            )
+        assert len(index_only) < K
+        assert [h.chunk_id for h in answered] == [h.chunk_id for h in exact]

@@ -1,11 +1,12 @@
 """The hand-written retrieval queries: HNSW (iterative), exact, and full-text.
 
 Every query is confined to one store (and the caller's attribute filter). The
-plan is chosen here, not left to the planner: a store (or filtered subset) of at
-most `exact_threshold` chunks is scanned exactly through the store's btree;
-anything larger goes through the HNSW index, whose iterative scan keeps going
-until enough rows pass the filters, so a small store inside a large table is
-not starved. (Left alone, the planner prices a wide `ef_search` beam above a
+plan is chosen here, not left to the planner: a store of at most
+`exact_threshold` chunks is scanned exactly through the store's btree; anything
+larger goes through the HNSW index, whose iterative scan keeps going until
+enough rows pass the filters, so a small store inside a large table is not
+starved. (A filter so selective that the scan gives up early is retried exactly
+by the caller.) (Left alone, the planner prices a wide `ef_search` beam above a
 sequential scan of the whole table and picks the slower plan.)
 """
 
@@ -67,14 +68,13 @@ async def open_search(
     *,
     project_id: uuid.UUID,
     vector_store_id: str,
-    condition: ColumnElement[bool],
     tuning: IndexTuning,
 ) -> SearchTarget | None:
-    """One round trip: the tenant's store, whether it (as filtered) is small enough to scan
-    exactly (counting at most threshold + 1 rows), and the transaction's HNSW settings."""
+    """One round trip: the tenant's store, whether it is small enough to scan exactly
+    (counting at most threshold + 1 rows), and the transaction's HNSW settings."""
     sample = (
         select(literal(1))
-        .where(FileChunk.vector_store_id == vector_store_id, condition)
+        .where(FileChunk.vector_store_id == vector_store_id)
         .limit(tuning.exact_threshold + 1)
         .subquery()
     )

@@ -18,9 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import func
+from sqlalchemy.sql.elements import True_
 
 from maia_vectordb.config import Settings
 from maia_vectordb.db import search as queries
@@ -132,11 +133,7 @@ async def _search(
         exact_threshold=settings.search_exact_max_chunks,
     )
     target = await queries.open_search(
-        session,
-        project_id=project_id,
-        vector_store_id=vector_store_id,
-        condition=condition,
-        tuning=tuning,
+        session, project_id=project_id, vector_store_id=vector_store_id, tuning=tuning
     )
     if target is None:
         raise vector_stores.store_not_found(vector_store_id)
@@ -144,14 +141,7 @@ async def _search(
     lists: list[Ranked] = []
     if mode == "vector" or (mode == "hybrid" and vector_weight > 0):
         for embedding in await cache.embed_queries(texts):
-            hits = await queries.vector_hits(
-                session,
-                vector_store_id=vector_store_id,
-                embedding=embedding,
-                condition=condition,
-                limit=pool,
-                exact=target.exact,
-            )
+            hits = await nearest(session, vector_store_id, embedding, condition, pool, target)
             lists.append(Ranked(hits, vector_weight))
     if mode == "keyword" or (mode == "hybrid" and text_weight > 0):
         for query in texts:
@@ -169,6 +159,36 @@ async def _search(
     if _due_for_touch(target):
         await _mark_active(session, vector_store_id)
     return SearchPage(search_query=texts, data=[_result(hit, score) for hit, score in kept])
+
+
+async def nearest(
+    session: AsyncSession,
+    vector_store_id: str,
+    embedding: list[float],
+    condition: ColumnElement[bool],
+    limit: int,
+    target: queries.SearchTarget,
+) -> list[queries.Hit]:
+    """The index path first; if a selective filter made the iterative scan give up with
+    fewer than `limit` rows, the exact path is the only way to find the rest."""
+    hits = await queries.vector_hits(
+        session,
+        vector_store_id=vector_store_id,
+        embedding=embedding,
+        condition=condition,
+        limit=limit,
+        exact=target.exact,
+    )
+    if target.exact or len(hits) >= limit or isinstance(condition, True_):
+        return hits
+    return await queries.vector_hits(
+        session,
+        vector_store_id=vector_store_id,
+        embedding=embedding,
+        condition=condition,
+        limit=limit,
+        exact=True,
+    )
 
 
 def _due_for_touch(target: queries.SearchTarget) -> bool:
