@@ -62,6 +62,11 @@ async def worker_lifespan(
         embedder = build_embedder(settings, metrics=metrics)
         stack.push_async_callback(embedder.aclose)
         sessionmaker = build_sessionmaker(engine)
+        search_sessionmaker = sessionmaker
+        if settings.search_database_url is not None:
+            search_engine = build_engine(settings, settings.search_database_url)
+            stack.push_async_callback(search_engine.dispose)
+            search_sessionmaker = build_sessionmaker(search_engine)
         if settings.api_keys is not None:
             async with sessionmaker() as session, session.begin():
                 await keys.seed_keys(session, settings.api_keys.get_secret_value())
@@ -69,6 +74,7 @@ async def worker_lifespan(
             settings=settings,
             engine=engine,
             sessionmaker=sessionmaker,
+            search_sessionmaker=search_sessionmaker,
             embedder=embedder,
             chunker=await asyncio.to_thread(Chunker),
             query_cache=QueryEmbeddingCache(embedder, max_entries=settings.search_cache_size),

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     )
 
     database_url: str | None = Field(default=None, alias="DATABASE_URL")
+    search_database_url: str | None = Field(default=None, alias="SEARCH_DATABASE_URL")
+    """A read replica for searches; writes (and everything else) use DATABASE_URL."""
     data_dir: Path = Field(default_factory=default_data_dir, alias="MAIA_DATA_DIR")
     db_pool_size: int = Field(default=10, ge=1, le=200, alias="DB_POOL_SIZE")
     db_max_overflow: int = Field(default=10, ge=0, le=200, alias="DB_MAX_OVERFLOW")
@@ -79,7 +81,7 @@ class Settings(BaseSettings):
     )
     log_format: LogFormat = Field(default="text", alias="LOG_FORMAT")
 
-    @field_validator("database_url", mode="before")
+    @field_validator("database_url", "search_database_url", mode="before")
     @classmethod
     def _normalise_url(cls, value: object) -> object:
         if isinstance(value, str):

@@ -18,6 +18,8 @@ class AppState:
     settings: Settings
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    search_sessionmaker: async_sessionmaker[AsyncSession]
+    """Reads for search: a replica's when SEARCH_DATABASE_URL is set, else the primary's."""
     embedder: Embedder
     chunker: Chunker
     query_cache: QueryEmbeddingCache

@@ -39,6 +39,19 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
+async def get_search_session(state: StateDep, session: SessionDep) -> AsyncIterator[AsyncSession]:
+    """Search reads from the replica when SEARCH_DATABASE_URL is set; otherwise they share
+    the request's own session (one connection, one transaction)."""
+    if state.search_sessionmaker is state.sessionmaker:
+        yield session
+        return
+    async with state.search_sessionmaker() as reader, reader.begin():
+        yield reader
+
+
+SearchSessionDep = Annotated[AsyncSession, Depends(get_search_session, scope="function")]
+
+
 def _bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from maia_vectordb.api.deps import ProjectDep, SessionDep, StateDep, VectorStoreID
+from maia_vectordb.api.deps import (
+    ProjectDep,
+    SearchSessionDep,
+    SessionDep,
+    StateDep,
+    VectorStoreID,
+)
 from maia_vectordb.api.responses import errors
 from maia_vectordb.schemas.search import SearchPage, SearchRequest
 from maia_vectordb.services import search as service
@@ -17,12 +23,14 @@ async def search_vector_store(
     vector_store_id: VectorStoreID,
     body: SearchRequest,
     session: SessionDep,
+    reader: SearchSessionDep,
     project: ProjectDep,
     state: StateDep,
 ) -> SearchPage:
     """Find the chunks most relevant to `query`, optionally filtered by file attributes."""
     return await service.search(
-        session,
+        reader,
+        writer=session,
         project_id=project,
         vector_store_id=vector_store_id,
         body=body,

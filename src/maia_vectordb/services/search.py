@@ -96,11 +96,15 @@ async def search(
     cache: QueryEmbeddingCache,
     settings: Settings,
     metrics: Metrics | None = None,
+    writer: AsyncSession | None = None,
 ) -> SearchPage:
-    """Timed per mode; failed searches (unknown store, bad filter) are not observed."""
+    """Reads through `session` (possibly a replica); the one write, `last_active_at`, goes
+    through `writer` (the primary), defaulting to `session`. Timed per mode; failed
+    searches (unknown store, bad filter) are not observed."""
     started = time.perf_counter()
     page = await _search(
         session,
+        writer=writer or session,
         project_id=project_id,
         vector_store_id=vector_store_id,
         body=body,
@@ -116,6 +120,7 @@ async def search(
 async def _search(
     session: AsyncSession,
     *,
+    writer: AsyncSession,
     project_id: uuid.UUID,
     vector_store_id: str,
     body: SearchRequest,
@@ -157,7 +162,7 @@ async def _search(
     threshold = body.ranking_options.score_threshold if body.ranking_options else 0.0
     kept = [(hit, score) for hit, score in fused if score >= threshold][:k]
     if _due_for_touch(target):
-        await _mark_active(session, vector_store_id)
+        await _mark_active(writer, vector_store_id)
     return SearchPage(search_query=texts, data=[_result(hit, score) for hit, score in kept])
 
 
