@@ -11,6 +11,8 @@ import pytest
 from fastapi import FastAPI
 from openai import AsyncOpenAI
 from openai.types import FileObject
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from maia_vectordb.config import Settings
 
@@ -106,3 +108,32 @@ class TestReadListDelete:
             await sdk.files.retrieve(made.id)
         with pytest.raises(openai.NotFoundError):
             await sdk.files.content(made.id)
+
+
+class TestExpiry:
+    async def test_expired_files_vanish_and_are_purged(
+        self, sdk: AsyncOpenAI, engine: AsyncEngine
+    ) -> None:
+        from sqlalchemy.ext.asyncio import async_sessionmaker
+
+        from maia_vectordb.services.files import purge_expired
+
+        kept = await sdk.files.create(file=("keep.txt", b"k"), purpose="assistants")
+        made = await sdk.files.create(
+            file=("a.txt", b"x"),
+            purpose="batch",
+            expires_after={"anchor": "created_at", "seconds": 3600},
+        )
+        async with engine.begin() as conn:
+            await conn.execute(
+                text("UPDATE files SET expires_at = now() - interval '1 second' WHERE id = :f"),
+                {"f": made.id},
+            )
+        with pytest.raises(openai.NotFoundError):
+            await sdk.files.retrieve(made.id)
+        assert [f.id for f in (await sdk.files.list()).data] == [kept.id]
+        async with async_sessionmaker(engine)() as session, session.begin():
+            assert await purge_expired(session) == 1
+        async with engine.connect() as conn:
+            left = await conn.scalar(text("SELECT count(*) FROM files"))
+        assert left == 1

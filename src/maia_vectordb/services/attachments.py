@@ -18,6 +18,7 @@ from maia_vectordb.db import jobs
 from maia_vectordb.db.models import File, VectorStoreFile
 from maia_vectordb.errors import NotFound
 from maia_vectordb.schemas.chunking import AutoStrategy, StaticStrategy, resolve
+from maia_vectordb.services import files
 
 RETRYABLE = ("failed", "cancelled")
 
@@ -33,7 +34,9 @@ async def require_files(
     session: AsyncSession, *, project_id: uuid.UUID, file_ids: list[str], param: str
 ) -> None:
     """Unknown (or another project's) file ids are a 404 naming the first one, as OpenAI does."""
-    query = select(File.id).where(File.project_id == project_id, File.id.in_(file_ids))
+    query = select(File.id).where(
+        File.project_id == project_id, File.id.in_(file_ids), files.is_live()
+    )
     found = set((await session.execute(query)).scalars())
     for file_id in file_ids:
         if file_id not in found:

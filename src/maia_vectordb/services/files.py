@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import BinaryIO
 
-from sqlalchemy import delete
+from sqlalchemy import ColumnElement, delete, func, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from maia_vectordb.db import files as file_parts
@@ -72,8 +72,21 @@ async def upload(
     return to_wire(row)
 
 
+def is_live() -> ColumnElement[bool]:
+    """A file past its `expires_at` is gone for clients even before the purge removes it."""
+    return or_(File.expires_at.is_(None), File.expires_at > func.now())
+
+
+async def purge_expired(session: AsyncSession) -> int:
+    """Delete expired files with their parts, attachments and chunks (foreign keys cascade)."""
+    result = await session.execute(
+        delete(File).where(File.expires_at.is_not(None), File.expires_at <= func.now())
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def get_row(session: AsyncSession, *, project_id: uuid.UUID, file_id: str) -> File:
-    query = owned(File, project_id).where(File.id == file_id)
+    query = owned(File, project_id).where(File.id == file_id, is_live())
     row = (await session.execute(query)).scalar_one_or_none()
     if row is None:
         raise NotFound(f"No such File object: {file_id}", param="file_id")
@@ -87,7 +100,7 @@ async def get(session: AsyncSession, *, project_id: uuid.UUID, file_id: str) -> 
 async def list_files(
     session: AsyncSession, *, project_id: uuid.UUID, page: PageRequest, purpose: str | None
 ) -> ListPage[FileObject]:
-    query = owned(File, project_id)
+    query = owned(File, project_id).where(is_live())
     if purpose is not None:
         query = query.where(File.purpose == purpose)
     result = await paginate(session, query, key=File.id, created=File.created_at, page=page)
