@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from maia_vectordb.services import keys
-from tests.e2e.conftest import cli_env, free_port, run_cli
+from tests.e2e.conftest import cli_env, free_port, run_cli, serving
 
 pytestmark = pytest.mark.e2e
 
@@ -42,3 +43,23 @@ class TestExposure:
         assert result.returncode != 0
         assert "refusing to serve on 0.0.0.0 without API keys" in result.stderr
         assert "--insecure" in result.stderr
+
+    def test_seeded_keys_allow_non_loopback(
+        self, migrated_url: str, data_root: Path, engine: AsyncEngine
+    ) -> None:
+        """`engine` is requested so the seeded key is cleaned up after the test."""
+        with serving(
+            data_root,
+            "--host",
+            "0.0.0.0",
+            DATABASE_URL=migrated_url,
+            MAIA_API_KEYS="ops:sk-maia-seeded",
+        ) as base:
+            denied = httpx.get(f"{base}/v1/vector_stores", timeout=10)
+            allowed = httpx.get(
+                f"{base}/v1/vector_stores",
+                timeout=10,
+                headers={"Authorization": "Bearer sk-maia-seeded"},
+            )
+        assert denied.status_code == 401
+        assert allowed.status_code == 200

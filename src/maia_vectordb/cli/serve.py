@@ -54,12 +54,15 @@ def is_loopback(host: str) -> bool:
 
 
 async def _check_exposure(settings: Settings, host: str, insecure: bool) -> None:
-    """Refuse to expose an open server unless the operator says so explicitly."""
+    """Refuse to expose an open server unless the operator says so explicitly.
+
+    Keys named in MAIA_API_KEYS count as present: the app's lifespan registers them
+    before the first request is served."""
+    seeded = settings.api_keys is not None and keys.parse_key_spec(
+        settings.api_keys.get_secret_value()
+    )
     async with migrated_database(settings) as sessionmaker, sessionmaker() as session:
-        if settings.api_keys is not None:
-            async with session.begin():
-                await keys.seed_keys(session, settings.api_keys.get_secret_value())
-        has_keys = await keys.active_key_count(session) > 0
+        has_keys = bool(seeded) or await keys.active_key_count(session) > 0
     if has_keys or is_loopback(host):
         return
     if not insecure:

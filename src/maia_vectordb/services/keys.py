@@ -76,14 +76,20 @@ async def create_key(session: AsyncSession, *, project: str) -> str:
     return key
 
 
-async def seed_keys(session: AsyncSession, spec: str) -> int:
+def parse_key_spec(spec: str) -> list[tuple[str, str]]:
     """`MAIA_API_KEYS`: comma-separated `key` (default project) or `project:key` entries."""
-    count = 0
+    pairs = []
     for entry in filter(None, (part.strip() for part in spec.split(","))):
         project, _, key = entry.rpartition(":")
-        await add_key(session, project=project or "default", key=key)
-        count += 1
-    return count
+        pairs.append((project or "default", key))
+    return pairs
+
+
+async def seed_keys(session: AsyncSession, spec: str) -> int:
+    pairs = parse_key_spec(spec)
+    for project, key in pairs:
+        await add_key(session, project=project, key=key)
+    return len(pairs)
 
 
 async def list_keys(session: AsyncSession) -> list[KeyInfo]:
