@@ -62,6 +62,17 @@ class Settings(BaseSettings):
         default=2.0, ge=0.01, le=600, alias="INGEST_RETRY_BASE_SECONDS"
     )
     job_poll_interval: float = Field(default=0.5, gt=0, le=60, alias="INGEST_POLL_INTERVAL")
+    parse_max_text_chars: int = Field(default=32_000_000, ge=1000, alias="INGEST_MAX_TEXT_CHARS")
+    """Text one file may yield, every format (OpenAI's 5M-token file limit is ~20M chars)."""
+    parse_max_inflated_bytes: int = Field(
+        default=512 * 1024 * 1024, ge=1024 * 1024, alias="INGEST_MAX_INFLATED_BYTES"
+    )
+    """What a .docx/.pptx may inflate to, checked from its zip directory and while reading."""
+    parse_max_compression_ratio: float = Field(
+        default=100.0, ge=2, alias="INGEST_MAX_COMPRESSION_RATIO"
+    )
+    parse_max_pdf_pages: int = Field(default=5000, ge=1, alias="INGEST_MAX_PDF_PAGES")
+    parse_timeout_seconds: float = Field(default=120.0, gt=0, alias="INGEST_PARSE_TIMEOUT")
 
     search_exact_max_chunks: int = Field(default=2000, ge=0, alias="SEARCH_EXACT_MAX_CHUNKS")
     search_ef_search: int = Field(default=200, ge=10, le=1000, alias="SEARCH_EF_SEARCH")

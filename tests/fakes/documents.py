@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zipfile
 
 import docx
 import pptx
@@ -17,15 +18,43 @@ def make_pdf(*pages: str) -> bytes:
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         f"<< /Type /Pages /Kids [{kids}] /Count {count} >>".encode(),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        FONT,
     ]
     for i, text in enumerate(pages):
-        stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
-        objects.append(
-            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {5 + 2 * i} 0 R"
-            " /Resources << /Font << /F1 3 0 R >> >> >>".encode()
+        objects.extend(_page(parent=2, contents=5 + 2 * i, text=text))
+    return _serialise(objects)
+
+
+def make_pdf_shared_tree(depth: int) -> bytes:
+    """A page tree whose every node lists the same child twice: 2**depth pages in ~1 KB."""
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", FONT]
+    nodes = [2] + [4 + i for i in range(depth - 1)]
+    page = 4 + depth - 1
+    for level, number in enumerate(nodes):
+        child = nodes[level + 1] if level + 1 < len(nodes) else page
+        objects.insert(
+            number - 1,
+            f"<< /Type /Pages /Kids [{child} 0 R {child} 0 R] /Count {2 ** (depth - level)} >>".encode(),
         )
-        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
+    objects.extend(_page(parent=nodes[-1], contents=page + 1, text="repeated page"))
+    return _serialise(objects)
+
+
+FONT = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
+
+
+def _page(*, parent: int, contents: int, text: str) -> list[bytes]:
+    """A page object (font 3 0 R) and its content stream, numbered `contents`."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    page = (
+        f"<< /Type /Page /Parent {parent} 0 R /MediaBox [0 0 612 792] /Contents {contents} 0 R"
+        " /Resources << /Font << /F1 3 0 R >> >> >>"
+    )
+    return [page.encode(), b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream)]
+
+
+def _serialise(objects: list[bytes]) -> bytes:
+    """Objects numbered from 1 in list order, with a correct xref table."""
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for number, body in enumerate(objects, start=1):
@@ -75,3 +104,31 @@ def make_pptx(box_texts: list[str], rows: list[list[str]]) -> bytes:
     out = io.BytesIO()
     presentation.save(out)
     return out.getvalue()
+
+
+def make_docx_bomb(text_chars: int, *, declared_size: int | None = None) -> bytes:
+    """A real .docx whose document.xml holds one paragraph of `text_chars` repeated letters.
+
+    It deflates about a thousandfold. `declared_size` makes the zip directory lie about
+    the inflated size of document.xml, as a bomb built to pass a directory check would.
+    """
+    body = (
+        '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+        f"<w:body><w:p><w:r><w:t>{'a' * text_chars}</w:t></w:r></w:p></w:body></w:document>"
+    )
+    source = zipfile.ZipFile(io.BytesIO(make_docx("x", [["a"]])))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = body.encode() if info.filename == "word/document.xml" else source.read(info)
+            target.writestr(info.filename, data)
+    return _lie_about_size(out.getvalue(), declared_size) if declared_size else out.getvalue()
+
+
+def _lie_about_size(archive: bytes, size: int) -> bytes:
+    """Rewrite document.xml's uncompressed size in its central directory entry."""
+    name = b"word/document.xml"
+    entry = archive.rindex(b"PK\x01\x02", 0, archive.rindex(name))
+    patched = bytearray(archive)
+    patched[entry + 24 : entry + 28] = size.to_bytes(4, "little")
+    return bytes(patched)

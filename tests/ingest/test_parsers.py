@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from maia_vectordb.ingest.parsers import InvalidFile, UnsupportedFile, parse
-from tests.fakes.documents import encrypt, make_docx, make_pdf, make_pptx
+from maia_vectordb.ingest.parsers import InvalidFile, ParseLimits, UnsupportedFile, parse
+from tests.fakes.documents import (
+    encrypt,
+    make_docx,
+    make_docx_bomb,
+    make_pdf,
+    make_pdf_shared_tree,
+    make_pptx,
+)
+
+MIB = 1024 * 1024
 
 
 class TestFileType:
@@ -63,6 +72,10 @@ class TestText:
     def test_normalises_crlf_line_ends(self) -> None:
         assert parse("a.txt", b"one\r\ntwo\r\n") == "one\ntwo\n"
 
+    def test_text_over_the_limit_is_invalid(self) -> None:
+        with pytest.raises(InvalidFile, match="exceeds the limit of 1000 characters"):
+            parse("a.md", b"x" * 1001, ParseLimits(max_text_chars=1000))
+
 
 class TestJson:
     def test_keeps_the_original_text(self) -> None:
@@ -72,6 +85,10 @@ class TestJson:
     def test_rejects_invalid_json(self) -> None:
         with pytest.raises(InvalidFile, match="not valid JSON"):
             parse("a.json", b'{"name": ')
+
+    def test_rejects_deeply_nested_json_as_invalid(self) -> None:
+        with pytest.raises(InvalidFile, match="nested too deeply"):
+            parse("a.json", b"[" * 100_000 + b"]" * 100_000)
 
 
 class TestHtml:
@@ -97,6 +114,34 @@ class TestHtml:
     def test_xml_declaration_is_read_without_warning(self) -> None:
         assert parse("a.html", b'<?xml version="1.0"?><svg><text>Hi</text></svg>') == "Hi"
 
+    def test_decodes_entities_and_skips_comments(self) -> None:
+        page = b"<p>Fish &amp; chips &#8364;5<!-- price --></p>"
+        assert parse("a.html", page) == "Fish & chips \u20ac5"
+
+    def test_big_table_keeps_one_line_per_row(self) -> None:
+        rows = "".join(f"<tr><td>r{i}</td><td>{i}</td></tr>" for i in range(20_000))
+        text = parse("a.html", f"<table>{rows}</table>".encode())
+        lines = text.split("\n")
+        assert len(lines) == 20_000
+        assert lines[-1] == "r19999 19999"
+
+    def test_deep_nesting_reads_every_level(self) -> None:
+        depth = 50_000
+        text = parse("a.html", b"<div>x" * depth + b"</div>" * depth)
+        assert text.split("\n") == ["x"] * depth
+
+    def test_unclosed_tags_are_read_in_linear_time(self) -> None:
+        """Python 3.11's html.parser rescans the rest of the input for each of these."""
+        assert parse("a.html", b"<p>start</p>" + b"<a x" * 50_000) == "start"
+
+    def test_text_over_the_limit_is_invalid(self) -> None:
+        with pytest.raises(InvalidFile, match="exceeds the limit of 1000 characters"):
+            parse("a.html", b"<p>" + b"word " * 300, ParseLimits(max_text_chars=1000))
+
+    def test_parse_past_the_deadline_is_invalid(self) -> None:
+        with pytest.raises(InvalidFile, match="time limit"):
+            parse("a.html", b"<p>x</p>" * 10_000, ParseLimits(timeout_seconds=0))
+
 
 class TestPdf:
     def test_reads_text_of_every_page(self) -> None:
@@ -121,6 +166,20 @@ class TestPdf:
         with pytest.raises(InvalidFile, match="no extractable text"):
             parse("a.pdf", make_pdf(""))
 
+    def test_rejects_page_tree_with_shared_nodes(self) -> None:
+        """1.6 KB claiming 8,192 pages: refused before pypdf flattens the tree."""
+        with pytest.raises(InvalidFile, match="page tree shares or repeats nodes"):
+            parse("a.pdf", make_pdf_shared_tree(13))
+
+    def test_rejects_more_pages_than_the_limit(self) -> None:
+        with pytest.raises(InvalidFile, match="more than the limit of 2 pages"):
+            parse("a.pdf", make_pdf("one", "two", "three"), ParseLimits(max_pdf_pages=2))
+
+    def test_text_over_the_limit_is_invalid(self) -> None:
+        pdf = make_pdf("a long enough line of text", "and another one")
+        with pytest.raises(InvalidFile, match="exceeds the limit of 30 characters"):
+            parse("a.pdf", pdf, ParseLimits(max_text_chars=30))
+
 
 class TestDocx:
     def test_reads_paragraphs_and_table_cells(self) -> None:
@@ -131,11 +190,37 @@ class TestDocx:
         with pytest.raises(InvalidFile, match="The Word document could not be read"):
             parse("a.docx", b"PK\x03\x04 not really a zip")
 
+    def test_refuses_a_compression_bomb_from_its_directory(self) -> None:
+        with pytest.raises(InvalidFile, match="compression ratio limit of 100:1"):
+            parse("a.docx", make_docx_bomb(5 * MIB))
+
+    def test_refuses_an_archive_inflating_past_the_limit(self) -> None:
+        limits = ParseLimits(max_inflated_bytes=MIB, max_compression_ratio=1e9)
+        with pytest.raises(InvalidFile, match=f"inflates to more than the limit of {MIB} bytes"):
+            parse("a.docx", make_docx_bomb(2 * MIB), limits)
+
+    def test_a_directory_that_understates_sizes_is_caught_while_reading(self) -> None:
+        with pytest.raises(InvalidFile, match="Bad CRC"):
+            parse("a.docx", make_docx_bomb(5 * MIB, declared_size=1000))
+
+    def test_text_over_the_limit_is_invalid(self) -> None:
+        limits = ParseLimits(max_text_chars=100_000)
+        with pytest.raises(InvalidFile, match="exceeds the limit of 100000 characters"):
+            parse("a.docx", make_docx_bomb(200_000), limits)
+
+    def test_a_well_compressed_document_under_the_limits_is_read(self) -> None:
+        assert parse("a.docx", make_docx_bomb(500_000)) == "a" * 500_000
+
 
 class TestPptx:
     def test_reads_text_boxes_and_tables_slide_by_slide(self) -> None:
         data = make_pptx(["Welcome", "Results"], [["Q1", "Q2"], ["10", "20"]])
         assert parse("a.pptx", data) == "Welcome\n\nResults\nQ1\tQ2\n10\t20"
+
+    def test_text_over_the_limit_is_invalid(self) -> None:
+        data = make_pptx(["Welcome", "Results"], [["Q1", "Q2"], ["10", "20"]])
+        with pytest.raises(InvalidFile, match="exceeds the limit of 10 characters"):
+            parse("a.pptx", data, ParseLimits(max_text_chars=10))
 
     def test_rejects_corrupt_pptx(self) -> None:
         with pytest.raises(InvalidFile, match="The PowerPoint presentation could not be read"):

@@ -6,12 +6,15 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
+from maia_vectordb.config import Settings
 from maia_vectordb.db.chunks import ChunkRow
 from maia_vectordb.embeddings import Embedder
 from maia_vectordb.ingest.chunking import Chunker, ChunkingConfig
-from maia_vectordb.ingest.parsers import parse
+from maia_vectordb.ingest.parsers import InvalidFile, ParseLimits, parse
 
 BYTES_PER_HALF = 2
+# The parsers watch the deadline themselves; this margin is for one stuck inside a library call.
+TIMEOUT_GRACE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,31 @@ def chunking_config(strategy: dict[str, Any]) -> ChunkingConfig:
     )
 
 
+def parse_limits(settings: Settings) -> ParseLimits:
+    return ParseLimits(
+        max_text_chars=settings.parse_max_text_chars,
+        max_inflated_bytes=settings.parse_max_inflated_bytes,
+        max_compression_ratio=settings.parse_max_compression_ratio,
+        max_pdf_pages=settings.parse_max_pdf_pages,
+        timeout_seconds=settings.parse_timeout_seconds,
+    )
+
+
+async def parse_within(filename: str, data: bytes, limits: ParseLimits) -> str:
+    """Parse in a thread, never past the time limit (plus a grace for the parser to notice).
+
+    A parser that overruns even that is left to finish in its thread: the file
+    fails now, its lease is released, and no heartbeat keeps renewing it.
+    """
+    try:
+        async with asyncio.timeout(limits.timeout_seconds + TIMEOUT_GRACE_SECONDS):
+            return await asyncio.to_thread(parse, filename, data, limits)
+    except TimeoutError as exc:
+        raise InvalidFile(
+            f"Parsing the file exceeded the time limit of {limits.timeout_seconds:g} s"
+        ) from exc
+
+
 async def ingest(
     *,
     filename: str,
@@ -40,9 +68,10 @@ async def ingest(
     strategy: dict[str, Any],
     chunker: Chunker,
     embedder: Embedder,
+    limits: ParseLimits,
 ) -> Ingested:
     """Raises the parsers' `UnsupportedFile`/`InvalidFile` and the embedder's errors."""
-    text = await asyncio.to_thread(parse, filename, data)
+    text = await parse_within(filename, data, limits)
     pieces = await asyncio.to_thread(chunker.chunk, text, chunking_config(strategy))
     vectors = await embedder.embed([p.text for p in pieces])
     rows = [

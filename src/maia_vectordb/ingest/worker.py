@@ -28,7 +28,7 @@ from maia_vectordb.db.models import File, VectorStoreFile
 from maia_vectordb.embeddings import Embedder, PermanentEmbeddingError, TransientEmbeddingError
 from maia_vectordb.ingest.chunking import Chunker
 from maia_vectordb.ingest.parsers import InvalidFile, UnsupportedFile
-from maia_vectordb.ingest.pipeline import Ingested, ingest
+from maia_vectordb.ingest.pipeline import Ingested, ingest, parse_limits
 from maia_vectordb.observability.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -119,6 +119,7 @@ class IngestWorker:
                 strategy=attachment.chunking_strategy,
                 chunker=self.chunker,
                 embedder=self.embedder,
+                limits=parse_limits(self.settings),
             )
         except UnsupportedFile as exc:
             return await self._fail(job, "unsupported_file", str(exc))

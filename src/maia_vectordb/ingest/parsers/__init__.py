@@ -1,6 +1,8 @@
 """Uploaded bytes to plain text, by a parser chosen from the file's extension.
 
-Parsing is CPU-bound and synchronous; callers run it off the event loop.
+Parsing is CPU-bound and synchronous; callers run it off the event loop. Every
+parser spends one `Budget` (text size, inflated size, pages, time), so a hostile
+file fails as `InvalidFile` naming the limit it hit.
 """
 
 from __future__ import annotations
@@ -8,13 +10,14 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from types import MappingProxyType
 
+from maia_vectordb.ingest.parsers.budget import Budget, ParseLimits
 from maia_vectordb.ingest.parsers.errors import InvalidFile, Parser, UnsupportedFile
 from maia_vectordb.ingest.parsers.html import parse_html
 from maia_vectordb.ingest.parsers.office import parse_docx, parse_pptx
 from maia_vectordb.ingest.parsers.pdf import parse_pdf
 from maia_vectordb.ingest.parsers.text import parse_json, parse_text
 
-__all__ = ["InvalidFile", "UnsupportedFile", "parse"]
+__all__ = ["InvalidFile", "ParseLimits", "UnsupportedFile", "parse"]
 
 # The text formats and source languages OpenAI's file search lists.
 TEXT_EXTENSIONS = (
@@ -36,12 +39,12 @@ PARSERS: MappingProxyType[str, Parser] = MappingProxyType(
 )
 
 
-def parse(filename: str, data: bytes) -> str:
+def parse(filename: str, data: bytes, limits: ParseLimits | None = None) -> str:
     """The file's text, ready to store: no NULs (PostgreSQL rejects them), `\\n` line ends."""
     parser = _parser_for(filename)
     if not data:
         raise InvalidFile("The file is empty")
-    text = parser(data).replace("\x00", "").replace("\r\n", "\n")
+    text = parser(data, Budget(limits or ParseLimits())).replace("\x00", "").replace("\r\n", "\n")
     if not text.strip():
         raise InvalidFile("The file contains no extractable text")
     return text

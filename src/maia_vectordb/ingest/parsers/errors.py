@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-Parser = Callable[[bytes], str]
+if TYPE_CHECKING:
+    from maia_vectordb.ingest.parsers.budget import Budget
+
+Parser = Callable[[bytes, "Budget"], str]
 
 
 class UnsupportedFile(Exception):
@@ -26,9 +30,9 @@ def unreadable_as_invalid(kind: str) -> Callable[[Parser], Parser]:
 
     def decorate(parser: Parser) -> Parser:
         @functools.wraps(parser)
-        def guarded(data: bytes) -> str:
+        def guarded(data: bytes, budget: Budget) -> str:
             try:
-                return parser(data)
+                return parser(data, budget)
             except InvalidFile:
                 raise
             except Exception as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable, Iterator
 from typing import Protocol
 
@@ -15,6 +14,8 @@ from pptx.shapes.graphfrm import GraphicFrame
 from pptx.shapes.group import GroupShape
 from pptx.slide import Slide
 
+from maia_vectordb.ingest.parsers.archive import unpacked
+from maia_vectordb.ingest.parsers.budget import Budget
 from maia_vectordb.ingest.parsers.errors import unreadable_as_invalid
 
 
@@ -31,19 +32,28 @@ class _Row(Protocol):
 
 
 @unreadable_as_invalid("Word document")
-def parse_docx(data: bytes) -> str:
-    document = docx.Document(io.BytesIO(data))
-    return "\n".join(
+def parse_docx(data: bytes, budget: Budget) -> str:
+    document = docx.Document(unpacked(data, budget))
+    blocks = (
         _rows_text(block.rows) if isinstance(block, Table) else block.text
         for block in document.iter_inner_content()
     )
+    return "\n".join(_counted(blocks, budget))
 
 
 @unreadable_as_invalid("PowerPoint presentation")
-def parse_pptx(data: bytes) -> str:
-    presentation = pptx.Presentation(io.BytesIO(data))
+def parse_pptx(data: bytes, budget: Budget) -> str:
+    presentation = pptx.Presentation(unpacked(data, budget))
     slides = (_slide_text(slide) for slide in presentation.slides)
-    return "\n\n".join(text for text in slides if text)
+    return "\n\n".join(text for text in _counted(slides, budget) if text)
+
+
+def _counted(texts: Iterable[str], budget: Budget) -> Iterator[str]:
+    """Charge each piece to the budget as it is produced, so a limit stops the walk."""
+    for text in texts:
+        budget.check_time()
+        budget.add_text(len(text))
+        yield text
 
 
 def _slide_text(slide: Slide) -> str:

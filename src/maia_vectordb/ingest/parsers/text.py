@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import json
 
+from maia_vectordb.ingest.parsers.budget import Budget
 from maia_vectordb.ingest.parsers.errors import InvalidFile
 
 BOMS = (
@@ -26,17 +27,25 @@ def decode(data: bytes) -> str:
     return _strict(data, _bomless_utf16(data) or "utf-8")
 
 
-def parse_text(data: bytes) -> str:
-    return decode(data)
-
-
-def parse_json(data: bytes) -> str:
-    """The original text is kept: its layout reads better than a re-serialisation."""
+def parse_text(data: bytes, budget: Budget) -> str:
     text = decode(data)
+    budget.add_text(len(text))
+    return text
+
+
+def parse_json(data: bytes, budget: Budget) -> str:
+    """The original text is kept: its layout reads better than a re-serialisation.
+
+    Nesting deeper than Python's recursion limit is refused here, at once: no
+    retry could read it.
+    """
+    text = parse_text(data, budget)
     try:
         json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidFile(f"The file is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise InvalidFile("The JSON file is nested too deeply to read") from exc
     return text
 
 
