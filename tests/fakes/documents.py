@@ -32,10 +32,8 @@ def make_pdf_shared_tree(depth: int) -> bytes:
     page = 4 + depth - 1
     for level, number in enumerate(nodes):
         child = nodes[level + 1] if level + 1 < len(nodes) else page
-        objects.insert(
-            number - 1,
-            f"<< /Type /Pages /Kids [{child} 0 R {child} 0 R] /Count {2 ** (depth - level)} >>".encode(),
-        )
+        kids = f"[{child} 0 R {child} 0 R] /Count {2 ** (depth - level)}"
+        objects.insert(number - 1, f"<< /Type /Pages /Kids {kids} >>".encode())
     objects.extend(_page(parent=nodes[-1], contents=page + 1, text="repeated page"))
     return _serialise(objects)
 

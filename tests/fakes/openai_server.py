@@ -71,7 +71,7 @@ class FakeOpenAIServer:
 
     Knobs, reset by `reset()`: `delay` (seconds, or a function of the inputs),
     `force_encoding` ("float" to ignore the client's base64 request, like some compatible
-    servers), `fail_next(...)`, `fail_always(...)`.
+    servers), `fail_next(...)`, `fail_always(...)`, `hold()` until `release()`.
     """
 
     def __init__(self, *, native_dimensions: int = NATIVE_DIMENSIONS) -> None:
@@ -84,6 +84,8 @@ class FakeOpenAIServer:
         self._faults: deque[Fault] = deque()
         self._always: Fault | None = None
         self._lock = threading.Lock()
+        self._released = threading.Event()
+        self._released.set()
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self.base_url = ""
@@ -107,8 +109,16 @@ class FakeOpenAIServer:
         with self._lock:
             self._always = Fault(status, retry_after, message)
 
+    def hold(self) -> None:
+        """Keep every embeddings request waiting (after it is recorded) until `release()`."""
+        self._released.clear()
+
+    def release(self) -> None:
+        self._released.set()
+
     def reset(self, *, idle_within: float = 5.0) -> None:
         """Forget requests and faults, after waiting out requests a timed-out client left behind."""
+        self.release()
         deadline = time.monotonic() + idle_within
         while self._in_flight and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -156,6 +166,7 @@ class FakeOpenAIServer:
         self._in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self._in_flight)
         try:
+            await asyncio.to_thread(self._released.wait)  # set from the tests' own thread
             await asyncio.sleep(self.delay(inputs) if callable(self.delay) else self.delay)
             fault = self._next_fault()
             if fault is not None:

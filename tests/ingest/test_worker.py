@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from maia_vectordb.app import create_app
 from maia_vectordb.config import Settings
+from maia_vectordb.ingest.chunking import Chunker, ChunkingConfig
+from tests.fakes.documents import make_docx_bomb, make_pdf_shared_tree
 from tests.fakes.openai_server import FakeOpenAIServer
 
 API_KEY = "sk-worker-test-secret"
@@ -51,11 +53,27 @@ def openai_settings(
     )
 
 
-async def _ingest(sdk: AsyncOpenAI, name: str = "doc.txt", body: str = LONG_TEXT) -> Any:
+async def _ingest(sdk: AsyncOpenAI, name: str = "doc.txt", body: str | bytes = LONG_TEXT) -> Any:
     store = await sdk.vector_stores.create()
+    data = body.encode() if isinstance(body, str) else body
     return await sdk.vector_stores.files.upload_and_poll(
-        vector_store_id=store.id, file=(name, body.encode()), poll_interval_ms=50
+        vector_store_id=store.id, file=(name, data), poll_interval_ms=50
     )
+
+
+def _static(max_tokens: int) -> Any:
+    return {
+        "type": "static",
+        "static": {"max_chunk_size_tokens": max_tokens, "chunk_overlap_tokens": 0},
+    }
+
+
+async def _until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not met in time")
 
 
 class TestOpenAIEmbeddings:
@@ -180,3 +198,75 @@ class TestRaces:
             jobs = await conn.scalar(text("SELECT count(*) FROM ingest_jobs"))
         assert dupes == 0
         assert jobs == 0
+
+
+class TestHostileFiles:
+    """A file no retry could read fails at once as `invalid_file`, naming the limit."""
+
+    @pytest.mark.parametrize(
+        ("name", "body", "message"),
+        [
+            ("deep.json", b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+            ("bomb.docx", make_docx_bomb(5 * 1024 * 1024), "compression ratio limit"),
+            ("pages.pdf", make_pdf_shared_tree(13), "page tree shares or repeats nodes"),
+        ],
+    )
+    async def test_fails_as_invalid_file_without_embedding(
+        self,
+        openai_settings: Settings,
+        fake_openai: FakeOpenAIServer,
+        name: str,
+        body: bytes,
+        message: str,
+    ) -> None:
+        async with _sdk_for(create_app(openai_settings)) as sdk:
+            done = await _ingest(sdk, name, body)
+        assert done.status == "failed"
+        assert done.last_error is not None
+        assert done.last_error.code == "invalid_file"
+        assert message in done.last_error.message
+        assert fake_openai.requests == []
+
+    async def test_text_cap_comes_from_settings(self, openai_settings: Settings) -> None:
+        capped = openai_settings.model_copy(update={"parse_max_text_chars": 1000})
+        async with _sdk_for(create_app(capped)) as sdk:
+            done = await _ingest(sdk, "big.md", "x" * 1001)
+        assert done.last_error is not None
+        assert done.last_error.code == "invalid_file"
+        assert "limit of 1000 characters" in done.last_error.message
+
+
+class TestSupersede:
+    async def test_reattach_during_ingestion_keeps_only_the_new_strategy(
+        self, openai_settings: Settings, fake_openai: FakeOpenAIServer, engine: AsyncEngine
+    ) -> None:
+        """The first ingestion finishes after the re-attach and must discard its chunks.
+
+        One worker makes the order certain: it is held inside the first ingestion's
+        embedding call while the file is detached and attached again.
+        """
+        one_worker = openai_settings.model_copy(update={"workers": 1})
+        fake_openai.hold()
+        async with _sdk_for(create_app(one_worker)) as sdk:
+            store = await sdk.vector_stores.create()
+            upload = ("doc.txt", LONG_TEXT.encode())
+            made = await sdk.files.create(file=upload, purpose="assistants")
+            await sdk.vector_stores.files.create(
+                vector_store_id=store.id, file_id=made.id, chunking_strategy=_static(100)
+            )
+            await _until(lambda: bool(fake_openai.requests))
+            await sdk.vector_stores.files.delete(made.id, vector_store_id=store.id)
+            await sdk.vector_stores.files.create(
+                vector_store_id=store.id, file_id=made.id, chunking_strategy=_static(300)
+            )
+            fake_openai.release()
+            done = await sdk.vector_stores.files.poll(
+                made.id, vector_store_id=store.id, poll_interval_ms=50
+            )
+        assert done.status == "completed"
+        async with engine.connect() as conn:
+            sizes = list(
+                await conn.scalars(text("SELECT token_count FROM file_chunks ORDER BY chunk_index"))
+            )
+        expected = Chunker().chunk(LONG_TEXT, ChunkingConfig(max_tokens=300, overlap_tokens=0))
+        assert sizes == [c.token_count for c in expected]

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from maia_vectordb.config import Settings
 from maia_vectordb.db import chunks, jobs
 from maia_vectordb.db.files import read_all
-from maia_vectordb.db.models import File, VectorStoreFile
+from maia_vectordb.db.models import File, IngestJob, VectorStoreFile
 from maia_vectordb.embeddings import Embedder, PermanentEmbeddingError, TransientEmbeddingError
 from maia_vectordb.ingest.chunking import Chunker
 from maia_vectordb.ingest.parsers import InvalidFile, UnsupportedFile
@@ -200,15 +200,26 @@ class IngestWorker:
 
     @staticmethod
     async def _lock_pending(session: AsyncSession, job: jobs.ClaimedJob) -> VectorStoreFile | None:
-        """The attachment, locked, if it still awaits this result (not cancelled or gone)."""
+        """The attachment, locked, if it still awaits this very job's result.
+
+        The job row is the attachment's generation: detach, cancel and delete all
+        remove it, and a re-attach queues a new one. An ingestion whose job is gone
+        was superseded (or cancelled), so it finds nothing here and discards its result.
+        """
         query = (
             select(VectorStoreFile)
+            .join(
+                IngestJob,
+                (IngestJob.vector_store_id == VectorStoreFile.vector_store_id)
+                & (IngestJob.file_id == VectorStoreFile.file_id),
+            )
             .where(
                 VectorStoreFile.vector_store_id == job.vector_store_id,
                 VectorStoreFile.file_id == job.file_id,
                 VectorStoreFile.status == "in_progress",
+                IngestJob.id == job.id,
             )
-            .with_for_update()
+            .with_for_update(of=VectorStoreFile)
         )
         return (await session.execute(query)).scalar_one_or_none()
 
