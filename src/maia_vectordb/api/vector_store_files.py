@@ -24,6 +24,7 @@ from maia_vectordb.schemas.vector_store_files import (
     VectorStoreFileObject,
     VectorStoreFileUpdate,
 )
+from maia_vectordb.services import file_content
 from maia_vectordb.services import vector_store_files as service
 
 router = APIRouter(prefix="/v1/vector_stores/{vector_store_id}/files", tags=["vector store files"])
@@ -101,11 +102,28 @@ async def delete_vector_store_file(
     )
 
 
-@router.get("/{file_id}/content", responses=errors(404))
+ContentCursor = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[0-9]{1,12}$",
+        description="Extension: the `next_page` of the previous page, to read the one after.",
+    ),
+]
+
+
+@router.get("/{file_id}/content", responses=errors(400, 404))
 async def vector_store_file_content(
-    vector_store_id: VectorStoreID, file_id: FileID, session: SessionDep, project: ProjectDep
+    vector_store_id: VectorStoreID,
+    file_id: FileID,
+    session: SessionDep,
+    project: ProjectDep,
+    page: ContentCursor = None,
 ) -> FileContentPage:
-    """The text parsed from the file (empty until ingestion completes)."""
-    return await service.content(
-        session, project_id=project, vector_store_id=vector_store_id, file_id=file_id
+    """The text parsed from the file, a page at a time (empty until ingestion completes)."""
+    return await file_content.content_page(
+        session,
+        project_id=project,
+        vector_store_id=vector_store_id,
+        file_id=file_id,
+        start=int(page or 0),
     )

@@ -43,7 +43,12 @@ async def read_all(session: AsyncSession, file_id: str) -> bytes:
 async def stream_parts(
     sessionmaker: async_sessionmaker[AsyncSession], file_id: str
 ) -> AsyncIterator[bytes]:
-    """One short query per part, so a slow reader holds no transaction open."""
+    """One short query per part, so a slow reader holds no transaction open.
+
+    There is no snapshot across parts: a file deleted mid-download ends the
+    stream at the first part that is gone, short of the declared length, so the
+    client sees an incomplete body rather than a file that looks whole.
+    """
     async with sessionmaker() as session:
         count = await session.scalar(
             select(func.count()).select_from(FilePart).where(FilePart.file_id == file_id)
@@ -53,5 +58,6 @@ async def stream_parts(
             data = await session.scalar(
                 select(FilePart.data).where(FilePart.file_id == file_id, FilePart.seq == seq)
             )
-        if data is not None:
-            yield data
+        if data is None:
+            return
+        yield data

@@ -1,4 +1,4 @@
-"""Files attached to a store: attach, read, list, relabel, detach, read parsed text."""
+"""Files attached to a store: attach, read, list, relabel, detach."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import uuid
 
 from sqlalchemy import Select, delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import undefer
 
 from maia_vectordb.db.models import FileChunk, VectorStoreFile
 from maia_vectordb.db.pagination import PageRequest, paginate
@@ -14,8 +13,6 @@ from maia_vectordb.errors import NotFound
 from maia_vectordb.schemas.chunking import StaticStrategyOut
 from maia_vectordb.schemas.common import ListPage
 from maia_vectordb.schemas.vector_store_files import (
-    ContentPart,
-    FileContentPage,
     FileStatus,
     LastError,
     VectorStoreFileCreate,
@@ -148,17 +145,3 @@ async def detach(
         )
     )
     return VectorStoreFileDeleted(id=file_id)
-
-
-async def content(
-    session: AsyncSession, *, project_id: uuid.UUID, vector_store_id: str, file_id: str
-) -> FileContentPage:
-    query = _one(project_id, vector_store_id, file_id).options(undefer(VectorStoreFile.content))
-    row = (await session.execute(query)).scalar_one_or_none()
-    if row is None:
-        raise NotFound(
-            f"No file found with id '{file_id}' in vector store '{vector_store_id}'.",
-            param="file_id",
-        )
-    parts = [ContentPart(text=row.content)] if row.content else []
-    return FileContentPage(data=parts)

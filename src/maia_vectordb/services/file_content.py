@@ -1,0 +1,63 @@
+"""A store file's parsed text, served in pages so no response carries a whole book.
+
+The text can reach `INGEST_MAX_TEXT_CHARS` (tens of MB): PostgreSQL cuts the
+page out (`substr` counts characters, so no character is split), and Python
+never holds more than one page of it.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from maia_vectordb.db.models import VectorStoreFile
+from maia_vectordb.errors import NotFound
+from maia_vectordb.schemas.vector_store_files import ContentPart, FileContentPage
+from maia_vectordb.services.projects import owned
+
+PAGE_CHARS = 1_000_000
+# A page ends after its last line break when one falls in its second half.
+MIN_PAGE_SHARE = 0.5
+
+
+async def content_page(
+    session: AsyncSession,
+    *,
+    project_id: uuid.UUID,
+    vector_store_id: str,
+    file_id: str,
+    start: int = 0,
+    page_chars: int = PAGE_CHARS,
+) -> FileContentPage:
+    """Up to `page_chars` characters from `start`; `next_page` is where the next page starts."""
+    text = VectorStoreFile.content
+    query = (
+        owned(VectorStoreFile, project_id)
+        .where(VectorStoreFile.vector_store_id == vector_store_id)
+        .where(VectorStoreFile.file_id == file_id)
+        .with_only_columns(func.length(text), func.substr(text, start + 1, page_chars))
+    )
+    row = (await session.execute(query)).first()
+    if row is None:
+        raise NotFound(
+            f"No file found with id '{file_id}' in vector store '{vector_store_id}'.",
+            param="file_id",
+        )
+    length, piece = row
+    if not piece:
+        return FileContentPage(data=[])
+    end = start + len(piece)
+    if end < length:
+        piece = _at_line_end(piece)
+        end = start + len(piece)
+    more = end < length
+    return FileContentPage(
+        data=[ContentPart(text=piece)], has_more=more, next_page=str(end) if more else None
+    )
+
+
+def _at_line_end(piece: str) -> str:
+    cut = piece.rfind("\n")
+    return piece[: cut + 1] if cut >= len(piece) * MIN_PAGE_SHARE else piece
