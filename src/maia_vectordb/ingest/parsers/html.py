@@ -12,6 +12,7 @@ from __future__ import annotations
 from lxml import etree
 
 from maia_vectordb.ingest.parsers.budget import Budget
+from maia_vectordb.ingest.parsers.errors import unreadable_as_invalid
 from maia_vectordb.ingest.parsers.text import decode
 
 HIDDEN = frozenset({"script", "style", "noscript", "template", "head"})
@@ -24,6 +25,7 @@ BLOCKS = frozenset({
 TAGS_PER_TIME_CHECK = 4096
 
 
+@unreadable_as_invalid("HTML page")
 def parse_html(data: bytes, budget: Budget) -> str:
     extractor = _Extractor(budget)
     parser = etree.HTMLParser(target=extractor, recover=True, no_network=True, huge_tree=True)
