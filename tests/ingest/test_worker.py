@@ -237,32 +237,38 @@ class TestHostileFiles:
 
 
 class TestSupersede:
+    """One worker makes the order certain: it is held inside the first ingestion's
+    embedding call while the file is detached and attached again, so the superseded
+    ingestion always reaches its final write first."""
+
+    async def _reattach_while_held(
+        self, sdk: AsyncOpenAI, fake_openai: FakeOpenAIServer, *, then_fail: bool = False
+    ) -> Any:
+        fake_openai.hold()
+        store = await sdk.vector_stores.create()
+        upload = ("doc.txt", LONG_TEXT.encode())
+        made = await sdk.files.create(file=upload, purpose="assistants")
+        await sdk.vector_stores.files.create(
+            vector_store_id=store.id, file_id=made.id, chunking_strategy=_static(100)
+        )
+        await _until(lambda: bool(fake_openai.requests))
+        await sdk.vector_stores.files.delete(made.id, vector_store_id=store.id)
+        await sdk.vector_stores.files.create(
+            vector_store_id=store.id, file_id=made.id, chunking_strategy=_static(300)
+        )
+        if then_fail:
+            fake_openai.fail_next(401)
+        fake_openai.release()
+        return await sdk.vector_stores.files.poll(
+            made.id, vector_store_id=store.id, poll_interval_ms=50
+        )
+
     async def test_reattach_during_ingestion_keeps_only_the_new_strategy(
         self, openai_settings: Settings, fake_openai: FakeOpenAIServer, engine: AsyncEngine
     ) -> None:
-        """The first ingestion finishes after the re-attach and must discard its chunks.
-
-        One worker makes the order certain: it is held inside the first ingestion's
-        embedding call while the file is detached and attached again.
-        """
         one_worker = openai_settings.model_copy(update={"workers": 1})
-        fake_openai.hold()
         async with _sdk_for(create_app(one_worker)) as sdk:
-            store = await sdk.vector_stores.create()
-            upload = ("doc.txt", LONG_TEXT.encode())
-            made = await sdk.files.create(file=upload, purpose="assistants")
-            await sdk.vector_stores.files.create(
-                vector_store_id=store.id, file_id=made.id, chunking_strategy=_static(100)
-            )
-            await _until(lambda: bool(fake_openai.requests))
-            await sdk.vector_stores.files.delete(made.id, vector_store_id=store.id)
-            await sdk.vector_stores.files.create(
-                vector_store_id=store.id, file_id=made.id, chunking_strategy=_static(300)
-            )
-            fake_openai.release()
-            done = await sdk.vector_stores.files.poll(
-                made.id, vector_store_id=store.id, poll_interval_ms=50
-            )
+            done = await self._reattach_while_held(sdk, fake_openai)
         assert done.status == "completed"
         async with engine.connect() as conn:
             sizes = list(
@@ -270,3 +276,12 @@ class TestSupersede:
             )
         expected = Chunker().chunk(LONG_TEXT, ChunkingConfig(max_tokens=300, overlap_tokens=0))
         assert sizes == [c.token_count for c in expected]
+
+    async def test_a_superseded_ingestion_failing_does_not_fail_the_new_one(
+        self, openai_settings: Settings, fake_openai: FakeOpenAIServer
+    ) -> None:
+        one_worker = openai_settings.model_copy(update={"workers": 1})
+        async with _sdk_for(create_app(one_worker)) as sdk:
+            done = await self._reattach_while_held(sdk, fake_openai, then_fail=True)
+        assert done.status == "completed"
+        assert done.chunking_strategy.static.max_chunk_size_tokens == 300
