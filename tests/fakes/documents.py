@@ -104,11 +104,14 @@ def make_pptx(box_texts: list[str], rows: list[list[str]]) -> bytes:
     return out.getvalue()
 
 
-def make_docx_bomb(text_chars: int, *, declared_size: int | None = None) -> bytes:
+def make_docx_bomb(
+    text_chars: int, *, declared_size: int | None = None, padding_members: int = 0
+) -> bytes:
     """A real .docx whose document.xml holds one paragraph of `text_chars` repeated letters.
 
     It deflates about a thousandfold. `declared_size` makes the zip directory lie about
-    the inflated size of document.xml, as a bomb built to pass a directory check would.
+    the inflated size of document.xml, as a bomb built to pass a directory check would;
+    `padding_members` adds that many unreferenced 1,000,000-byte members of zeros.
     """
     body = (
         '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
@@ -120,6 +123,8 @@ def make_docx_bomb(text_chars: int, *, declared_size: int | None = None) -> byte
         for info in source.infolist():
             data = body.encode() if info.filename == "word/document.xml" else source.read(info)
             target.writestr(info.filename, data)
+        for n in range(padding_members):
+            target.writestr(f"customXml/pad{n}.bin", bytes(1_000_000))
     return _lie_about_size(out.getvalue(), declared_size) if declared_size else out.getvalue()
 
 

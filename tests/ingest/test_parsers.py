@@ -194,6 +194,10 @@ class TestDocx:
         with pytest.raises(InvalidFile, match="compression ratio limit of 100:1"):
             parse("a.docx", make_docx_bomb(5 * MIB))
 
+    def test_refuses_many_small_members_that_add_up_to_a_bomb(self) -> None:
+        with pytest.raises(InvalidFile, match=r"\(all members\) exceeds the compression ratio"):
+            parse("a.docx", make_docx_bomb(1000, padding_members=8))
+
     def test_refuses_an_archive_inflating_past_the_limit(self) -> None:
         limits = ParseLimits(max_inflated_bytes=MIB, max_compression_ratio=1e9)
         with pytest.raises(InvalidFile, match=f"inflates to more than the limit of {MIB} bytes"):

@@ -30,7 +30,7 @@ def unpacked(data: bytes, budget: Budget) -> io.BytesIO:
         zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as target,
     ):
         members = list({m.filename: m for m in source.infolist() if not m.is_dir()}.values())
-        check_directory(members, budget.limits)
+        check_directory(members, budget.limits, archive_bytes=len(data))
         inflated = 0
         for member in members:
             content = _inflate(source, member, budget, inflated)
@@ -40,18 +40,25 @@ def unpacked(data: bytes, budget: Budget) -> io.BytesIO:
     return out
 
 
-def check_directory(members: list[zipfile.ZipInfo], limits: ParseLimits) -> None:
-    """Refuse from the declared sizes alone, before anything is inflated."""
+def check_directory(
+    members: list[zipfile.ZipInfo], limits: ParseLimits, *, archive_bytes: int
+) -> None:
+    """Refuse from the declared sizes alone, before anything is inflated.
+
+    The ratio is checked per member and for the whole archive, so many small
+    members that each stay under the floor cannot add up to a bomb either.
+    """
     if len(members) > MAX_MEMBERS:
         raise InvalidFile(f"The archive has more than {MAX_MEMBERS} members")
-    if sum(m.file_size for m in members) > limits.max_inflated_bytes:
+    total = sum(m.file_size for m in members)
+    if total > limits.max_inflated_bytes:
         raise _too_big(limits)
-    ratio = limits.max_compression_ratio
-    for member in members:
-        if member.file_size > max(RATIO_FLOOR_BYTES, ratio * member.compress_size):
+    named = [(m.filename[:100], m.file_size, m.compress_size) for m in members]
+    for name, inflated, compressed in [*named, ("(all members)", total, archive_bytes)]:
+        if inflated > max(RATIO_FLOOR_BYTES, limits.max_compression_ratio * compressed):
             raise InvalidFile(
-                f"The archive member {member.filename[:100]} exceeds the compression "
-                f"ratio limit of {ratio:g}:1"
+                f"The archive member {name} exceeds the compression ratio limit of "
+                f"{limits.max_compression_ratio:g}:1"
             )
 
 
