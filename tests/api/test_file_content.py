@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from openai import AsyncOpenAI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -60,11 +61,12 @@ class TestPaging:
         assert body["data"] == []
         assert body["has_more"] is False
 
+    @pytest.mark.parametrize("page", ["-1", "abc", "9999999999", ""])
     async def test_malformed_page_is_a_400_naming_it(
-        self, sdk: AsyncOpenAI, client: httpx.AsyncClient, engine: AsyncEngine
+        self, sdk: AsyncOpenAI, client: httpx.AsyncClient, engine: AsyncEngine, page: str
     ) -> None:
         store_id, file_id = await _completed_file(sdk, engine, "just a line")
         url = f"/v1/vector_stores/{store_id}/files/{file_id}/content"
-        response = await client.get(url, params={"page": "-1"})
+        response = await client.get(url, params={"page": page})
         assert response.status_code == 400
         assert response.json()["error"]["param"] == "page"

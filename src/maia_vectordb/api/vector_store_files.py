@@ -105,7 +105,7 @@ async def delete_vector_store_file(
 ContentCursor = Annotated[
     str | None,
     Query(
-        pattern=r"^[0-9]{1,12}$",
+        pattern=r"^[0-9]{1,9}$",  # PostgreSQL text holds at most 1 GB
         description="Extension: the `next_page` of the previous page, to read the one after.",
     ),
 ]
