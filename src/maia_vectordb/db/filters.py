@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, any_, bindparam, cast, false, func, not_, or_, true
 from sqlalchemy.dialects.postgresql import JSONB, array
 
-from maia_vectordb.schemas.search import ComparisonFilter, Filter
+from maia_vectordb.schemas.filters import ComparisonFilter, Filter
 
 _ORDERING = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
