@@ -8,8 +8,8 @@ from datetime import timedelta
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from maia_vectordb.db.counts import Tally, tally
-from maia_vectordb.db.models import VectorStore, VectorStoreFile
+from maia_vectordb.db.counts import Tally, store_tallies
+from maia_vectordb.db.models import VectorStore
 from maia_vectordb.db.pagination import PageRequest, paginate
 from maia_vectordb.errors import InvalidRequest, NotFound
 from maia_vectordb.schemas.common import ListPage
@@ -66,7 +66,7 @@ def to_wire(row: VectorStore, entry: Tally) -> VectorStoreObject:
 
 
 async def render(session: AsyncSession, row: VectorStore) -> VectorStoreObject:
-    counts = await tally(session, VectorStoreFile.vector_store_id, [row.id])
+    counts = await store_tallies(session, [row.id])
     return to_wire(row, counts[row.id])
 
 
@@ -149,7 +149,7 @@ async def list_stores(
     result = await paginate(
         session, query, key=VectorStore.id, created=VectorStore.created_at, page=page
     )
-    counts = await tally(session, VectorStoreFile.vector_store_id, [r.id for r in result.items])
+    counts = await store_tallies(session, [r.id for r in result.items])
     data = [to_wire(row, counts[row.id]) for row in result.items]
     return ListPage[VectorStoreObject].of(data, has_more=result.has_more)
 
