@@ -56,9 +56,17 @@ def _one(project_id: uuid.UUID, vector_store_id: str, file_id: str) -> Select[Ve
 
 
 async def get_row(
-    session: AsyncSession, *, project_id: uuid.UUID, vector_store_id: str, file_id: str
+    session: AsyncSession,
+    *,
+    project_id: uuid.UUID,
+    vector_store_id: str,
+    file_id: str,
+    lock: bool = False,
 ) -> VectorStoreFile:
-    row = (await session.execute(_one(project_id, vector_store_id, file_id))).scalar_one_or_none()
+    query = _one(project_id, vector_store_id, file_id)
+    if lock:
+        query = query.with_for_update(of=VectorStoreFile, key_share=True)
+    row = (await session.execute(query)).scalar_one_or_none()
     if row is None:
         raise NotFound(
             f"No file found with id '{file_id}' in vector store '{vector_store_id}'.",
@@ -129,9 +137,11 @@ async def update_attributes(
     file_id: str,
     body: VectorStoreFileUpdate,
 ) -> VectorStoreFileObject:
-    """Chunks carry a copy of the attributes for filtered search; both change together."""
+    """Chunks carry a copy of the attributes for filtered search; both change together.
+    The attachment is locked first, so a concurrent detach either waits or makes this a 404.
+    """
     row = await get_row(
-        session, project_id=project_id, vector_store_id=vector_store_id, file_id=file_id
+        session, project_id=project_id, vector_store_id=vector_store_id, file_id=file_id, lock=True
     )
     row.attributes = body.attributes
     await session.flush()
