@@ -243,3 +243,22 @@ class TestUploadFilename:
         )
         assert response.status_code == 200
         assert response.json()["filename"] == "café ü.txt"
+
+
+class TestStrictIntegers:
+    @pytest.mark.parametrize(
+        ("body", "param"),
+        [
+            ('{"expires_after": {"anchor": "last_active_at", "days": true}}', "expires_after"),
+            (
+                '{"file_ids": ["f"], "chunking_strategy": {"type": "static", "static": '
+                '{"max_chunk_size_tokens": 1e999, "chunk_overlap_tokens": 0}}}',
+                "chunking_strategy",
+            ),
+        ],
+    )
+    async def test_booleans_and_overflow_are_not_integers(
+        self, client: httpx.AsyncClient, body: str, param: str
+    ) -> None:
+        response = await client.post("/v1/vector_stores", content=body.encode(), headers=JSON)
+        _assert_400(response, param)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from maia_vectordb.schemas.chunking import ChunkingStrategyParam
 from maia_vectordb.schemas.common import FileIds, Metadata, Request, SafeStr
@@ -12,7 +12,7 @@ from maia_vectordb.schemas.common import FileIds, Metadata, Request, SafeStr
 
 class ExpiresAfter(Request):
     anchor: Literal["last_active_at"]
-    days: int = Field(ge=1, le=365)
+    days: StrictInt = Field(ge=1, le=365)
 
 
 class FileCounts(BaseModel):
