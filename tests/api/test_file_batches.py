@@ -109,3 +109,90 @@ class TestCancel:
             await sdk.vector_stores.file_batches.retrieve(
                 batch_id="vsfb_nope", vector_store_id=store.id
             )
+
+
+class TestMembership:
+    async def test_a_later_batch_does_not_empty_an_earlier_one(self, sdk: AsyncOpenAI) -> None:
+        store = await sdk.vector_stores.create()
+        ids = await _uploads(sdk, 3)
+        first = await sdk.vector_stores.file_batches.create_and_poll(
+            vector_store_id=store.id, file_ids=ids, poll_interval_ms=50
+        )
+        second = await sdk.vector_stores.file_batches.create_and_poll(
+            vector_store_id=store.id, file_ids=ids[:2], poll_interval_ms=50
+        )
+        again = await sdk.vector_stores.file_batches.retrieve(
+            batch_id=first.id, vector_store_id=store.id
+        )
+        assert again.status == "completed"
+        assert again.file_counts.total == again.file_counts.completed == 3
+        assert second.file_counts.total == 2
+        members = sdk.vector_stores.file_batches.list_files(
+            batch_id=first.id, vector_store_id=store.id
+        )
+        assert sorted([f.id async for f in members]) == sorted(ids)
+
+    async def test_detached_file_leaves_the_batch(self, sdk: AsyncOpenAI) -> None:
+        store = await sdk.vector_stores.create()
+        ids = await _uploads(sdk, 2)
+        batch = await sdk.vector_stores.file_batches.create_and_poll(
+            vector_store_id=store.id, file_ids=ids, poll_interval_ms=50
+        )
+        await sdk.vector_stores.files.delete(file_id=ids[0], vector_store_id=store.id)
+        again = await sdk.vector_stores.file_batches.retrieve(
+            batch_id=batch.id, vector_store_id=store.id
+        )
+        assert again.file_counts.total == 1
+
+    async def test_files_list_pages_both_ways(self, client: httpx.AsyncClient) -> None:
+        store = (await client.post("/v1/vector_stores", json={})).json()["id"]
+        ids = []
+        for i in range(5):
+            made = await client.post(
+                "/v1/files", files={"file": (f"{i}.txt", b"x")}, data={"purpose": "assistants"}
+            )
+            ids.append(made.json()["id"])
+        url = f"/v1/vector_stores/{store}/file_batches"
+        batch = (await client.post(url, json={"file_ids": ids})).json()
+        files_url = f"{url}/{batch['id']}/files"
+        listed = [
+            f["id"] for f in (await client.get(files_url, params={"order": "asc"})).json()["data"]
+        ]
+        assert sorted(listed) == sorted(ids)
+        page = (
+            await client.get(files_url, params={"order": "asc", "limit": 2, "before": listed[4]})
+        ).json()
+        assert [f["id"] for f in page["data"]] == listed[2:4]
+        assert page["has_more"] is True
+
+
+class TestCancelFinished:
+    async def test_cancel_of_a_completed_batch_changes_nothing(self, sdk: AsyncOpenAI) -> None:
+        store = await sdk.vector_stores.create()
+        ids = await _uploads(sdk, 2)
+        batch = await sdk.vector_stores.file_batches.create_and_poll(
+            vector_store_id=store.id, file_ids=ids, poll_interval_ms=50
+        )
+        cancelled = await sdk.vector_stores.file_batches.cancel(
+            batch_id=batch.id, vector_store_id=store.id
+        )
+        assert cancelled.status == "completed"
+        assert cancelled.file_counts == batch.file_counts
+        again = await sdk.vector_stores.file_batches.retrieve(
+            batch_id=batch.id, vector_store_id=store.id
+        )
+        assert again.status == "completed"
+
+    async def test_cancel_of_a_failed_batch_keeps_it_failed(self, sdk: AsyncOpenAI) -> None:
+        store = await sdk.vector_stores.create()
+        bad = await sdk.files.create(file=("x.bin", b"\x00\x01binary"), purpose="assistants")
+        batch = await sdk.vector_stores.file_batches.create_and_poll(
+            vector_store_id=store.id, file_ids=[bad.id], poll_interval_ms=50
+        )
+        assert batch.status == "failed"
+        cancelled = await sdk.vector_stores.file_batches.cancel(
+            batch_id=batch.id, vector_store_id=store.id
+        )
+        assert cancelled.status == "failed"
+        assert cancelled.file_counts.failed == 1
+        assert cancelled.file_counts.cancelled == 0

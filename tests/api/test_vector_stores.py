@@ -169,3 +169,54 @@ class TestList:
         response = await client.get("/v1/vector_stores", params={"after": "vs_nope"})
         assert response.status_code == 400
         assert response.json()["error"]["param"] == "after"
+
+
+class TestBefore:
+    """`before=X` is the page immediately preceding X, in the list's own order."""
+
+    async def _ids(self, client: httpx.AsyncClient, n: int) -> list[str]:
+        return [
+            (await client.post("/v1/vector_stores", json={"name": f"s{i}"})).json()["id"]
+            for i in range(n)
+        ]
+
+    @pytest.mark.parametrize("order", ["asc", "desc"])
+    async def test_previous_page_is_the_items_just_before(
+        self, client: httpx.AsyncClient, order: str
+    ) -> None:
+        created = await self._ids(client, 7)
+        listed = created if order == "asc" else created[::-1]
+        params: dict[str, str | int] = {"limit": 2, "order": order, "before": listed[5]}
+        page = (await client.get("/v1/vector_stores", params=params)).json()
+        assert [s["id"] for s in page["data"]] == listed[3:5]
+        assert page["first_id"] == listed[3]
+        assert page["last_id"] == listed[4]
+        assert page["has_more"] is True
+
+    async def test_walking_back_from_the_end_visits_every_item(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        created = (await self._ids(client, 5))[::-1]
+        seen: list[str] = []
+        cursor: str | None = None
+        has_more = True
+        while has_more:
+            params: dict[str, str | int] = {"limit": 2, "order": "desc"}
+            params["before"] = cursor or created[-1]
+            if cursor is None:
+                seen = [created[-1]]
+            page = (await client.get("/v1/vector_stores", params=params)).json()
+            seen = [s["id"] for s in page["data"]] + seen
+            cursor, has_more = page["first_id"], page["has_more"]
+        assert seen == created
+
+    async def test_nothing_precedes_the_first_item(self, client: httpx.AsyncClient) -> None:
+        created = await self._ids(client, 2)
+        page = (await client.get("/v1/vector_stores", params={"before": created[-1]})).json()
+        assert page == {
+            "object": "list",
+            "data": [],
+            "first_id": None,
+            "last_id": None,
+            "has_more": False,
+        }

@@ -13,6 +13,7 @@ from maia_vectordb.config import Settings
 from maia_vectordb.db.models import DEFAULT_PROJECT_ID
 from maia_vectordb.db.pagination import Order, PageRequest
 from maia_vectordb.errors import Unauthenticated
+from maia_vectordb.schemas.common import SafeStr
 from maia_vectordb.services import keys
 from maia_vectordb.state import AppState
 
@@ -73,16 +74,20 @@ async def get_project(request: Request, state: StateDep, session: SessionDep) ->
 
 ProjectDep = Annotated[uuid.UUID, Depends(get_project)]
 
-VectorStoreID = Annotated[str, Path(min_length=1, max_length=64)]
-FileID = Annotated[str, Path(min_length=1, max_length=64)]
-BatchID = Annotated[str, Path(min_length=1, max_length=64)]
+PathID = Annotated[SafeStr, Path(min_length=1, max_length=64)]
+"""Ids in paths reach PostgreSQL as text: NUL and lone surrogates are a 400, not a 500."""
+VectorStoreID = PathID
+FileID = PathID
+BatchID = PathID
+Cursor = Annotated[SafeStr | None, Query(max_length=64)]
+"""`after` / `before`: the id of an object in the list being paged."""
 
 
 async def page_request(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     order: Annotated[Order, Query()] = "desc",
-    after: Annotated[str | None, Query(max_length=64)] = None,
-    before: Annotated[str | None, Query(max_length=64)] = None,
+    after: Cursor = None,
+    before: Cursor = None,
 ) -> PageRequest:
     return PageRequest(limit=limit, order=order, after=after, before=before)
 

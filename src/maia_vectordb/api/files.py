@@ -8,12 +8,19 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.datastructures import FormData, UploadFile
 
-from maia_vectordb.api.deps import FileID, ProjectDep, SessionDep, SettingsDep, StateDep
+from maia_vectordb.api.deps import (
+    Cursor,
+    FileID,
+    ProjectDep,
+    SessionDep,
+    SettingsDep,
+    StateDep,
+)
 from maia_vectordb.api.responses import errors
 from maia_vectordb.db.files import stream_parts
 from maia_vectordb.db.pagination import Order, PageRequest
 from maia_vectordb.errors import InvalidRequest, PayloadTooLarge
-from maia_vectordb.schemas.common import ListPage
+from maia_vectordb.schemas.common import ListPage, SafeStr, check_text
 from maia_vectordb.schemas.files import FileDeleted, FileObject, UploadPurpose
 from maia_vectordb.services import files as service
 
@@ -35,8 +42,15 @@ def _form_upload(form: FormData) -> service.Upload:
             f"Invalid value for 'purpose': {purpose!r}. Expected one of {', '.join(PURPOSES)}.",
             param="purpose",
         )
-    filename = (upload.filename or "upload").replace("\x00", "")
-    return service.Upload(filename, purpose, upload.file, _expires_after(form))
+    return service.Upload(_filename(upload), purpose, upload.file, _expires_after(form))
+
+
+def _filename(upload: UploadFile) -> str:
+    """The name as sent, `filename*=` charset escapes included, must be storable text."""
+    try:
+        return check_text(upload.filename or "upload")
+    except ValueError as exc:
+        raise InvalidRequest(f"Invalid 'file' filename: {exc}", param="file") from None
 
 
 def _expires_after(form: FormData) -> int | None:
@@ -99,10 +113,10 @@ async def upload_file(
 async def list_files(
     session: SessionDep,
     project: ProjectDep,
-    purpose: Annotated[str | None, Query(max_length=32)] = None,
+    purpose: Annotated[SafeStr | None, Query(max_length=32)] = None,
     limit: Annotated[int, Query(ge=1, le=10000)] = 10000,
     order: Annotated[Order, Query()] = "desc",
-    after: Annotated[str | None, Query(max_length=64)] = None,
+    after: Cursor = None,
 ) -> ListPage[FileObject]:
     """List files, newest first by default."""
     page = PageRequest(limit=limit, order=order, after=after)

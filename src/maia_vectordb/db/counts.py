@@ -10,11 +10,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from maia_vectordb.db.models import VectorStoreFile
+from maia_vectordb.db.liveness import file_is_live
+from maia_vectordb.db.models import FileBatchFile, VectorStoreFile
 
 
 @dataclass
@@ -30,26 +31,52 @@ class Tally:
         return sum(self.by_status.values())
 
 
-async def tally(
-    session: AsyncSession, column: InstrumentedAttribute[Any], ids: Iterable[str]
-) -> dict[str, Tally]:
-    """Counts by status and summed usage for each id of `column` (store or batch)."""
-    wanted = list(ids)
-    result: dict[str, Tally] = defaultdict(Tally)
-    if not wanted:
-        return result
-    query = (
+def _counts(owner: InstrumentedAttribute[Any]) -> Select[Any]:
+    """Attachments of live files only: an expired file leaves the counts at expiry."""
+    return (
         select(
-            column,
+            owner,
             VectorStoreFile.status,
             func.count(),
             func.coalesce(func.sum(VectorStoreFile.usage_bytes), 0),
         )
-        .where(column.in_(wanted))
-        .group_by(column, VectorStoreFile.status)
+        .select_from(VectorStoreFile)
+        .where(file_is_live(VectorStoreFile.file_id))
+        .group_by(owner, VectorStoreFile.status)
     )
+
+
+async def _collect(session: AsyncSession, query: Select[Any]) -> dict[str, Tally]:
+    result: dict[str, Tally] = defaultdict(Tally)
     for owner, status, count, usage in await session.execute(query):
         entry = result[owner]
         entry.by_status[status] = int(count)
         entry.usage_bytes += int(usage)
     return result
+
+
+async def store_tallies(session: AsyncSession, store_ids: Iterable[str]) -> dict[str, Tally]:
+    """Counts by status and summed usage for each store."""
+    wanted = list(store_ids)
+    if not wanted:
+        return defaultdict(Tally)
+    owner = VectorStoreFile.vector_store_id
+    return await _collect(session, _counts(owner).where(owner.in_(wanted)))
+
+
+async def batch_tally(session: AsyncSession, batch_id: str) -> Tally:
+    """Counts over the batch's own members, whichever batch last sent each file."""
+    query = (
+        _counts(FileBatchFile.batch_id)
+        .join(FileBatchFile, batch_member())
+        .where(FileBatchFile.batch_id == batch_id)
+    )
+    return (await _collect(session, query))[batch_id]
+
+
+def batch_member() -> ColumnElement[bool]:
+    """The join of an attachment to its batch memberships."""
+    return and_(
+        FileBatchFile.vector_store_id == VectorStoreFile.vector_store_id,
+        FileBatchFile.file_id == VectorStoreFile.file_id,
+    )

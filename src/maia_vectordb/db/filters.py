@@ -10,16 +10,34 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, any_, bindparam, cast, false, func, not_, or_, true
-from sqlalchemy.dialects.postgresql import JSONB, array
+from sqlalchemy import (
+    ColumnElement,
+    Text,
+    and_,
+    any_,
+    bindparam,
+    cast,
+    false,
+    func,
+    not_,
+    or_,
+    true,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
-from maia_vectordb.schemas.search import ComparisonFilter, Filter
+from maia_vectordb.schemas.filters import ComparisonFilter, Filter
 
 _ORDERING = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
 
 def _json(value: Any) -> ColumnElement[Any]:
     return cast(bindparam(None, json.dumps(value)), JSONB)
+
+
+def _json_array(values: list[Any]) -> ColumnElement[Any]:
+    """A whole `in` list is one `jsonb[]` parameter, not one parameter per value."""
+    texts = bindparam(None, [json.dumps(v) for v in values], type_=ARRAY(Text))
+    return cast(texts, ARRAY(JSONB))
 
 
 def _compare(column: Any, node: ComparisonFilter) -> ColumnElement[bool]:
@@ -29,17 +47,19 @@ def _compare(column: Any, node: ComparisonFilter) -> ColumnElement[bool]:
     if node.type == "ne":
         return and_(attr.is_not(None), attr != _json(node.value))
     if node.type in _ORDERING:
-        same_type = func.jsonb_typeof(attr) == func.jsonb_typeof(_json(node.value))
-        return and_(same_type, attr.op(_ORDERING[node.type])(_json(node.value)))
+        value = _json(node.value)
+        same_type = func.jsonb_typeof(attr) == func.jsonb_typeof(value)
+        return and_(same_type, attr.op(_ORDERING[node.type])(value))
     assert isinstance(node.value, list)
-    candidates = array([_json(v) for v in node.value])
-    member = attr == any_(candidates)
+    member = attr == any_(_json_array(node.value))
     if node.type == "in":
         return member
     return and_(attr.is_not(None), not_(member))
 
 
 def compile_filter(column: Any, node: Filter | None) -> ColumnElement[bool]:
+    """`column` may be an ORM attribute; building on its Column is several times cheaper."""
+    column = getattr(column, "expression", column)
     if node is None:
         return true()
     if isinstance(node, ComparisonFilter):

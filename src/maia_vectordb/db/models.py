@@ -140,9 +140,6 @@ class VectorStoreFile(Base):
         ForeignKey("files.id", ondelete="CASCADE"), primary_key=True
     )
     project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
-    batch_id: Mapped[str | None] = mapped_column(
-        ForeignKey("file_batches.id", ondelete="SET NULL"), index=True
-    )
     status: Mapped[str] = mapped_column(String(16), server_default="in_progress")
     usage_bytes: Mapped[int] = mapped_column(BigInteger, server_default="0")
     last_error: Mapped[dict[str, str] | None] = mapped_column(JSONB)
@@ -154,6 +151,28 @@ class VectorStoreFile(Base):
     __table_args__ = (
         Index(None, "vector_store_id", "created_at", "file_id"),
         Index(None, "file_id"),
+    )
+
+
+class FileBatchFile(Base):
+    """A batch's own members: a later batch re-sending the same files leaves them in
+    place, and detaching a file (the attachment row goes) drops it from every batch."""
+
+    __tablename__ = "file_batch_files"
+
+    batch_id: Mapped[str] = mapped_column(
+        ForeignKey("file_batches.id", ondelete="CASCADE"), primary_key=True
+    )
+    vector_store_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    file_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["vector_store_id", "file_id"],
+            ["vector_store_files.vector_store_id", "vector_store_files.file_id"],
+            ondelete="CASCADE",
+        ),
+        Index(None, "vector_store_id", "file_id"),
     )
 
 

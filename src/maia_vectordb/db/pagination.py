@@ -53,7 +53,9 @@ async def paginate(
     created: InstrumentedAttribute[Any],
     page: PageRequest,
 ) -> Page[Any]:
-    """`after` moves forward in the listing order, `before` backward; both may be combined."""
+    """`after=X`: the `limit` items following X in the listing order. `before=X`: the
+    `limit` items immediately preceding X (the previous page), still in listing order, with
+    `has_more` saying whether more precede them. Both may be combined."""
     query = scoped
     pair = tuple_(created, key)
     forward = page.order == "asc"
@@ -63,6 +65,10 @@ async def paginate(
     if page.before is not None:
         cursor = await _cursor(session, scoped, key, created, page.before, "before")
         query = query.where(pair < cursor if forward else pair > cursor)
-    ordering = (created.asc(), key.asc()) if forward else (created.desc(), key.desc())
+    ascending = forward != (page.before is not None)
+    ordering = (created.asc(), key.asc()) if ascending else (created.desc(), key.desc())
     rows = list((await session.execute(query.order_by(*ordering).limit(page.limit + 1))).scalars())
-    return Page(items=rows[: page.limit], has_more=len(rows) > page.limit)
+    items = rows[: page.limit]
+    if page.before is not None:
+        items.reverse()
+    return Page(items=items, has_more=len(rows) > page.limit)

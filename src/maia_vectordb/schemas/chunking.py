@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, StrictInt, model_validator
 
 from maia_vectordb.schemas.common import Request
 
@@ -13,9 +13,9 @@ AUTO_OVERLAP_TOKENS = 400
 
 
 class StaticParams(Request):
-    max_chunk_size_tokens: int = Field(ge=100, le=4096)
+    max_chunk_size_tokens: StrictInt = Field(ge=100, le=4096)
     """Tokens per chunk (cl100k_base), 100..4096."""
-    chunk_overlap_tokens: int = Field(ge=0)
+    chunk_overlap_tokens: StrictInt = Field(ge=0)
     """Tokens shared by consecutive chunks; at most half of `max_chunk_size_tokens`."""
 
     @model_validator(mode="after")

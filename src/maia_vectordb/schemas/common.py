@@ -1,10 +1,17 @@
-"""Pieces every resource shares: lists, deletions, metadata and attributes rules."""
+"""Pieces every resource shares: safe text and numbers, lists, deletions, metadata and
+attributes rules.
+
+PostgreSQL rejects text with NUL bytes or lone UTF-16 surrogates and JSON numbers
+that are not finite, so every string and number of a request passes through
+`SafeStr` / `FiniteFloat` here, once, and fails as a 400 naming its field.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator
 
 T = TypeVar("T")
 
@@ -37,8 +44,15 @@ class ListPage(BaseModel, Generic[T]):
         )
 
 
-def _strip_nul(value: str) -> str:
-    return value.replace("\x00", "")
+def check_text(value: str) -> str:
+    """Reject what PostgreSQL cannot store in `text`/`jsonb`: NUL and lone surrogates."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL (\\u0000) characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must not contain unpaired UTF-16 surrogates") from None
+    return value
 
 
 def _check_pairs(value: dict[str, object] | None) -> dict[str, object] | None:
@@ -54,11 +68,31 @@ def _check_pairs(value: dict[str, object] | None) -> dict[str, object] | None:
     return value
 
 
-CleanStr = Annotated[str, AfterValidator(_strip_nul)]
-AttributeValue = StrictBool | float | CleanStr
-Metadata = Annotated[dict[CleanStr, CleanStr] | None, AfterValidator(_check_pairs)]
-Attributes = Annotated[dict[CleanStr, AttributeValue] | None, AfterValidator(_check_pairs)]
-FileIds = Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], Field(max_length=500)]
+def check_scalar(value: object) -> bool | int | float | str:
+    """A string, number or boolean exactly as sent: an integer stays an integer (2025, not
+    2025.0); `NaN`, `Infinity` and overflowing numbers such as `1e999` are refused."""
+    if isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        return value
+    if isinstance(value, str):
+        return check_text(value)
+    raise ValueError("must be a string, number or boolean")
+
+
+SafeStr = Annotated[str, AfterValidator(check_text)]
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+Scalar = Annotated[
+    bool | int | float | str,
+    PlainValidator(check_scalar, json_schema_input_type=bool | int | float | str),
+]
+AttributeValue = Scalar
+Identifier = Annotated[SafeStr, Field(min_length=1, max_length=64)]
+Metadata = Annotated[dict[SafeStr, SafeStr] | None, AfterValidator(_check_pairs)]
+Attributes = Annotated[dict[SafeStr, AttributeValue] | None, AfterValidator(_check_pairs)]
+FileIds = Annotated[list[Identifier], Field(max_length=500)]
 
 
 class Deleted(BaseModel):

@@ -4,46 +4,26 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StrictBool, field_validator
+from pydantic import BaseModel, Field, StrictInt, field_validator
 
-from maia_vectordb.schemas.common import CleanStr, Request
+from maia_vectordb.schemas.common import FiniteFloat, Request, SafeStr
+from maia_vectordb.schemas.filters import BoundedFilter
+from maia_vectordb.schemas.filters import ComparisonFilter as ComparisonFilter
+from maia_vectordb.schemas.filters import Filter as Filter
 from maia_vectordb.schemas.vector_store_files import ContentPart
 
-MAX_FILTER_DEPTH = 6
-MAX_FILTER_CLAUSES = 64
 MAX_QUERIES = 16
 MAX_QUERY_CHARS = 8000
 
-Scalar = StrictBool | float | str
-ComparisonType = Literal["eq", "ne", "gt", "gte", "lt", "lte", "in", "nin"]
-
-
-class ComparisonFilter(Request):
-    type: ComparisonType
-    key: str = Field(min_length=1, max_length=64)
-    """The attribute to compare."""
-    value: Scalar | Annotated[list[StrictBool | float | str], Field(min_length=1, max_length=100)]
-    """A string, number or boolean; a list for `in` / `nin`."""
-
-
-class CompoundFilter(Request):
-    type: Literal["and", "or"]
-    filters: Annotated[
-        list[ComparisonFilter | CompoundFilter], Field(min_length=1, max_length=MAX_FILTER_CLAUSES)
-    ]
-
-
-Filter = ComparisonFilter | CompoundFilter
-
 
 class HybridSearch(Request):
-    embedding_weight: float = Field(ge=0, le=100)
-    text_weight: float = Field(ge=0, le=100)
+    embedding_weight: FiniteFloat = Field(ge=0, le=100)
+    text_weight: FiniteFloat = Field(ge=0, le=100)
 
 
 class RankingOptions(Request):
     ranker: Literal["none", "auto", "default-2024-11-15"] = "auto"
-    score_threshold: float = Field(default=0.0, ge=0.0, le=1.0)
+    score_threshold: FiniteFloat = Field(default=0.0, ge=0.0, le=1.0)
     hybrid_search: HybridSearch | None = None
 
 
@@ -51,9 +31,9 @@ SearchMode = Literal["vector", "keyword", "hybrid"]
 
 
 class SearchRequest(Request):
-    query: CleanStr | Annotated[list[CleanStr], Field(min_length=1, max_length=MAX_QUERIES)]
-    filters: Filter | None = None
-    max_num_results: int = Field(default=10, ge=1, le=50)
+    query: SafeStr | Annotated[list[SafeStr], Field(min_length=1, max_length=MAX_QUERIES)]
+    filters: BoundedFilter | None = None
+    max_num_results: StrictInt = Field(default=10, ge=1, le=50)
     ranking_options: RankingOptions | None = None
     rewrite_query: bool = False
     search_mode: SearchMode | None = None
@@ -69,29 +49,8 @@ class SearchRequest(Request):
             raise ValueError(f"a query may have at most {MAX_QUERY_CHARS} characters")
         return value
 
-    @field_validator("filters")
-    @classmethod
-    def _bounded(cls, value: Filter | None) -> Filter | None:
-        if value is not None:
-            _check_shape(value, depth=1)
-        return value
-
     def queries(self) -> list[str]:
         return [self.query] if isinstance(self.query, str) else list(self.query)
-
-
-def _check_shape(node: Filter, depth: int) -> None:
-    if depth > MAX_FILTER_DEPTH:
-        raise ValueError(f"filters may nest at most {MAX_FILTER_DEPTH} levels")
-    if isinstance(node, CompoundFilter):
-        for child in node.filters:
-            _check_shape(child, depth + 1)
-        return
-    is_list = isinstance(node.value, list)
-    if node.type in ("in", "nin") and not is_list:
-        raise ValueError(f"'{node.type}' on key '{node.key}' needs a list value")
-    if node.type not in ("in", "nin") and is_list:
-        raise ValueError(f"'{node.type}' on key '{node.key}' needs a single value, not a list")
 
 
 class SearchResult(BaseModel):

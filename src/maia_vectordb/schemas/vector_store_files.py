@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from maia_vectordb.schemas.chunking import ChunkingStrategyParam, StaticStrategyOut
-from maia_vectordb.schemas.common import Attributes, FileIds, Request
+from maia_vectordb.schemas.common import Attributes, FileIds, Identifier, Request
 from maia_vectordb.schemas.vector_stores import FileCounts
 
 FileStatus = Literal["in_progress", "completed", "cancelled", "failed"]
@@ -31,7 +31,7 @@ class VectorStoreFileObject(BaseModel):
 
 
 class VectorStoreFileCreate(Request):
-    file_id: str = Field(min_length=1, max_length=64)
+    file_id: Identifier
     attributes: Attributes = None
     chunking_strategy: ChunkingStrategyParam | None = None
 
@@ -47,7 +47,7 @@ class VectorStoreFileDeleted(BaseModel):
 
 
 class BatchFile(Request):
-    file_id: str = Field(min_length=1, max_length=64)
+    file_id: Identifier
     attributes: Attributes = None
     chunking_strategy: ChunkingStrategyParam | None = None
 

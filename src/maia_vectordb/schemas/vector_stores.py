@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from maia_vectordb.schemas.chunking import ChunkingStrategyParam
-from maia_vectordb.schemas.common import CleanStr, FileIds, Metadata, Request
+from maia_vectordb.schemas.common import FileIds, Metadata, Request, SafeStr
 
 
 class ExpiresAfter(Request):
     anchor: Literal["last_active_at"]
-    days: int = Field(ge=1, le=365)
+    days: StrictInt = Field(ge=1, le=365)
 
 
 class FileCounts(BaseModel):
@@ -39,8 +39,8 @@ class VectorStoreObject(BaseModel):
 
 
 class VectorStoreCreate(Request):
-    name: CleanStr | None = Field(default=None, max_length=256)
-    description: CleanStr | None = Field(default=None, max_length=512)
+    name: SafeStr | None = Field(default=None, max_length=256)
+    description: SafeStr | None = Field(default=None, max_length=512)
     file_ids: FileIds | None = None
     expires_after: ExpiresAfter | None = None
     chunking_strategy: ChunkingStrategyParam | None = None
@@ -48,7 +48,7 @@ class VectorStoreCreate(Request):
 
 
 class VectorStoreUpdate(Request):
-    name: CleanStr | None = Field(default=None, max_length=256)
+    name: SafeStr | None = Field(default=None, max_length=256)
     expires_after: ExpiresAfter | None = None
     metadata: Metadata = None
 

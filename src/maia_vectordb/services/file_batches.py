@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from maia_vectordb.db.counts import Tally, tally
-from maia_vectordb.db.models import FileBatch, IngestJob, VectorStoreFile
+from maia_vectordb.db.counts import Tally, batch_tally
+from maia_vectordb.db.models import FileBatch, FileBatchFile, IngestJob, VectorStoreFile
 from maia_vectordb.errors import InvalidRequest, NotFound
 from maia_vectordb.schemas.vector_store_files import FileBatchCreate, FileBatchObject
 from maia_vectordb.services import attachments, vector_stores
@@ -36,8 +36,7 @@ def to_wire(row: FileBatch, entry: Tally) -> FileBatchObject:
 
 
 async def _render(session: AsyncSession, row: FileBatch) -> FileBatchObject:
-    counts = await tally(session, VectorStoreFile.batch_id, [row.id])
-    return to_wire(row, counts[row.id])
+    return to_wire(row, await batch_tally(session, row.id))
 
 
 def _specs(body: FileBatchCreate) -> list[attachments.AttachSpec]:
@@ -115,6 +114,7 @@ async def cancel(
     session: AsyncSession, *, project_id: uuid.UUID, vector_store_id: str, batch_id: str
 ) -> FileBatchObject:
     """Pending files become `cancelled` and lose their jobs; finished ones keep their state.
+    A batch no longer in progress is returned unchanged, as OpenAI does.
 
     A worker mid-way through a cancelled file notices at its final write and
     discards its chunks, so cancellation is immediate and complete.
@@ -122,10 +122,18 @@ async def cancel(
     row = await get_row(
         session, project_id=project_id, vector_store_id=vector_store_id, batch_id=batch_id
     )
+    current = await _render(session, row)
+    if current.status != "in_progress":
+        return current
     row.cancelled = True
+    members = select(FileBatchFile.file_id).where(FileBatchFile.batch_id == batch_id)
     cancelled = await session.execute(
         update(VectorStoreFile)
-        .where(VectorStoreFile.batch_id == batch_id, VectorStoreFile.status == "in_progress")
+        .where(
+            VectorStoreFile.vector_store_id == vector_store_id,
+            VectorStoreFile.file_id.in_(members),
+            VectorStoreFile.status == "in_progress",
+        )
         .values(status="cancelled")
         .returning(VectorStoreFile.file_id)
     )

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import BinaryIO
 
-from sqlalchemy import ColumnElement, delete, func, or_
+from sqlalchemy import delete, func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from maia_vectordb.db import files as file_parts
+from maia_vectordb.db.liveness import is_live
 from maia_vectordb.db.models import File
 from maia_vectordb.db.pagination import PageRequest, paginate
 from maia_vectordb.errors import NotFound, PayloadTooLarge
@@ -70,11 +71,6 @@ async def upload(
         ) from None
     await session.flush()
     return to_wire(row)
-
-
-def is_live() -> ColumnElement[bool]:
-    """A file past its `expires_at` is gone for clients even before the purge removes it."""
-    return or_(File.expires_at.is_(None), File.expires_at > func.now())
 
 
 async def purge_expired(session: AsyncSession) -> int:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import ColumnElement, update
+from sqlalchemy import ColumnElement, and_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import func
 from sqlalchemy.sql.elements import True_
@@ -26,6 +26,7 @@ from sqlalchemy.sql.elements import True_
 from maia_vectordb.config import Settings
 from maia_vectordb.db import search as queries
 from maia_vectordb.db.filters import compile_filter
+from maia_vectordb.db.liveness import file_is_live
 from maia_vectordb.db.models import FileChunk, VectorStore
 from maia_vectordb.embeddings import QueryEmbeddingCache
 from maia_vectordb.observability.metrics import Metrics
@@ -131,7 +132,9 @@ async def _search(
     texts = body.queries()
     k = body.max_num_results
     pool = max(k * CANDIDATE_FACTOR, MIN_CANDIDATES) if mode == "hybrid" else k
-    condition = compile_filter(FileChunk.attributes, body.filters)
+    condition = and_(
+        compile_filter(FileChunk.attributes, body.filters), file_is_live(FileChunk.file_id)
+    )
     tuning = queries.IndexTuning(
         ef_search=max(settings.search_ef_search, pool),
         max_scan_tuples=settings.search_max_scan_tuples,

@@ -7,7 +7,9 @@ import uuid
 from sqlalchemy import Select, delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from maia_vectordb.db.models import FileChunk, VectorStoreFile
+from maia_vectordb.db.counts import batch_member
+from maia_vectordb.db.liveness import file_is_live
+from maia_vectordb.db.models import FileBatchFile, FileChunk, VectorStoreFile
 from maia_vectordb.db.pagination import PageRequest, paginate
 from maia_vectordb.errors import NotFound
 from maia_vectordb.schemas.chunking import StaticStrategyOut
@@ -38,16 +40,30 @@ def to_wire(row: VectorStoreFile) -> VectorStoreFileObject:
     )
 
 
-def _one(project_id: uuid.UUID, vector_store_id: str, file_id: str) -> Select[VectorStoreFile]:
+def _in_store(project_id: uuid.UUID, vector_store_id: str) -> Select[VectorStoreFile]:
+    """A store's attachments of live files: an expired file leaves the store at expiry."""
     return owned(VectorStoreFile, project_id).where(
-        VectorStoreFile.vector_store_id == vector_store_id, VectorStoreFile.file_id == file_id
+        VectorStoreFile.vector_store_id == vector_store_id,
+        file_is_live(VectorStoreFile.file_id),
     )
 
 
+def _one(project_id: uuid.UUID, vector_store_id: str, file_id: str) -> Select[VectorStoreFile]:
+    return _in_store(project_id, vector_store_id).where(VectorStoreFile.file_id == file_id)
+
+
 async def get_row(
-    session: AsyncSession, *, project_id: uuid.UUID, vector_store_id: str, file_id: str
+    session: AsyncSession,
+    *,
+    project_id: uuid.UUID,
+    vector_store_id: str,
+    file_id: str,
+    lock: bool = False,
 ) -> VectorStoreFile:
-    row = (await session.execute(_one(project_id, vector_store_id, file_id))).scalar_one_or_none()
+    query = _one(project_id, vector_store_id, file_id)
+    if lock:
+        query = query.with_for_update(of=VectorStoreFile, key_share=True)
+    row = (await session.execute(query)).scalar_one_or_none()
     if row is None:
         raise NotFound(
             f"No file found with id '{file_id}' in vector store '{vector_store_id}'.",
@@ -98,13 +114,11 @@ async def list_files(
     batch_id: str | None = None,
 ) -> ListPage[VectorStoreFileObject]:
     await vector_stores.get_row(session, project_id=project_id, vector_store_id=vector_store_id)
-    query = owned(VectorStoreFile, project_id).where(
-        VectorStoreFile.vector_store_id == vector_store_id
-    )
+    query = _in_store(project_id, vector_store_id)
     if status is not None:
         query = query.where(VectorStoreFile.status == status)
     if batch_id is not None:
-        query = query.where(VectorStoreFile.batch_id == batch_id)
+        query = query.join(FileBatchFile, batch_member()).where(FileBatchFile.batch_id == batch_id)
     result = await paginate(
         session, query, key=VectorStoreFile.file_id, created=VectorStoreFile.created_at, page=page
     )
@@ -120,9 +134,11 @@ async def update_attributes(
     file_id: str,
     body: VectorStoreFileUpdate,
 ) -> VectorStoreFileObject:
-    """Chunks carry a copy of the attributes for filtered search; both change together."""
+    """Chunks carry a copy of the attributes for filtered search; both change together.
+    The attachment is locked first, so a concurrent detach either waits or makes this a 404.
+    """
     row = await get_row(
-        session, project_id=project_id, vector_store_id=vector_store_id, file_id=file_id
+        session, project_id=project_id, vector_store_id=vector_store_id, file_id=file_id, lock=True
     )
     row.attributes = body.attributes
     await session.flush()

@@ -8,8 +8,8 @@ from datetime import timedelta
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from maia_vectordb.db.counts import Tally, tally
-from maia_vectordb.db.models import VectorStore, VectorStoreFile
+from maia_vectordb.db.counts import Tally, store_tallies
+from maia_vectordb.db.models import VectorStore
 from maia_vectordb.db.pagination import PageRequest, paginate
 from maia_vectordb.errors import InvalidRequest, NotFound
 from maia_vectordb.schemas.common import ListPage
@@ -66,7 +66,7 @@ def to_wire(row: VectorStore, entry: Tally) -> VectorStoreObject:
 
 
 async def render(session: AsyncSession, row: VectorStore) -> VectorStoreObject:
-    counts = await tally(session, VectorStoreFile.vector_store_id, [row.id])
+    counts = await store_tallies(session, [row.id])
     return to_wire(row, counts[row.id])
 
 
@@ -82,7 +82,7 @@ async def get_row(
 ) -> VectorStore:
     query = owned(VectorStore, project_id).where(VectorStore.id == vector_store_id)
     if lock:
-        query = query.with_for_update()
+        query = query.with_for_update(key_share=True)
     row = (await session.execute(query)).scalar_one_or_none()
     if row is None:
         raise store_not_found(vector_store_id)
@@ -92,8 +92,13 @@ async def get_row(
 async def get_writable_row(
     session: AsyncSession, *, project_id: uuid.UUID, vector_store_id: str
 ) -> VectorStore:
-    """A store that accepts new files: it exists here and has not expired. Touches it."""
-    row = await get_row(session, project_id=project_id, vector_store_id=vector_store_id)
+    """A store that accepts new files: it exists here and has not expired. Touches it.
+
+    Locked until commit (`FOR NO KEY UPDATE`, the lock the touch takes anyway): a
+    concurrent store delete waits and then takes the new files with it, or wins and this
+    is a 404, never a foreign-key error.
+    """
+    row = await get_row(session, project_id=project_id, vector_store_id=vector_store_id, lock=True)
     if is_expired(row):
         raise InvalidRequest(
             f"Vector store {vector_store_id} has expired and cannot accept new files.",
@@ -149,7 +154,7 @@ async def list_stores(
     result = await paginate(
         session, query, key=VectorStore.id, created=VectorStore.created_at, page=page
     )
-    counts = await tally(session, VectorStoreFile.vector_store_id, [r.id for r in result.items])
+    counts = await store_tallies(session, [r.id for r in result.items])
     data = [to_wire(row, counts[row.id]) for row in result.items]
     return ListPage[VectorStoreObject].of(data, has_more=result.has_more)
 
