@@ -53,13 +53,13 @@ class TestExposure:
             "--host",
             "0.0.0.0",
             DATABASE_URL=migrated_url,
-            MAIA_API_KEYS="ops:sk-maia-seeded",
+            MAIA_API_KEYS="ops:sk-maia-seeded-ops-01",
         ) as base:
             denied = httpx.get(f"{base}/v1/vector_stores", timeout=10)
             allowed = httpx.get(
                 f"{base}/v1/vector_stores",
                 timeout=10,
-                headers={"Authorization": "Bearer sk-maia-seeded"},
+                headers={"Authorization": "Bearer sk-maia-seeded-ops-01"},
             )
         assert denied.status_code == 401
         assert allowed.status_code == 200

@@ -27,8 +27,10 @@ SECRETS = (API_KEY, "zanzibarcontentmarker", "quokkaquerymarker")
 async def keyed_sdk(settings: Settings, engine: AsyncEngine) -> AsyncIterator[AsyncOpenAI]:
     app = create_app(settings.model_copy(update={"api_keys": SecretStr(API_KEY)}))
     async with app.router.lifespan_context(app):
-        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
-        client = AsyncOpenAI(base_url="http://t/v1", api_key=API_KEY, http_client=http)
+        http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://localhost"
+        )
+        client = AsyncOpenAI(base_url="http://localhost/v1", api_key=API_KEY, http_client=http)
         yield client
         await client.close()
 
