@@ -21,8 +21,7 @@ class TestKeysCommand:
         assert created.returncode == 0, created.stderr
         key = created.stdout.splitlines()[0]
         assert key.startswith("sk-maia-")
-        async with async_sessionmaker(engine)() as session:
-            assert await keys.resolve(session, key)
+        assert await keys.authenticate(async_sessionmaker(engine), key)
         listed = run_cli("keys", "list", env=env, timeout=60)
         assert key[:12] in listed.stdout
         assert key not in listed.stdout

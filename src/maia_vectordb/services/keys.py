@@ -19,7 +19,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from maia_vectordb.db.models import ApiKey, Project
+from maia_vectordb.db.models import DEFAULT_PROJECT_ID, ApiKey, File, Project, VectorStore
 from maia_vectordb.errors import NotFound
 from maia_vectordb.key_spec import check_key, parse_key_spec
 
@@ -117,6 +117,15 @@ async def key_counts(session: AsyncSession) -> tuple[int, int]:
     active = func.count().filter(ApiKey.revoked_at.is_(None))
     row = (await session.execute(select(active, func.count()).select_from(ApiKey))).one()
     return int(row[0]), int(row[1])
+
+
+async def open_mode_objects(session: AsyncSession) -> int:
+    """Files and vector stores made while the server was open (they belong to `default`)."""
+    counts = [
+        select(func.count()).select_from(model).where(model.project_id == DEFAULT_PROJECT_ID)
+        for model in (File, VectorStore)
+    ]
+    return sum([int(await session.scalar(query) or 0) for query in counts])
 
 
 async def authenticate(
