@@ -193,3 +193,35 @@ class TestOpenModeHostAndOrigin:
             headers={"host": "maia.internal", "authorization": f"Bearer {API_KEY}"},
         )
         assert response.status_code == 200
+
+
+class TestSlowClients:
+    async def test_a_stalled_upload_holds_no_connection(
+        self, settings: Settings, engine: AsyncEngine
+    ) -> None:
+        """With a pool of one, another request is served while an upload waits mid-body."""
+        one = settings.model_copy(
+            update={"api_keys": SecretStr(API_KEY), "db_pool_size": 1, "db_max_overflow": 0}
+        )
+        one = one.model_copy(update={"db_pool_timeout": 0.5})
+        resume = asyncio.Event()
+
+        async def stalled() -> AsyncIterator[bytes]:
+            yield FORM_HEAD + b"first half "
+            await resume.wait()
+            yield b"second half" + FORM_TAIL
+
+        auth = {"authorization": f"Bearer {API_KEY}"}
+        async with serving(one) as client:
+            upload = asyncio.create_task(
+                client.post(
+                    "/v1/files", content=stalled(), headers={**auth, "content-type": MULTIPART}
+                )
+            )
+            await asyncio.sleep(0.3)  # the upload is admitted and waiting for its body
+            meanwhile = await client.get("/v1/vector_stores", headers=auth)
+            resume.set()
+            uploaded = await upload
+        assert meanwhile.status_code == 200, meanwhile.text
+        assert uploaded.status_code == 200, uploaded.text
+        assert uploaded.json()["bytes"] == len(b"first half second half")

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import asyncpg
 import httpx
 import pytest
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from maia_vectordb.app import create_app
 from maia_vectordb.config import Settings
+from maia_vectordb.db.outage import is_database_outage
 from tests.fakes.db_proxy import DatabaseProxy, database_proxy
 
 ROUTES = ("/v1/vector_stores", "/v1/files")
@@ -65,3 +69,23 @@ async def test_exhausted_pool_is_503(settings: Settings, engine: AsyncEngine) ->
             async with app.state.maia.engine.connect():  # the only connection, held
                 _assert_unavailable(await client.get("/v1/vector_stores"))
             assert (await client.get("/v1/vector_stores")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("error", "outage"),
+    [
+        (asyncpg.exceptions.CannotConnectNowError("the database system is starting up"), True),
+        (asyncpg.exceptions.AdminShutdownError("terminating connection"), True),
+        (asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed"), True),
+        (asyncpg.exceptions.TooManyConnectionsError("too many clients"), True),
+        (ConnectionRefusedError(111, "Connection refused"), True),
+        (PoolTimeoutError("QueuePool limit reached"), True),
+        (asyncpg.exceptions.UniqueViolationError("duplicate key"), False),
+        (ValueError("a bug"), False),
+    ],
+)
+def test_outage_classification(error: BaseException, outage: bool) -> None:
+    assert is_database_outage(error) is outage
+    wrapped = DBAPIError("SELECT 1", None, Exception("adapted"))
+    wrapped.orig.__cause__ = error
+    assert is_database_outage(wrapped) is (outage and not isinstance(error, PoolTimeoutError))

@@ -58,8 +58,10 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
         except Exception as exc:
             if started:
+                # Too late for an error response: the client sees the body cut short.
+                # Not re-raised, so the server does not log the driver's text and SQL.
                 log.error("request.crashed_midstream", extra=describe_error(exc))
-                raise
+                return
             await unhandled_response(exc)(scope, receive, send_with_id)
 
     @staticmethod
