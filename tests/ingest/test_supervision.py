@@ -12,12 +12,12 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from maia_vectordb.app import create_app
 from maia_vectordb.config import Settings
 from maia_vectordb.ingest.liveness import TaskLiveness
-from maia_vectordb.ingest.pool import supervise
+from maia_vectordb.ingest.pool import housekeeping, supervise
 from maia_vectordb.state import AppState
 
 
@@ -129,3 +129,24 @@ class TestReadiness:
             response = await client.get("/health/ready")
         assert response.status_code == 200
         assert response.json()["workers"] == "none"
+
+
+class TestHousekeeping:
+    async def test_a_pool_timeout_skips_a_round_and_the_task_lives_on(
+        self, migrated_url: str, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        engine = create_async_engine(migrated_url, pool_size=1, max_overflow=0, pool_timeout=0.1)
+        stop, liveness = asyncio.Event(), TaskLiveness("housekeeping", stuck_after=60)
+        try:
+            async with engine.connect():  # the only connection, held
+                task = asyncio.create_task(housekeeping(async_sessionmaker(engine), stop, liveness))
+                assert await _eventually(
+                    lambda: bool(_logged(caplog, "files.expired.purge_failed"))
+                )
+            assert not task.done()
+            stop.set()
+            await asyncio.wait_for(task, 10)
+        finally:
+            await engine.dispose()
+        failed = _logged(caplog, "files.expired.purge_failed")[0]
+        assert failed.__dict__["error_type"] == "TimeoutError"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -82,8 +83,7 @@ async def running_workers(
         _start(monitor.register(worker.name, stuck_after=stuck), worker.run, stop)
     if workers:
         janitor = monitor.register("housekeeping", stuck_after=3 * HOUSEKEEPING_SECONDS)
-        sessionmaker = workers[0].sessionmaker
-        _start(janitor, lambda s, live: housekeeping(sessionmaker, s, live), stop)
+        _start(janitor, functools.partial(housekeeping, workers[0].sessionmaker), stop)
     try:
         yield
     finally:
@@ -97,7 +97,7 @@ def _start(
     run: Callable[[asyncio.Event, TaskLiveness], Awaitable[None]],
     stop: asyncio.Event,
 ) -> None:
-    body = lambda: run(stop, liveness)  # noqa: E731
+    body = functools.partial(run, stop, liveness)
     liveness.task = asyncio.create_task(supervise(body, stop, liveness), name=liveness.name)
 
 
