@@ -95,15 +95,15 @@ async def app(settings: Settings, engine: AsyncEngine) -> AsyncIterator[FastAPI]
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         yield client
 
 
 @pytest.fixture
 async def sdk(app: FastAPI) -> AsyncIterator[AsyncOpenAI]:
     """The official SDK, talking to the app in-process: its types judge every response."""
-    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
-    client = AsyncOpenAI(base_url="http://test/v1", api_key="sk-test", http_client=http)
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost")
+    client = AsyncOpenAI(base_url="http://localhost/v1", api_key="sk-test", http_client=http)
     yield client
     await client.close()
 

@@ -23,6 +23,8 @@ from maia_vectordb.api import metrics as metrics_api
 from maia_vectordb.api.access import AccessMiddleware
 from maia_vectordb.api.body_limit import BodyLimitMiddleware
 from maia_vectordb.api.errors import install_error_handlers
+from maia_vectordb.api.files import MULTIPART_OVERHEAD
+from maia_vectordb.api.guard import GuardMiddleware
 from maia_vectordb.api.middleware import RequestIdMiddleware
 from maia_vectordb.api.openapi import install_openapi
 from maia_vectordb.config import Settings
@@ -78,10 +80,10 @@ async def worker_lifespan(
             embedder=embedder,
             chunker=await asyncio.to_thread(Chunker),
             query_cache=QueryEmbeddingCache(embedder, max_entries=settings.search_cache_size),
-            auth=AuthGate(sessionmaker),
+            auth=AuthGate(sessionmaker, needs_keys=settings.needs_keys),
             metrics=metrics,
         )
-        await stack.enter_async_context(running_workers(build_workers(state)))
+        await stack.enter_async_context(running_workers(build_workers(state), state.workers))
         yield state
 
 
@@ -123,7 +125,14 @@ def create_app(settings: Settings) -> FastAPI:
         summary="OpenAI-compatible vector stores on PostgreSQL + pgvector",
         lifespan=_lifespan(settings, metrics),
     )
-    app.add_middleware(BodyLimitMiddleware)
+    # Outermost last: the guard answers 401/403 before the body limit reads a byte.
+    app.add_middleware(
+        BodyLimitMiddleware,
+        upload_limit=settings.max_upload_bytes + MULTIPART_OVERHEAD,
+        idle_timeout=settings.body_idle_timeout,
+        total_timeout=settings.body_timeout,
+    )
+    app.add_middleware(GuardMiddleware, settings=settings)
     app.add_middleware(AccessMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from pathlib import Path
 from typing import Literal
@@ -10,10 +11,22 @@ import platformdirs
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from maia_vectordb.key_spec import parse_key_spec
+
 log = logging.getLogger(__name__)
 
 EmbeddingProvider = Literal["openai", "local"]
 LogFormat = Literal["text", "json"]
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (a bind address) is reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def default_data_dir() -> Path:
@@ -85,6 +98,12 @@ class Settings(BaseSettings):
     """Keys to register at start: comma-separated `key` or `project:key` entries."""
 
     max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1, alias="MAX_UPLOAD_BYTES")
+    body_idle_timeout: float = Field(default=30.0, gt=0, le=3600, alias="BODY_IDLE_TIMEOUT")
+    """Seconds a request body may go without a byte arriving before the request gets 408."""
+    body_timeout: float = Field(default=3600.0, gt=0, alias="BODY_TIMEOUT")
+    """Seconds a whole request body (an upload) may take to arrive."""
+    insecure: bool = Field(default=False, alias="MAIA_INSECURE")
+    """Set by `serve --insecure`: serve beyond loopback with no key (open to the network)."""
     host: str = Field(default="127.0.0.1", alias="HOST")
     port: int = Field(default=8000, ge=1, le=65535, alias="PORT")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
@@ -97,6 +116,13 @@ class Settings(BaseSettings):
     def _normalise_url(cls, value: object) -> object:
         if isinstance(value, str):
             return normalise_database_url(value.strip()) if value.strip() else None
+        return value
+
+    @field_validator("api_keys")
+    @classmethod
+    def _check_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_key_spec(value.get_secret_value())
         return value
 
     @field_validator("embedding_provider", mode="before")
@@ -132,6 +158,11 @@ class Settings(BaseSettings):
         if self.openai_api_key is not None:
             return "openai"
         return "local"
+
+    @property
+    def needs_keys(self) -> bool:
+        """Bound beyond loopback without `--insecure`: never serve without a key."""
+        return not (is_loopback(self.host) or self.insecure)
 
     @property
     def pgdata(self) -> Path:

@@ -33,6 +33,16 @@ class PayloadTooLarge(InvalidRequest):
     status_code = 413
 
 
+class RequestTimeout(InvalidRequest):
+    """The client stopped sending its body (or took too long to send it all)."""
+
+    status_code = 408
+
+
+class Forbidden(InvalidRequest):
+    status_code = 403
+
+
 class Unauthenticated(MaiaError):
     status_code = 401
     type = "invalid_request_error"

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from maia_vectordb.config import Settings
 from maia_vectordb.embeddings import Embedder, QueryEmbeddingCache
 from maia_vectordb.ingest.chunking import Chunker
+from maia_vectordb.ingest.liveness import WorkerMonitor
 from maia_vectordb.observability.metrics import Metrics
 from maia_vectordb.services.auth_gate import AuthGate
 
@@ -25,3 +26,5 @@ class AppState:
     query_cache: QueryEmbeddingCache
     auth: AuthGate
     metrics: Metrics
+    workers: WorkerMonitor = field(default_factory=WorkerMonitor)
+    """Liveness of the in-process ingestion tasks, for readiness."""

@@ -61,7 +61,9 @@ class TestUpload:
         app: FastAPI = create_app(small)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://localhost"
+            ) as client:
                 declared = await client.post(
                     "/v1/files",
                     files={"file": ("a.txt", b"x" * 5000)},

@@ -63,7 +63,7 @@ class TestUnhandledErrors:
             raise RuntimeError("secret internals")
 
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             response = await client.get("/boom")
         assert response.status_code == 500
         assert response.json()["error"]["type"] == "server_error"

@@ -42,8 +42,10 @@ async def test_search_reads_the_replica_and_touches_the_primary(
 ) -> None:
     app = create_app(settings.model_copy(update={"search_database_url": reader_url}))
     async with app.router.lifespan_context(app):
-        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
-        sdk = AsyncOpenAI(base_url="http://t/v1", api_key="k", http_client=http)
+        http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://localhost"
+        )
+        sdk = AsyncOpenAI(base_url="http://localhost/v1", api_key="k", http_client=http)
         store = await sdk.vector_stores.create()
         await sdk.vector_stores.files.upload_and_poll(
             vector_store_id=store.id, file=("a.txt", b"replicated words"), poll_interval_ms=50

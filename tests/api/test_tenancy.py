@@ -22,10 +22,10 @@ Call = Callable[[AsyncOpenAI], Any]
 async def _as(app: FastAPI, key: str | None) -> AsyncIterator[AsyncOpenAI]:
     headers = {} if key is None else {"Authorization": f"Bearer {key}"}
     http = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://t", headers=headers
+        transport=httpx.ASGITransport(app=app), base_url="http://localhost", headers=headers
     )
     client = AsyncOpenAI(
-        base_url="http://t/v1", api_key=key or "none", http_client=http, max_retries=0
+        base_url="http://localhost/v1", api_key=key or "none", http_client=http, max_retries=0
     )
     try:
         yield client
@@ -183,10 +183,12 @@ class TestAuthentication:
 
         from maia_vectordb.app import create_app
 
-        seeded = settings.model_copy(update={"api_keys": SecretStr("team:sk-seeded-1, sk-two")})
+        seeded = settings.model_copy(
+            update={"api_keys": SecretStr("team:sk-seeded-team-0001, sk-seeded-default-2")}
+        )
         app = create_app(seeded)
         async with app.router.lifespan_context(app):
-            async with _as(app, "sk-seeded-1") as team:
+            async with _as(app, "sk-seeded-team-0001") as team:
                 await team.vector_stores.create(name="t")
-            async with _as(app, "sk-two") as default:
+            async with _as(app, "sk-seeded-default-2") as default:
                 assert [s async for s in default.vector_stores.list()] == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import httpx
@@ -21,8 +22,7 @@ class TestKeysCommand:
         assert created.returncode == 0, created.stderr
         key = created.stdout.splitlines()[0]
         assert key.startswith("sk-maia-")
-        async with async_sessionmaker(engine)() as session:
-            assert await keys.resolve(session, key)
+        assert await keys.authenticate(async_sessionmaker(engine), key)
         listed = run_cli("keys", "list", env=env, timeout=60)
         assert key[:12] in listed.stdout
         assert key not in listed.stdout
@@ -53,13 +53,30 @@ class TestExposure:
             "--host",
             "0.0.0.0",
             DATABASE_URL=migrated_url,
-            MAIA_API_KEYS="ops:sk-maia-seeded",
+            MAIA_API_KEYS="ops:sk-maia-seeded-ops-01",
         ) as base:
             denied = httpx.get(f"{base}/v1/vector_stores", timeout=10)
             allowed = httpx.get(
                 f"{base}/v1/vector_stores",
                 timeout=10,
-                headers={"Authorization": "Bearer sk-maia-seeded"},
+                headers={"Authorization": "Bearer sk-maia-seeded-ops-01"},
             )
         assert denied.status_code == 401
         assert allowed.status_code == 200
+
+    def test_revoking_the_last_key_keeps_a_non_loopback_server_closed(
+        self, migrated_url: str, data_root: Path, engine: AsyncEngine
+    ) -> None:
+        key = "sk-maia-revoked-ops-01"
+        env = cli_env(DATABASE_URL=migrated_url)
+        with serving(
+            data_root, "--host", "0.0.0.0", DATABASE_URL=migrated_url, MAIA_API_KEYS=key
+        ) as base:
+            revoked = run_cli("keys", "revoke", key, env=env, timeout=60)
+            assert "stays closed" in revoked.stderr
+            time.sleep(2.5)  # the server re-reads the key table every 2 s
+            anonymous = httpx.get(f"{base}/v1/vector_stores", timeout=10)
+            with_old_key = httpx.get(
+                f"{base}/v1/vector_stores", timeout=10, headers={"Authorization": f"Bearer {key}"}
+            )
+        assert anonymous.status_code == with_old_key.status_code == 401

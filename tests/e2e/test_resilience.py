@@ -52,9 +52,16 @@ class TestDatabaseRestart:
             _pg_ctl(pgdata, "-w", "stop", "-m", "fast")
             try:
                 assert _wait_for(base, 503, 20)
-                failed = httpx.get(f"{base}/v1/vector_stores/{store}", timeout=20)
-                assert failed.status_code >= 500
-                assert failed.json()["error"]["type"] == "server_error"
+                for failed in (
+                    httpx.get(f"{base}/v1/vector_stores/{store}", timeout=20),
+                    httpx.get(f"{base}/v1/vector_stores", timeout=20),
+                    httpx.post(
+                        f"{base}/v1/vector_stores/{store}/search", json={"query": "q"}, timeout=20
+                    ),
+                ):
+                    assert failed.status_code == 503, failed.text
+                    assert failed.headers["retry-after"]
+                    assert failed.json()["error"]["type"] == "server_error"
             finally:
                 _pg_ctl(
                     pgdata,

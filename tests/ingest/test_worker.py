@@ -30,8 +30,10 @@ MakeSdk = Callable[..., Any]
 @asynccontextmanager
 async def _sdk_for(app: FastAPI) -> AsyncIterator[AsyncOpenAI]:
     async with app.router.lifespan_context(app):
-        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
-        client = AsyncOpenAI(base_url="http://t/v1", api_key="k", http_client=http)
+        http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://localhost"
+        )
+        client = AsyncOpenAI(base_url="http://localhost/v1", api_key="k", http_client=http)
         try:
             yield client
         finally:

@@ -41,10 +41,12 @@ class TestEndpoint:
 
         from maia_vectordb.app import create_app
 
-        app = create_app(settings.model_copy(update={"api_keys": SecretStr("sk-ops-1")}))
+        app = create_app(settings.model_copy(update={"api_keys": SecretStr("sk-ops-metrics-0001")}))
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://localhost"
+            ) as client:
                 assert (await client.get("/v1/vector_stores")).status_code == 401
                 assert (await client.get("/metrics")).status_code == 200
 
@@ -199,7 +201,7 @@ class TestIsolation:
         other = create_app(settings)
         async with other.router.lifespan_context(other):
             transport = httpx.ASGITransport(app=other)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as fresh:
+            async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as fresh:
                 text = (await fresh.get("/metrics")).text
         assert 'route="/health"' not in text
         assert (await scrape()).value("maia_http_requests_total", route="/health") == 1

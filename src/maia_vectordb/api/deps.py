@@ -9,12 +9,11 @@ from typing import Annotated
 from fastapi import Depends, Path, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from maia_vectordb.api.guard import PROJECT_SCOPE_KEY
 from maia_vectordb.config import Settings
-from maia_vectordb.db.models import DEFAULT_PROJECT_ID
 from maia_vectordb.db.pagination import Order, PageRequest
 from maia_vectordb.errors import Unauthenticated
 from maia_vectordb.schemas.common import SafeStr
-from maia_vectordb.services import keys
 from maia_vectordb.state import AppState
 
 
@@ -53,23 +52,13 @@ async def get_search_session(state: StateDep, session: SessionDep) -> AsyncItera
 SearchSessionDep = Annotated[AsyncSession, Depends(get_search_session, scope="function")]
 
 
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
-
-
-async def get_project(request: Request, state: StateDep, session: SessionDep) -> uuid.UUID:
-    """The caller's project: from its API key, or the default one while no key exists."""
-    if not await state.auth.required():
-        return DEFAULT_PROJECT_ID
-    key = _bearer(request)
-    if key is None:
-        raise Unauthenticated(
-            "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.",
-            code="missing_api_key",
-        )
-    return await keys.resolve(session, key)
+async def get_project(request: Request) -> uuid.UUID:
+    """The caller's project, as `GuardMiddleware` admitted it (from its key, or the
+    default project in open mode) before the body was read."""
+    project = request.scope.get("state", {}).get(PROJECT_SCOPE_KEY)
+    if not isinstance(project, uuid.UUID):
+        raise Unauthenticated("You didn't provide an API key.", code="missing_api_key")
+    return project
 
 
 ProjectDep = Annotated[uuid.UUID, Depends(get_project)]

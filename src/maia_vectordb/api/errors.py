@@ -10,13 +10,17 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from maia_vectordb.db.outage import is_database_outage
 from maia_vectordb.errors import MaiaError
+from maia_vectordb.observability.errors import describe_error
 
 log = logging.getLogger(__name__)
 
 _HTTP_TYPES = {401: "invalid_request_error", 403: "invalid_request_error"}
+RETRY_AFTER_SECONDS = "5"
 
 
 def error_response(
@@ -50,13 +54,17 @@ def _validation_message(error: dict[str, Any], param: str | None) -> str:
     return f"Invalid '{param}': {msg}" if param else msg
 
 
+def maia_error_response(exc: MaiaError) -> JSONResponse:
+    return error_response(
+        exc.status_code, exc.message, type_=exc.type, param=exc.param, code=exc.code
+    )
+
+
 async def _maia_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, MaiaError)
     if exc.status_code >= 500:
         log.error("request.failed", extra={"error": exc.message})
-    return error_response(
-        exc.status_code, exc.message, type_=exc.type, param=exc.param, code=exc.code
-    )
+    return maia_error_response(exc)
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -100,7 +108,32 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
+def unhandled_response(exc: BaseException) -> JSONResponse:
+    """A database outage is a 503 to retry; anything else is logged (scrubbed) as a 500."""
+    if is_database_outage(exc):
+        log.warning("request.database_unavailable", extra=describe_error(exc))
+        return error_response(
+            503,
+            "The service is temporarily unavailable: its database cannot be reached. "
+            "Please retry shortly.",
+            type_="server_error",
+            code="database_unavailable",
+            headers={"retry-after": RETRY_AFTER_SECONDS},
+        )
+    log.error("request.crashed", extra=describe_error(exc))
+    return error_response(
+        500, "The server had an error while processing your request.", type_="server_error"
+    )
+
+
+async def _unhandled(_: Request, exc: Exception) -> JSONResponse:
+    return unhandled_response(exc)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(MaiaError, _maia_error)
+    # Inside the app, so the access log and metrics see the status actually sent.
+    app.add_exception_handler(SQLAlchemyError, _unhandled)
+    app.add_exception_handler(OSError, _unhandled)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

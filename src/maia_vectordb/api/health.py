@@ -23,6 +23,7 @@ class Readiness(BaseModel):
     database: str
     schema_revision: str | None
     expected_revision: str | None
+    workers: str
 
 
 @router.get("/health")
@@ -33,7 +34,8 @@ async def liveness() -> Liveness:
 
 @router.get("/health/ready", responses={503: {"model": Readiness}})
 async def readiness(state: StateDep) -> JSONResponse:
-    """The database answers and its schema is at the revision this code expects."""
-    report = await health_service.readiness(state.engine)
+    """The database answers, its schema is the one this code expects, and the in-process
+    ingestion workers are alive and making progress."""
+    report = await health_service.readiness(state.engine, state.workers)
     body = Readiness(**report.__dict__)
     return JSONResponse(body.model_dump(), status_code=200 if report.status == "ok" else 503)

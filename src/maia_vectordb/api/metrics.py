@@ -12,10 +12,11 @@ import logging
 
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import SQLAlchemyError
 
 from maia_vectordb.api.deps import StateDep
 from maia_vectordb.db import jobs
+from maia_vectordb.observability.errors import describe_error
 from maia_vectordb.state import AppState
 
 log = logging.getLogger(__name__)
@@ -32,8 +33,8 @@ async def refresh_queue_depth(state: AppState) -> None:
     try:
         async with asyncio.timeout(QUEUE_DEPTH_TIMEOUT), state.sessionmaker() as session:
             depth = await jobs.depth(session)
-    except (OSError, DBAPIError, TimeoutError) as exc:
-        log.warning("metrics.queue_depth.unavailable", extra={"error": str(exc)})
+    except (OSError, SQLAlchemyError) as exc:  # TimeoutError is an OSError
+        log.warning("metrics.queue_depth.unavailable", extra=describe_error(exc))
         return
     state.metrics.ingest.queue_depth.set(depth)
 

@@ -15,8 +15,9 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from maia_vectordb.api.errors import error_response
+from maia_vectordb.api.errors import unhandled_response
 from maia_vectordb.logging_setup import REQUEST_ID
+from maia_vectordb.observability.errors import describe_error
 
 log = logging.getLogger(__name__)
 
@@ -55,16 +56,13 @@ class RequestIdMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
-            log.exception("request.crashed")
+        except Exception as exc:
             if started:
-                raise
-            response = error_response(
-                500,
-                "The server had an error while processing your request.",
-                type_="server_error",
-            )
-            await response(scope, receive, send_with_id)
+                # Too late for an error response: the client sees the body cut short.
+                # Not re-raised, so the server does not log the driver's text and SQL.
+                log.error("request.crashed_midstream", extra=describe_error(exc))
+                return
+            await unhandled_response(exc)(scope, receive, send_with_id)
 
     @staticmethod
     def _request_id(scope: Scope) -> str:

@@ -19,7 +19,8 @@ from openai.types import VectorStore
 
 from maia_vectordb.config import Settings
 
-IN_PROCESS_URL = "http://maia.in-process"
+IN_PROCESS_URL = "http://localhost"
+"""The app is called in-process; a keyless app answers only a loopback `Host`."""
 KEYLESS = "unused"
 """The SDK insists on a key; a server without API keys ignores whatever is sent."""
 NOISY_LOGGERS = ("maia_vectordb", "alembic", "httpx", "httpx2", "openai")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from maia_vectordb.cli.common import migrated_database
 from maia_vectordb.config import Settings
@@ -26,14 +29,38 @@ async def run(settings: Settings, args: argparse.Namespace) -> None:
         session.begin(),
     ):
         if args.keys_command == "create":
+            await _warn_if_first_key_hides_data(session, args.project)
             key = await keys.create_key(session, project=args.project)
             print(key)
             print(f"project: {args.project}. Store this key now: it is not shown again.")
         elif args.keys_command == "revoke":
             count = await keys.revoke_key(session, key_or_prefix=args.key)
             print(f"revoked {count} key(s)")
+            if (await keys.key_counts(session))[0] == 0:
+                print(CLOSED_NOTE, file=sys.stderr)
         else:
             _print_table(await keys.list_keys(session))
+
+
+CLOSED_NOTE = (
+    "warning: no active API key remains. The server stays closed (every request gets 401) "
+    "until a key is created; it does not fall back to keyless open mode."
+)
+
+
+async def _warn_if_first_key_hides_data(session: AsyncSession, project: str) -> None:
+    """The first key ends open mode: what was made keyless belongs to project `default`."""
+    if (await keys.key_counts(session))[1]:
+        return
+    made = await keys.open_mode_objects(session)
+    if made and project != "default":
+        print(
+            f"warning: this is the first key, so the server stops being open. The {made} "
+            "file(s) and vector store(s) created without a key belong to project 'default' "
+            f"and are not visible with a key of project {project!r}; create a key with "
+            "`--project default` to keep reaching them.",
+            file=sys.stderr,
+        )
 
 
 def _print_table(rows: list[keys.KeyInfo]) -> None:

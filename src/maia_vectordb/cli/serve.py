@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import os
 import signal
 
 from maia_vectordb.cli.common import migrated_database
-from maia_vectordb.config import Settings
+from maia_vectordb.config import Settings, is_loopback
 from maia_vectordb.db.bootstrap import STARTUP_DB_TIMEOUT, wait_for_database
 from maia_vectordb.db.embedded import embedded_postgres
+from maia_vectordb.key_spec import parse_key_spec
 from maia_vectordb.services import keys
 
 log = logging.getLogger("maia_vectordb")
@@ -44,23 +44,12 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 async def _check_exposure(settings: Settings, host: str, insecure: bool) -> None:
     """Refuse to expose an open server unless the operator says so explicitly.
 
     Keys named in MAIA_API_KEYS count as present: the app's lifespan registers them
     before the first request is served."""
-    seeded = settings.api_keys is not None and keys.parse_key_spec(
-        settings.api_keys.get_secret_value()
-    )
+    seeded = settings.api_keys is not None and parse_key_spec(settings.api_keys.get_secret_value())
     async with migrated_database(settings) as sessionmaker, sessionmaker() as session:
         has_keys = bool(seeded) or await keys.active_key_count(session) > 0
     if has_keys or is_loopback(host):
@@ -87,14 +76,18 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
         signal.signal(sig, _exit_quietly)
     with contextlib.ExitStack() as stack:
         url = settings.database_url or stack.enter_context(embedded_postgres(settings.pgdata))
-        settings = settings.model_copy(update={"database_url": url})
+        # The app checks Host headers and decides open vs keyed mode from where it is bound.
+        bound = {"database_url": url, "host": host, "port": port, "insecure": args.insecure}
+        settings = settings.model_copy(update=bound)
         asyncio.run(wait_for_database(url, within=STARTUP_DB_TIMEOUT))
         asyncio.run(_check_exposure(settings, host, args.insecure))
         log.info("serve: http://%s:%d (API docs at /docs)", host, port)
         if args.workers > 1:
             # Each process builds its own app from the environment; they share only
             # PostgreSQL (the data, the job queue), which is what makes them stateless.
-            os.environ["DATABASE_URL"] = url
+            os.environ.update(
+                DATABASE_URL=url, HOST=host, PORT=str(port), MAIA_INSECURE=str(args.insecure)
+            )
             uvicorn.run(
                 "maia_vectordb.app:create_app_from_env",
                 factory=True,

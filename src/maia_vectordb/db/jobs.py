@@ -42,15 +42,22 @@ async def enqueue(
     )
 
 
+# Fair across projects: the oldest runnable job of the project with the fewest jobs
+# running now, so one project's backlog (or its slow files) cannot hold every worker
+# while another project's file waits.
 _CLAIM = text(
     """
+    WITH running AS (
+        SELECT project_id, count(*) AS n FROM ingest_jobs
+        WHERE leased_until >= now() GROUP BY project_id
+    )
     UPDATE ingest_jobs SET leased_until = now() + make_interval(secs => :lease),
                            attempts = attempts + 1
     WHERE id = (
-        SELECT id FROM ingest_jobs
-        WHERE run_after <= now() AND (leased_until IS NULL OR leased_until < now())
-        ORDER BY run_after, id
-        FOR UPDATE SKIP LOCKED
+        SELECT j.id FROM ingest_jobs j LEFT JOIN running r ON r.project_id = j.project_id
+        WHERE j.run_after <= now() AND (j.leased_until IS NULL OR j.leased_until < now())
+        ORDER BY coalesce(r.n, 0), j.run_after, j.id
+        FOR UPDATE OF j SKIP LOCKED
         LIMIT 1
     )
     RETURNING id, project_id, vector_store_id, file_id, attempts

@@ -1,57 +1,110 @@
-"""In-process ingestion workers (and the housekeeping they carry) with an orderly stop."""
+"""In-process ingestion workers and their housekeeping, supervised, with an orderly stop.
+
+Each task's own loop already survives any exception; the supervisor is the second
+line: should a task's body ever end with an exception, it is logged and the task
+restarted after a backoff, so ingestion is never left silently dead.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
-from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from maia_vectordb.ingest.worker import IngestWorker
+from maia_vectordb.ingest.liveness import TaskLiveness, WorkerMonitor
+from maia_vectordb.ingest.worker import IngestWorker, backoff_seconds, pause
+from maia_vectordb.observability.errors import describe_error
 from maia_vectordb.services import files
 
 log = logging.getLogger(__name__)
 
 STOP_GRACE_SECONDS = 10.0
 HOUSEKEEPING_SECONDS = 60.0
+MIN_STUCK_SECONDS = 90.0
 
 
-async def housekeeping(sessionmaker: async_sessionmaker[AsyncSession], stop: asyncio.Event) -> None:
+async def housekeeping(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    stop: asyncio.Event,
+    liveness: TaskLiveness | None = None,
+) -> None:
     """Purge files past their `expires_after` once a minute. Every process may run this:
-    the delete is idempotent, and a database outage only skips a round."""
+    the delete is idempotent, and any failure (an outage, a pool timeout) skips a round."""
     while not stop.is_set():
+        if liveness is not None:
+            liveness.beat()
         try:
             async with sessionmaker() as session, session.begin():
                 purged = await files.purge_expired(session)
             if purged:
                 log.info("files.expired.purged", extra={"files": purged})
-        except (OSError, DBAPIError, OperationalError) as exc:
-            log.warning("files.expired.purge_failed", extra={"error": str(exc)})
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), HOUSEKEEPING_SECONDS)
+        except Exception as exc:
+            log.warning("files.expired.purge_failed", extra=describe_error(exc))
+        await pause(stop, HOUSEKEEPING_SECONDS)
+
+
+async def supervise(
+    body: Callable[[], Awaitable[None]], stop: asyncio.Event, liveness: TaskLiveness
+) -> None:
+    """Run `body` until `stop`; if it fails, log it and run it again after a backoff."""
+    failures = 0
+    while not stop.is_set():
+        try:
+            await body()
+        except Exception as exc:
+            failures += 1
+            liveness.restarts += 1
+            log.error(
+                "ingest.task.crashed",
+                extra={"task": liveness.name, "restarts": liveness.restarts, **describe_error(exc)},
+            )
+            await pause(stop, backoff_seconds(failures))
+        else:
+            return
 
 
 @contextlib.asynccontextmanager
-async def running_workers(workers: list[IngestWorker]) -> AsyncIterator[None]:
+async def running_workers(
+    workers: list[IngestWorker], monitor: WorkerMonitor | None = None
+) -> AsyncIterator[None]:
     """Workers run while the context is open; on exit they finish or are cancelled.
 
     A cancelled job keeps its lease until it lapses, then another worker redoes
     it: the final write is idempotent, so nothing is lost or doubled.
     """
+    monitor = monitor if monitor is not None else WorkerMonitor()
     stop = asyncio.Event()
-    tasks = [asyncio.create_task(w.run(stop), name=w.name) for w in workers]
+    for worker in workers:
+        stuck = max(3.0 * worker.settings.job_lease_seconds, MIN_STUCK_SECONDS)
+        _start(monitor.register(worker.name, stuck_after=stuck), worker.run, stop)
     if workers:
-        janitor = housekeeping(workers[0].sessionmaker, stop)
-        tasks.append(asyncio.create_task(janitor, name="housekeeping"))
+        janitor = monitor.register("housekeeping", stuck_after=3 * HOUSEKEEPING_SECONDS)
+        _start(janitor, functools.partial(housekeeping, workers[0].sessionmaker), stop)
     try:
         yield
     finally:
+        monitor.stopping = True
         stop.set()
-        if tasks:
-            _done, pending = await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await _stop([t.task for t in monitor.tasks if t.task is not None])
+
+
+def _start(
+    liveness: TaskLiveness,
+    run: Callable[[asyncio.Event, TaskLiveness], Awaitable[None]],
+    stop: asyncio.Event,
+) -> None:
+    body = functools.partial(run, stop, liveness)
+    liveness.task = asyncio.create_task(supervise(body, stop, liveness), name=liveness.name)
+
+
+async def _stop(tasks: list[asyncio.Task[None]]) -> None:
+    if not tasks:
+        return
+    _done, pending = await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)

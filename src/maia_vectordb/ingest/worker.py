@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from maia_vectordb.config import Settings
@@ -27,14 +27,30 @@ from maia_vectordb.db.files import read_all
 from maia_vectordb.db.models import File, IngestJob, VectorStoreFile
 from maia_vectordb.embeddings import Embedder, PermanentEmbeddingError, TransientEmbeddingError
 from maia_vectordb.ingest.chunking import Chunker
+from maia_vectordb.ingest.liveness import TaskLiveness
 from maia_vectordb.ingest.parsers import InvalidFile, UnsupportedFile
 from maia_vectordb.ingest.pipeline import Ingested, ingest, parse_limits
+from maia_vectordb.observability.errors import describe_error
 from maia_vectordb.observability.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 300.0
+MAX_FAILURE_PAUSE_SECONDS = 30.0
 _GAVE_UP = "Processing stopped unexpectedly {n} times; giving up on this file."
+
+
+def backoff_seconds(failures: int) -> float:
+    """0 after a success, then 0.5 s doubling per consecutive failure, capped at 30 s."""
+    if failures <= 0:
+        return 0.0
+    return min(0.5 * 2.0 ** (failures - 1), MAX_FAILURE_PAUSE_SECONDS)
+
+
+async def pause(stop: asyncio.Event, seconds: float) -> None:
+    """Sleep `seconds`, or less if `stop` is set meanwhile."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
 
 
 @dataclass(frozen=True)
@@ -54,35 +70,39 @@ class IngestWorker:
     name: str = "worker"
     metrics: Metrics | None = None
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Claim and process jobs until `stop` is set; database outages are waited out."""
+    async def run(self, stop: asyncio.Event, liveness: TaskLiveness | None = None) -> None:
+        """Claim and process jobs until `stop` is set. Any failure (an outage, a pool
+        timeout, a bug) is logged and waited out with a growing pause, never fatal."""
+        failures = 0
         while not stop.is_set():
+            if liveness is not None:
+                liveness.beat()
             try:
-                worked = await self.run_once()
-            except (OSError, DBAPIError, OperationalError) as exc:
-                log.warning(
-                    "ingest.worker.db_error", extra={"worker": self.name, "error": str(exc)}
-                )
+                worked = await self.run_once(liveness)
+                failures = 0
+            except Exception as exc:
+                failures += 1
+                fields = {"worker": self.name, **describe_error(exc)}
+                log.warning("ingest.worker.failed", extra=fields)
                 worked = False
             if not worked:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.settings.job_poll_interval)
+                await pause(stop, self.settings.job_poll_interval + backoff_seconds(failures))
 
-    async def run_once(self) -> bool:
+    async def run_once(self, liveness: TaskLiveness | None = None) -> bool:
         """Process one job if any is due; False when the queue had nothing for us."""
         async with self.sessionmaker() as session, session.begin():
             job = await jobs.claim(session, lease_seconds=self.settings.job_lease_seconds)
         if job is None:
             return False
         started = time.monotonic()
-        outcome = await self._run_job(job)
+        outcome = await self._run_job(job, liveness)
         self._report(job, outcome, time.monotonic() - started)
         return True
 
-    async def _run_job(self, job: jobs.ClaimedJob) -> Outcome:
+    async def _run_job(self, job: jobs.ClaimedJob, liveness: TaskLiveness | None) -> Outcome:
         if job.attempts > self.settings.job_max_attempts:
             return await self._fail(job, "server_error", _GAVE_UP.format(n=job.attempts - 1))
-        async with self._heartbeat(job.id):
+        async with self._heartbeat(job.id, liveness):
             return await self._process(job)
 
     def _report(self, job: jobs.ClaimedJob, outcome: Outcome, seconds: float) -> None:
@@ -129,10 +149,10 @@ class IngestWorker:
             return await self._fail(job, "server_error", str(exc))
         except TransientEmbeddingError as exc:
             return await self._retry_or_fail(job, str(exc))
-        except (OSError, DBAPIError, OperationalError):
+        except (OSError, SQLAlchemyError):
             raise
-        except Exception:
-            log.exception("ingest.file.crashed", extra={"file_id": job.file_id})
+        except Exception as exc:
+            log.error("ingest.file.crashed", extra={"file_id": job.file_id, **describe_error(exc)})
             return await self._retry_or_fail(job, "internal error while processing the file")
         return await self._complete(job, attachment, result)
 
@@ -224,8 +244,9 @@ class IngestWorker:
         return (await session.execute(query)).scalar_one_or_none()
 
     @contextlib.asynccontextmanager
-    async def _heartbeat(self, job_id: int) -> AsyncIterator[None]:
-        """Renew the lease while the job runs, so only a dead worker loses it."""
+    async def _heartbeat(self, job_id: int, liveness: TaskLiveness | None) -> AsyncIterator[None]:
+        """Renew the lease while the job runs, so only a dead worker loses it; a renewed
+        lease is also the worker's sign of progress while one long job runs."""
         lease = self.settings.job_lease_seconds
 
         async def beat() -> None:
@@ -234,8 +255,11 @@ class IngestWorker:
                 try:
                     async with self.sessionmaker() as session, session.begin():
                         await jobs.heartbeat(session, job_id, lease_seconds=lease)
-                except (OSError, DBAPIError, OperationalError) as exc:
-                    log.warning("ingest.heartbeat.failed", extra={"error": str(exc)})
+                except Exception as exc:
+                    log.warning("ingest.heartbeat.failed", extra=describe_error(exc))
+                else:
+                    if liveness is not None:
+                        liveness.beat()
 
         task = asyncio.create_task(beat())
         try:

@@ -13,15 +13,15 @@ import secrets
 import string
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from maia_vectordb.db.models import ApiKey, Project
-from maia_vectordb.errors import NotFound, Unauthenticated
-from maia_vectordb.services.timeutil import utcnow
+from maia_vectordb.db.models import DEFAULT_PROJECT_ID, ApiKey, File, Project, VectorStore
+from maia_vectordb.errors import NotFound
+from maia_vectordb.key_spec import check_key, parse_key_spec
 
 KEY_PREFIX = "sk-maia-"
 KEY_CHARS = 40
@@ -60,6 +60,7 @@ async def ensure_project(session: AsyncSession, name: str) -> uuid.UUID:
 
 async def add_key(session: AsyncSession, *, project: str, key: str) -> uuid.UUID:
     """Register `key` for `project` (created if new); re-adding a known key is a no-op."""
+    check_key(key)
     project_id = await ensure_project(session, project)
     key_id = uuid.uuid4()
     await session.execute(
@@ -74,15 +75,6 @@ async def create_key(session: AsyncSession, *, project: str) -> str:
     key = generate_key()
     await add_key(session, project=project, key=key)
     return key
-
-
-def parse_key_spec(spec: str) -> list[tuple[str, str]]:
-    """`MAIA_API_KEYS`: comma-separated `key` (default project) or `project:key` entries."""
-    pairs = []
-    for entry in filter(None, (part.strip() for part in spec.split(","))):
-        project, _, key = entry.rpartition(":")
-        pairs.append((project or "default", key))
-    return pairs
 
 
 async def seed_keys(session: AsyncSession, spec: str) -> int:
@@ -120,20 +112,55 @@ async def active_key_count(session: AsyncSession) -> int:
     return int(await session.scalar(query) or 0)
 
 
-async def resolve(session: AsyncSession, key: str) -> uuid.UUID:
-    """The project a presented key belongs to, or 401; marks the key used (throttled)."""
+async def key_counts(session: AsyncSession) -> tuple[int, int]:
+    """(active keys, keys ever registered): revoked keys still count as "this server had keys"."""
+    active = func.count().filter(ApiKey.revoked_at.is_(None))
+    row = (await session.execute(select(active, func.count()).select_from(ApiKey))).one()
+    return int(row[0]), int(row[1])
+
+
+async def open_mode_objects(session: AsyncSession) -> int:
+    """Files and vector stores made while the server was open (they belong to `default`)."""
+    counts = [
+        select(func.count()).select_from(model).where(model.project_id == DEFAULT_PROJECT_ID)
+        for model in (File, VectorStore)
+    ]
+    return sum([int(await session.scalar(query) or 0) for query in counts])
+
+
+async def authenticate(
+    sessionmaker: async_sessionmaker[AsyncSession], key: str
+) -> uuid.UUID | None:
+    """The project a presented key belongs to, or None.
+
+    One short transaction of its own, committed before the request body is read, so
+    a slow upload holds neither a pooled connection nor a lock on the key's row."""
     digest = hash_key(key)
-    row = (
-        await session.execute(
-            select(ApiKey).where(ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None))
-        )
-    ).scalar_one_or_none()
-    if row is None or not hmac.compare_digest(row.key_hash, digest):
-        raise Unauthenticated(
-            "Incorrect API key provided. You can create keys with `maia-vectordb keys create`.",
-            code="invalid_api_key",
-        )
-    now = utcnow()
-    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > TOUCH_EVERY_SECONDS:
-        row.last_used_at = now
-    return row.project_id
+    async with sessionmaker() as session, session.begin():
+        row = (
+            await session.execute(
+                select(ApiKey.id, ApiKey.project_id, ApiKey.key_hash).where(
+                    ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None)
+                )
+            )
+        ).first()
+        if row is None or not hmac.compare_digest(row.key_hash, digest):
+            return None
+        await _touch(session, row.id)
+    return uuid.UUID(str(row.project_id))
+
+
+async def _touch(session: AsyncSession, key_id: uuid.UUID) -> None:
+    """Mark the key used at most once a minute, and never wait for another request's lock."""
+    stale = select(ApiKey.id).where(
+        ApiKey.id == key_id,
+        or_(
+            ApiKey.last_used_at.is_(None),
+            ApiKey.last_used_at < func.now() - timedelta(seconds=TOUCH_EVERY_SECONDS),
+        ),
+    )
+    await session.execute(
+        update(ApiKey)
+        .where(ApiKey.id.in_(stale.with_for_update(skip_locked=True)))
+        .values(last_used_at=func.now())
+    )

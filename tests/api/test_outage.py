@@ -1,0 +1,91 @@
+"""A database that cannot be reached is a 503 with `retry-after`, never a 500, and the
+service recovers by itself when it comes back."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from maia_vectordb.app import create_app
+from maia_vectordb.config import Settings
+from maia_vectordb.db.outage import is_database_outage
+from tests.fakes.db_proxy import DatabaseProxy, database_proxy
+
+ROUTES = ("/v1/vector_stores", "/v1/files")
+
+
+@pytest.fixture
+async def proxy(migrated_url: str) -> AsyncIterator[DatabaseProxy]:
+    async with database_proxy(migrated_url) as proxy:
+        yield proxy
+
+
+def _assert_unavailable(response: httpx.Response) -> None:
+    assert response.status_code == 503, response.text
+    assert int(response.headers["retry-after"]) > 0
+    error = response.json()["error"]
+    assert error["type"] == "server_error"
+    assert error["code"] == "database_unavailable"
+
+
+async def test_outage_is_503_then_recovers(
+    settings: Settings, engine: AsyncEngine, proxy: DatabaseProxy
+) -> None:
+    through = settings.model_copy(
+        update={"database_url": proxy.url(), "workers": 0, "db_connect_timeout": 2.0}
+    )
+    app = create_app(through)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+            store = (await client.post("/v1/vector_stores", json={})).json()["id"]
+            await proxy.cut()
+            for path in (*ROUTES, f"/v1/vector_stores/{store}"):
+                _assert_unavailable(await client.get(path))
+            search = await client.post(f"/v1/vector_stores/{store}/search", json={"query": "q"})
+            _assert_unavailable(search)
+            assert (await client.get("/health/ready")).status_code == 503
+            await proxy.start()
+            for path in ROUTES:
+                assert (await client.get(path)).status_code == 200
+            assert (await client.get(f"/v1/vector_stores/{store}")).json()["id"] == store
+
+
+async def test_exhausted_pool_is_503(settings: Settings, engine: AsyncEngine) -> None:
+    tiny = settings.model_copy(
+        update={"db_pool_size": 1, "db_max_overflow": 0, "db_pool_timeout": 0.2, "workers": 0}
+    )
+    app = create_app(tiny)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+            await client.get("/v1/vector_stores")  # the open/keyed answer is now cached
+            async with app.state.maia.engine.connect():  # the only connection, held
+                _assert_unavailable(await client.get("/v1/vector_stores"))
+            assert (await client.get("/v1/vector_stores")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("error", "outage"),
+    [
+        (asyncpg.exceptions.CannotConnectNowError("the database system is starting up"), True),
+        (asyncpg.exceptions.AdminShutdownError("terminating connection"), True),
+        (asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed"), True),
+        (asyncpg.exceptions.TooManyConnectionsError("too many clients"), True),
+        (ConnectionRefusedError(111, "Connection refused"), True),
+        (PoolTimeoutError("QueuePool limit reached"), True),
+        (asyncpg.exceptions.UniqueViolationError("duplicate key"), False),
+        (ValueError("a bug"), False),
+    ],
+)
+def test_outage_classification(error: BaseException, outage: bool) -> None:
+    assert is_database_outage(error) is outage
+    wrapped = DBAPIError("SELECT 1", None, Exception("adapted"))
+    wrapped.orig.__cause__ = error
+    assert is_database_outage(wrapped) is (outage and not isinstance(error, PoolTimeoutError))

@@ -1,0 +1,152 @@
+"""Ingestion cannot be left dead: failures are logged and survived, crashed tasks
+restarted, and readiness tells a dead or stuck worker pool apart from a healthy one."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from maia_vectordb.app import create_app
+from maia_vectordb.config import Settings
+from maia_vectordb.ingest.liveness import TaskLiveness
+from maia_vectordb.ingest.pool import housekeeping, supervise
+from maia_vectordb.state import AppState
+
+
+@asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+            yield app, client
+
+
+async def _eventually(check: Callable[[], bool], within: float = 10.0) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        await asyncio.sleep(0.05)
+    return check()
+
+
+def _logged(caplog: pytest.LogCaptureFixture, event: str) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.getMessage() == event]
+
+
+class TestSupervisor:
+    async def test_a_crashed_task_is_logged_and_restarted(
+        self, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        stop, runs = asyncio.Event(), []
+        liveness = TaskLiveness("ingest-x", stuck_after=60)
+
+        async def body() -> None:
+            runs.append(1)
+            if len(runs) < 3:
+                raise RuntimeError("worker bug")
+            stop.set()
+
+        await asyncio.wait_for(supervise(body, stop, liveness), 10)
+        assert len(runs) == 3
+        assert liveness.restarts == 2
+        crashed = _logged(caplog, "ingest.task.crashed")
+        assert [r.__dict__["error_type"] for r in crashed] == ["RuntimeError", "RuntimeError"]
+
+
+class TestPoolExhaustion:
+    async def test_workers_survive_a_pool_timeout_and_ingest_afterwards(
+        self, settings: Settings, engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        tiny = settings.model_copy(
+            update={"db_pool_size": 1, "db_max_overflow": 0, "db_pool_timeout": 0.1, "workers": 1}
+        )
+        caplog.set_level(logging.WARNING)
+        async with serving(tiny) as (app, client):
+            async with app.state.maia.engine.connect():  # starve the worker of connections
+                assert await _eventually(
+                    lambda: any(
+                        r.__dict__.get("error_type") == "TimeoutError"
+                        for r in _logged(caplog, "ingest.worker.failed")
+                    )
+                )
+            store = (await client.post("/v1/vector_stores", json={})).json()["id"]
+            made = await client.post(
+                "/v1/files",
+                files={"file": ("a.txt", b"alpha beta")},
+                data={"purpose": "assistants"},
+            )
+            attach = f"/v1/vector_stores/{store}/files"
+            await client.post(attach, json={"file_id": made.json()["id"]})
+            for _ in range(200):
+                listed = (await client.get(attach)).json()["data"]
+                if listed[0]["status"] != "in_progress":
+                    break
+                await asyncio.sleep(0.05)
+            assert listed[0]["status"] == "completed"
+
+
+class TestReadiness:
+    async def test_reports_a_dead_worker(self, settings: Settings, engine: AsyncEngine) -> None:
+        async with serving(settings) as (app, client):
+            state: AppState = app.state.maia
+            assert (await client.get("/health/ready")).json()["workers"] == "ok"
+            task = state.workers.tasks[0].task
+            assert task is not None
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            response = await client.get("/health/ready")
+        assert response.status_code == 503
+        assert response.json()["workers"] == "ingest-0 is not running"
+
+    async def test_reports_a_stuck_worker_until_it_moves_again(
+        self, settings: Settings, engine: AsyncEngine
+    ) -> None:
+        async with serving(settings) as (app, client):
+            state: AppState = app.state.maia
+            liveness = state.workers.tasks[0]
+            liveness.last_progress -= 10 * liveness.stuck_after  # as if its loop froze
+            frozen = await client.get("/health/ready")
+            assert await _eventually(lambda: liveness.problem() is None)
+            recovered = await client.get("/health/ready")
+        assert frozen.status_code == 503
+        assert "ingest-0 made no progress" in frozen.json()["workers"]
+        assert recovered.status_code == 200
+
+    async def test_no_in_process_workers_is_ready(
+        self, settings: Settings, engine: AsyncEngine
+    ) -> None:
+        async with serving(settings.model_copy(update={"workers": 0})) as (_app, client):
+            response = await client.get("/health/ready")
+        assert response.status_code == 200
+        assert response.json()["workers"] == "none"
+
+
+class TestHousekeeping:
+    async def test_a_pool_timeout_skips_a_round_and_the_task_lives_on(
+        self, migrated_url: str, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        engine = create_async_engine(migrated_url, pool_size=1, max_overflow=0, pool_timeout=0.1)
+        stop, liveness = asyncio.Event(), TaskLiveness("housekeeping", stuck_after=60)
+        try:
+            async with engine.connect():  # the only connection, held
+                task = asyncio.create_task(housekeeping(async_sessionmaker(engine), stop, liveness))
+                assert await _eventually(
+                    lambda: bool(_logged(caplog, "files.expired.purge_failed"))
+                )
+            assert not task.done()
+            stop.set()
+            await asyncio.wait_for(task, 10)
+        finally:
+            await engine.dispose()
+        failed = _logged(caplog, "files.expired.purge_failed")[0]
+        assert failed.__dict__["error_type"] == "TimeoutError"
