@@ -12,6 +12,7 @@ import uuid
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from maia_vectordb.db.liveness import file_is_live
 from maia_vectordb.db.models import VectorStoreFile
 from maia_vectordb.errors import NotFound
 from maia_vectordb.schemas.vector_store_files import ContentPart, FileContentPage
@@ -36,7 +37,7 @@ async def content_page(
     query = (
         owned(VectorStoreFile, project_id)
         .where(VectorStoreFile.vector_store_id == vector_store_id)
-        .where(VectorStoreFile.file_id == file_id)
+        .where(VectorStoreFile.file_id == file_id, file_is_live(VectorStoreFile.file_id))
         .with_only_columns(func.length(text), func.substr(text, start + 1, page_chars))
     )
     row = (await session.execute(query)).first()
