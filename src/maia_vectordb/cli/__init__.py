@@ -13,7 +13,7 @@ from maia_vectordb.cli import ingest as ingest_cli
 from maia_vectordb.cli import keys as keys_cli
 from maia_vectordb.cli import search as search_cli
 from maia_vectordb.cli import serve as serve_cli
-from maia_vectordb.cli.common import describe, load_settings, migrated_database
+from maia_vectordb.cli.common import describe, load_settings
 from maia_vectordb.config import Settings
 from maia_vectordb.db.bootstrap import DatabaseUnavailable
 from maia_vectordb.db.embedded import EmbeddedDatabaseError
@@ -36,7 +36,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _migrate(settings: Settings) -> None:
-    async with migrated_database(settings):
+    from maia_vectordb.runtime import open_database
+
+    async with open_database(settings):
         log.info("migrate: schema is at head")
 
 

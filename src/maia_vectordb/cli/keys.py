@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from maia_vectordb.cli.common import migrated_database
 from maia_vectordb.config import Settings
+from maia_vectordb.runtime import open_database
 from maia_vectordb.services import keys
 
 
@@ -20,11 +20,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> None:
-    async with (
-        migrated_database(settings) as sessionmaker,
-        sessionmaker() as session,
-        session.begin(),
-    ):
+    async with open_database(settings) as db, db.sessionmaker() as session, session.begin():
         if args.keys_command == "create":
             key = await keys.create_key(session, project=args.project)
             print(key)

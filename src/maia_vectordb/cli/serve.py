@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import ipaddress
 import logging
 import os
 import signal
 
-from maia_vectordb.cli.common import migrated_database
 from maia_vectordb.config import Settings
-from maia_vectordb.db.bootstrap import STARTUP_DB_TIMEOUT, wait_for_database
-from maia_vectordb.db.embedded import embedded_postgres
+from maia_vectordb.runtime import hosted_database, open_database, open_runtime
 from maia_vectordb.services import keys
 
 log = logging.getLogger("maia_vectordb")
@@ -53,15 +50,16 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-async def _check_exposure(settings: Settings, host: str, insecure: bool) -> None:
-    """Refuse to expose an open server unless the operator says so explicitly.
+async def _prepare(settings: Settings, host: str, insecure: bool) -> None:
+    """Migrate once here, in the parent, before any API process starts; then refuse to
+    expose an open server unless the operator says so explicitly.
 
     Keys named in MAIA_API_KEYS count as present: the app's lifespan registers them
     before the first request is served."""
     seeded = settings.api_keys is not None and keys.parse_key_spec(
         settings.api_keys.get_secret_value()
     )
-    async with migrated_database(settings) as sessionmaker, sessionmaker() as session:
+    async with open_database(settings) as db, db.sessionmaker() as session:
         has_keys = bool(seeded) or await keys.active_key_count(session) > 0
     if has_keys or is_loopback(host):
         return
@@ -85,16 +83,14 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
     # normal exit, so the embedded PostgreSQL is always stopped on the way out.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _exit_quietly)
-    with contextlib.ExitStack() as stack:
-        url = settings.database_url or stack.enter_context(embedded_postgres(settings.pgdata))
-        settings = settings.model_copy(update={"database_url": url})
-        asyncio.run(wait_for_database(url, within=STARTUP_DB_TIMEOUT))
-        asyncio.run(_check_exposure(settings, host, args.insecure))
+    with hosted_database(settings) as settings:
+        asyncio.run(_prepare(settings, host, args.insecure))
         log.info("serve: http://%s:%d (API docs at /docs)", host, port)
         if args.workers > 1:
             # Each process builds its own app from the environment; they share only
             # PostgreSQL (the data, the job queue), which is what makes them stateless.
-            os.environ["DATABASE_URL"] = url
+            # The schema is at head already, so their runtimes only check it.
+            os.environ["DATABASE_URL"] = str(settings.database_url)
             uvicorn.run(
                 "maia_vectordb.app:create_app_from_env",
                 factory=True,
@@ -113,15 +109,13 @@ def _exit_quietly(_signum: int, _frame: object) -> None:
 
 
 async def worker(settings: Settings, args: argparse.Namespace) -> None:
-    """The app's lifespan without HTTP: same database checks, same workers, until a signal."""
-    from maia_vectordb.app import worker_lifespan
-
+    """The app's runtime without HTTP: same database checks, same workers, until a signal."""
     concurrency = args.concurrency or max(settings.workers, 1)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with worker_lifespan(settings.model_copy(update={"workers": concurrency})):
+    async with open_runtime(settings.model_copy(update={"workers": concurrency})):
         log.info("worker: %d ingestion workers running", concurrency)
         await stop.wait()
     log.info("worker: stopped")

@@ -1,0 +1,30 @@
+"""Housekeeping for `expires_after`: expired files are purged on a schedule the runtime keeps.
+
+Reads already hide an expired file (see `files.is_live`); this only reclaims its bytes,
+attachments and chunks. Every process may run it: the delete is idempotent."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from maia_vectordb.services import files
+
+log = logging.getLogger(__name__)
+
+PURGE_EVERY_SECONDS = 60.0
+
+
+async def purge_expired_files(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
+    """One round in its own unit of work; a database outage skips the round, not the schedule."""
+    try:
+        async with sessionmaker() as session, session.begin():
+            purged = await files.purge_expired(session)
+    except (OSError, DBAPIError, OperationalError) as exc:
+        log.warning("files.expired.purge_failed", extra={"error": str(exc)})
+        return 0
+    if purged:
+        log.info("files.expired.purged", extra={"files": purged})
+    return purged
