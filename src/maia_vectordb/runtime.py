@@ -3,8 +3,10 @@
 embedded PostgreSQL (when DATABASE_URL is unset) → wait until it answers → migrate once
 (under an advisory lock) → engines → embedder → ingestion workers and scheduled
 housekeeping. Each stage is a context manager that undoes itself in reverse, and each
-command enters only the stages it needs: `migrate` and `keys` stop at sessions, `worker`
-and the API's lifespan take the whole runtime. Nothing else starts a database or migrates.
+command enters only the stages it needs: `migrate` and `keys` stop at the database,
+`worker` and the API's lifespan take the whole runtime. Nothing else starts a database or
+migrates. The serving stages import their stacks (embeddings, ingestion, metrics) when
+entered, so the database-only commands start without loading them.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -21,14 +24,11 @@ from maia_vectordb.config import Settings
 from maia_vectordb.db.bootstrap import STARTUP_DB_TIMEOUT, prepare_schema, wait_for_database
 from maia_vectordb.db.embedded import embedded_postgres
 from maia_vectordb.db.engine import build_engine, build_sessionmaker
-from maia_vectordb.embeddings import QueryEmbeddingCache, build_embedder
-from maia_vectordb.ingest.chunking import Chunker
-from maia_vectordb.ingest.pool import running_workers
-from maia_vectordb.ingest.worker import IngestWorker
-from maia_vectordb.observability.metrics import Metrics
-from maia_vectordb.services import expiry, keys
-from maia_vectordb.services.auth_gate import AuthGate
-from maia_vectordb.state import AppState
+
+if TYPE_CHECKING:
+    from maia_vectordb.ingest.worker import IngestWorker
+    from maia_vectordb.observability.metrics import Metrics
+    from maia_vectordb.state import AppState
 
 log = logging.getLogger(__name__)
 
@@ -83,41 +83,60 @@ async def open_runtime(
     settings: Settings, *, metrics: Metrics | None = None
 ) -> AsyncIterator[AppState]:
     """Everything a serving process holds: database, engines, embedder, workers, housekeeping."""
+    from maia_vectordb.ingest.pool import running_workers
+    from maia_vectordb.observability.metrics import Metrics
+
     metrics = metrics if metrics is not None else Metrics.build()
     async with contextlib.AsyncExitStack() as stack:
         db = await stack.enter_async_context(open_database(settings))
         metrics.pool.watch(db.engine.sync_engine.pool)
-        embedder = build_embedder(settings, metrics=metrics)
-        stack.push_async_callback(embedder.aclose)
-        search_sessionmaker = db.sessionmaker
-        if settings.search_database_url is not None:
-            search_engine = build_engine(settings, settings.search_database_url)
-            stack.push_async_callback(search_engine.dispose)
-            search_sessionmaker = build_sessionmaker(search_engine)
-        await _seed_keys(settings, db.sessionmaker)
-        state = AppState(
-            settings=settings,
-            engine=db.engine,
-            sessionmaker=db.sessionmaker,
-            search_sessionmaker=search_sessionmaker,
-            embedder=embedder,
-            chunker=await asyncio.to_thread(Chunker),
-            query_cache=QueryEmbeddingCache(embedder, max_entries=settings.search_cache_size),
-            auth=AuthGate(db.sessionmaker),
-            metrics=metrics,
-        )
+        state = await _serving_state(stack, settings, db, metrics)
         await stack.enter_async_context(running_workers(build_workers(state)))
         await stack.enter_async_context(scheduled(housekeeping(state)))
         yield state
 
 
+async def _serving_state(
+    stack: contextlib.AsyncExitStack, settings: Settings, db: Database, metrics: Metrics
+) -> AppState:
+    """The embedder, the search reader and the request-side helpers, disposed by `stack`."""
+    from maia_vectordb.embeddings import QueryEmbeddingCache, build_embedder
+    from maia_vectordb.ingest.chunking import Chunker
+    from maia_vectordb.services.auth_gate import AuthGate
+    from maia_vectordb.state import AppState
+
+    embedder = build_embedder(settings, metrics=metrics)
+    stack.push_async_callback(embedder.aclose)
+    search_sessionmaker = db.sessionmaker
+    if settings.search_database_url is not None:
+        search_engine = build_engine(settings, settings.search_database_url)
+        stack.push_async_callback(search_engine.dispose)
+        search_sessionmaker = build_sessionmaker(search_engine)
+    await _seed_keys(settings, db.sessionmaker)
+    return AppState(
+        settings=settings,
+        engine=db.engine,
+        sessionmaker=db.sessionmaker,
+        search_sessionmaker=search_sessionmaker,
+        embedder=embedder,
+        chunker=await asyncio.to_thread(Chunker),
+        query_cache=QueryEmbeddingCache(embedder, max_entries=settings.search_cache_size),
+        auth=AuthGate(db.sessionmaker),
+        metrics=metrics,
+    )
+
+
 async def _seed_keys(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    from maia_vectordb.services import keys
+
     if settings.api_keys is not None:
         async with sessionmaker() as session, session.begin():
             await keys.seed_keys(session, settings.api_keys.get_secret_value())
 
 
 def build_workers(state: AppState) -> list[IngestWorker]:
+    from maia_vectordb.ingest.worker import IngestWorker
+
     return [
         IngestWorker(
             sessionmaker=state.sessionmaker,
@@ -142,6 +161,8 @@ class Job:
 
 def housekeeping(state: AppState) -> list[Job]:
     """Runs in every serving process, whether or not it ingests (INGEST_WORKERS=0)."""
+    from maia_vectordb.services import expiry
+
     purge = expiry.purge_expired_files
     return [Job("files.expiry", expiry.PURGE_EVERY_SECONDS, lambda: purge(state.sessionmaker))]
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,10 @@ from maia_vectordb.cli.ingest import parse_attribute, parse_options
 from maia_vectordb.cli.ingest_plan import Attached, Pending, to_detach
 from maia_vectordb.cli.search import snippet
 from maia_vectordb.cli.walk import LocalFile, collect, path_key
+
+
+def _parse(args: list[str]) -> argparse.Namespace:
+    return _parser(args).parse_args(args)
 
 
 class TestAttributeValues:
@@ -58,7 +64,7 @@ class TestUsageErrors:
         ],
     )
     def test_ingest_options(self, args: list[str], message: str) -> None:
-        parsed = _parser().parse_args(["ingest", "docs", "--store", "s", *args])
+        parsed = _parse(["ingest", "docs", "--store", "s", *args])
         with pytest.raises(CliError) as caught:
             parse_options(parsed)
         assert caught.value.exit_code == 2
@@ -78,12 +84,12 @@ class TestUsageErrors:
     )
     def test_argument_errors(self, args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
         with pytest.raises(SystemExit) as caught:
-            _parser().parse_args(args)
+            _parse(args)
         assert caught.value.code == 2
         assert "error:" in capsys.readouterr().err
 
     def test_static_chunks_default_to_half_overlap(self) -> None:
-        parsed = _parser().parse_args(["ingest", "d", "--store", "s", "--chunk-size", "300"])
+        parsed = _parse(["ingest", "d", "--store", "s", "--chunk-size", "300"])
         assert parse_options(parsed).chunking == {
             "type": "static",
             "static": {"max_chunk_size_tokens": 300, "chunk_overlap_tokens": 150},
@@ -169,3 +175,19 @@ class TestSnippet:
         assert text.startswith("one two xxx")
         assert len(text) == 120
         assert text.endswith("…")
+
+
+class TestLazyImports:
+    @pytest.mark.parametrize("argv", [["--help"], ["keys", "--help"], ["serve", "--help"]])
+    def test_help_loads_no_database_web_or_embedding_stack(self, argv: list[str]) -> None:
+        probe = (
+            "import contextlib, sys\n"
+            "from maia_vectordb.cli import _parser\n"
+            f"with contextlib.suppress(SystemExit): _parser({argv!r}).parse_args({argv!r})\n"
+            "heavy = {'sqlalchemy', 'fastapi', 'openai', 'asyncpg', 'alembic', 'tiktoken'}\n"
+            "print(sorted(heavy & set(sys.modules)))\n"
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+        )
+        assert result.stdout.strip().splitlines()[-1] == "[]"

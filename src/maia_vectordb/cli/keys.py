@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from maia_vectordb.config import Settings
-from maia_vectordb.runtime import open_database
-from maia_vectordb.services import keys
+if TYPE_CHECKING:
+    from maia_vectordb.config import Settings
+    from maia_vectordb.services.keys import KeyInfo
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,6 +21,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> None:
+    from maia_vectordb.runtime import open_database
+    from maia_vectordb.services import keys
+
     async with open_database(settings) as db, db.sessionmaker() as session, session.begin():
         if args.keys_command == "create":
             key = await keys.create_key(session, project=args.project)
@@ -32,7 +36,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> None:
             _print_table(await keys.list_keys(session))
 
 
-def _print_table(rows: list[keys.KeyInfo]) -> None:
+def _print_table(rows: list[KeyInfo]) -> None:
     def when(moment: object) -> str:
         return "-" if moment is None else str(moment)[:19]
 

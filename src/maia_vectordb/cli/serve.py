@@ -1,4 +1,6 @@
-"""`maia-vectordb serve` and `maia-vectordb worker`: the long-running processes."""
+"""`maia-vectordb serve` and `maia-vectordb worker`: the long-running processes.
+
+The runtime and the app are imported when a command runs, not when its options are parsed."""
 
 from __future__ import annotations
 
@@ -8,10 +10,10 @@ import ipaddress
 import logging
 import os
 import signal
+from typing import TYPE_CHECKING
 
-from maia_vectordb.config import Settings
-from maia_vectordb.runtime import hosted_database, open_database, open_runtime
-from maia_vectordb.services import keys
+if TYPE_CHECKING:
+    from maia_vectordb.config import Settings
 
 log = logging.getLogger("maia_vectordb")
 
@@ -20,7 +22,7 @@ class InsecureBinding(RuntimeError):
     """Serving beyond loopback with no API key configured."""
 
 
-def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = sub.add_parser("serve", help="run the HTTP API (and ingestion workers)")
     serve.add_argument("--host", default=None, help="bind address (default: HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (default: PORT or 8000)")
@@ -56,6 +58,9 @@ async def _prepare(settings: Settings, host: str, insecure: bool) -> None:
 
     Keys named in MAIA_API_KEYS count as present: the app's lifespan registers them
     before the first request is served."""
+    from maia_vectordb.runtime import open_database
+    from maia_vectordb.services import keys
+
     seeded = settings.api_keys is not None and keys.parse_key_spec(
         settings.api_keys.get_secret_value()
     )
@@ -77,6 +82,7 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
     from maia_vectordb.app import create_app
+    from maia_vectordb.runtime import hosted_database
 
     host, port = args.host or settings.host, args.port or settings.port
     # A stop signal (also the one uvicorn re-raises after its own shutdown) becomes a
@@ -110,6 +116,8 @@ def _exit_quietly(_signum: int, _frame: object) -> None:
 
 async def worker(settings: Settings, args: argparse.Namespace) -> None:
     """The app's runtime without HTTP: same database checks, same workers, until a signal."""
+    from maia_vectordb.runtime import open_runtime
+
     concurrency = args.concurrency or max(settings.workers, 1)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
