@@ -7,12 +7,14 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from maia_vectordb import __version__
 from maia_vectordb.api import (
     file_batches,
     files,
     health,
+    home,
     search,
     vector_store_files,
     vector_stores,
@@ -49,7 +51,8 @@ def _lifespan(
 def create_app(settings: Settings) -> FastAPI:
     # Built here, not in the lifespan: the middleware needs it before the app starts.
     metrics = Metrics.build()
-    app = FastAPI(
+    # The /docs and /redoc pages load their scripts from the package, never a CDN.
+    app = FastAPIOffline(
         title="MAIA VectorDB",
         version=__version__,
         summary="OpenAI-compatible vector stores on PostgreSQL + pgvector",
@@ -60,7 +63,16 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     install_openapi(app)
-    routers = (health, metrics_api, files, vector_stores, vector_store_files, file_batches, search)
+    routers = (
+        home,
+        health,
+        metrics_api,
+        files,
+        vector_stores,
+        vector_store_files,
+        file_batches,
+        search,
+    )
     for module in routers:
         app.include_router(module.router)
     return app
