@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import ipaddress
 import logging
 import os
 import signal
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
     from maia_vectordb.config import Settings
 
 log = logging.getLogger("maia_vectordb")
@@ -40,6 +44,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     worker = sub.add_parser("worker", help="run ingestion workers only (no HTTP)")
     worker.add_argument(
         "--concurrency", type=int, default=None, help="workers in this process (INGEST_WORKERS)"
+    )
+    worker.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="serve this process's Prometheus metrics at http://HOST:PORT/metrics (default: off)",
     )
 
 
@@ -123,7 +134,20 @@ async def worker(settings: Settings, args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with open_runtime(settings.model_copy(update={"workers": concurrency})):
-        log.info("worker: %d ingestion workers running", concurrency)
-        await stop.wait()
+    async with open_runtime(settings.model_copy(update={"workers": concurrency})) as state:
+        with _worker_metrics(state.metrics.registry, settings.host, args.metrics_port):
+            log.info("worker: %d ingestion workers running", concurrency)
+            await stop.wait()
     log.info("worker: stopped")
+
+
+@contextlib.contextmanager
+def _worker_metrics(registry: CollectorRegistry, host: str, port: int | None) -> Iterator[None]:
+    if port is None:
+        yield
+        return
+    from maia_vectordb.observability.exposition import metrics_server
+
+    with metrics_server(registry, host=host, port=port) as bound:
+        log.info("worker: metrics at http://%s:%d/metrics", host, bound)
+        yield
