@@ -24,6 +24,11 @@ async def attachments(engine: AsyncEngine) -> dict[str, list[dict[str, object]]]
     return found
 
 
+async def files_kept(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return int(await conn.scalar(text("SELECT count(*) FROM files")) or 0)
+
+
 class TestFirstRun:
     async def test_reports_each_failure_with_its_reason(
         self, project: Path, env: dict[str, str], engine: AsyncEngine
@@ -81,7 +86,8 @@ class TestRerun:
         assert again.returncode == 1
         assert "completed 0 · skipped (unchanged) 3 · failed 2" in again.stdout
         stored = await attachments(engine)
-        assert len(stored["docs/logo.png"]) == 1, "the earlier failure is detached"
+        assert "docs/logo.png" not in stored, "a failed upload is removed, attachment and file"
+        assert await files_kept(engine) == 3, "re-runs leave no orphaned File objects"
 
     async def test_replaces_a_changed_file(
         self, project: Path, env: dict[str, str], engine: AsyncEngine
@@ -93,6 +99,17 @@ class TestRerun:
         guides = (await attachments(engine))["docs/guide.md"]
         new = hashlib.sha256((project / "docs" / "guide.md").read_bytes()).hexdigest()
         assert [g["sha256"] for g in guides] == [new]
+        assert await files_kept(engine) == 3, "the replaced upload is deleted too"
+
+    async def test_a_changed_attr_is_applied_to_unchanged_files(
+        self, project: Path, env: dict[str, str], engine: AsyncEngine
+    ) -> None:
+        maia("ingest", "docs", "--store", "h", "--attr", "team=hr", cwd=project, env=env)
+        again = maia("ingest", "docs", "--store", "h", "--attr", "team=ops", cwd=project, env=env)
+        assert "skipped (unchanged) 3" in again.stdout
+        notes = (await attachments(engine))["docs/notes.txt"]
+        assert [n["team"] for n in notes] == ["ops"]
+        assert set(notes[0]) == {"path", "sha256", "team"}
 
     async def test_finds_the_store_by_id(
         self, project: Path, env: dict[str, str], engine: AsyncEngine
