@@ -116,7 +116,7 @@ class TestWalk:
 
     def test_recurses_and_leaves_out_hidden_and_outside_links(self, tree: Path) -> None:
         found = collect(["docs"])
-        assert [f.key for f in found.files] == ["docs/a.txt", "docs/sub/b.md"]
+        assert [f.key for f in found.files] == ["a.txt", "sub/b.md"]
         assert found.ignored == 4  # .cache, loop, .hidden, outside-link.txt
 
     def test_a_link_to_a_file_in_the_tree_counts_once(self, tree: Path) -> None:
@@ -124,27 +124,32 @@ class TestWalk:
         (tree / "real.txt").write_text("r")
         (tree / "inside-link.txt").unlink()
         (tree / "inside-link.txt").symlink_to(tree / "real.txt")
-        assert [f.key for f in collect(["docs"]).files] == [
-            "docs/inside-link.txt",
-            "docs/sub/b.md",
-        ]
+        assert [f.key for f in collect(["docs"]).files] == ["inside-link.txt", "sub/b.md"]
 
     def test_each_file_once_in_the_order_given(self, tree: Path) -> None:
         keys = [f.key for f in collect(["docs/sub/b.md", "docs", "./docs/a.txt"]).files]
-        assert keys == ["docs/sub/b.md", "docs/a.txt"]
+        assert keys == ["sub/b.md", "a.txt"]
 
     def test_a_named_hidden_file_is_taken(self, tree: Path) -> None:
-        assert [f.key for f in collect(["docs/.hidden"]).files] == ["docs/.hidden"]
+        assert [f.key for f in collect(["docs/.hidden"]).files] == [".hidden"]
 
     def test_missing_path_is_a_usage_error(self, tree: Path) -> None:
         with pytest.raises(CliError) as caught:
             collect(["docs", "nope"])
         assert caught.value.exit_code == 2
 
-    def test_keys_outside_the_working_directory_are_absolute(self, tree: Path) -> None:
+    def test_keys_are_the_same_from_any_working_directory(self, tree: Path) -> None:
+        here = [f.key for f in collect(["docs"]).files]
         os.chdir(tree / "sub")
-        assert path_key(tree / "a.txt") == (tree / "a.txt").as_posix()
-        assert path_key(Path("b.md")) == "b.md"
+        assert [f.key for f in collect([".."]).files] == here
+        assert [f.key for f in collect([str(tree)]).files] == here
+
+    def test_files_named_together_keep_their_folders_below_the_shared_one(self, tree: Path) -> None:
+        assert [f.key for f in collect(["docs/a.txt", "docs/sub/b.md"]).files] == [
+            "a.txt",
+            "sub/b.md",
+        ]
+        assert path_key(tree / "sub" / "b.md", tree) == "sub/b.md"
 
 
 class TestStaleAttachments:
