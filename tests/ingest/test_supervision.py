@@ -17,7 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from maia_vectordb.app import create_app
 from maia_vectordb.config import Settings
 from maia_vectordb.ingest.liveness import TaskLiveness
-from maia_vectordb.ingest.pool import housekeeping, supervise
+from maia_vectordb.ingest.pool import supervise
+from maia_vectordb.runtime import Job, scheduled
+from maia_vectordb.services.expiry import purge_expired_files
 from maia_vectordb.state import AppState
 
 
@@ -136,17 +138,16 @@ class TestHousekeeping:
         self, migrated_url: str, caplog: pytest.LogCaptureFixture
     ) -> None:
         engine = create_async_engine(migrated_url, pool_size=1, max_overflow=0, pool_timeout=0.1)
-        stop, liveness = asyncio.Event(), TaskLiveness("housekeeping", stuck_after=60)
+        job = Job("files.expiry", 0.05, lambda: purge_expired_files(async_sessionmaker(engine)))
         try:
-            async with engine.connect():  # the only connection, held
-                task = asyncio.create_task(housekeeping(async_sessionmaker(engine), stop, liveness))
-                assert await _eventually(
-                    lambda: bool(_logged(caplog, "files.expired.purge_failed"))
-                )
-            assert not task.done()
-            stop.set()
-            await asyncio.wait_for(task, 10)
+            async with scheduled([job]):
+                async with engine.connect():  # the only connection, held
+                    assert await _eventually(
+                        lambda: bool(_logged(caplog, "files.expired.purge_failed"))
+                    )
+                purged = await purge_expired_files(async_sessionmaker(engine))
         finally:
             await engine.dispose()
+        assert purged == 0
         failed = _logged(caplog, "files.expired.purge_failed")[0]
         assert failed.__dict__["error_type"] == "TimeoutError"

@@ -1,69 +1,53 @@
-"""`maia-vectordb serve | worker | migrate | keys`: the one entry point users run."""
+"""`maia-vectordb serve | worker | migrate | keys | ingest | search`: the one entry point.
+
+Only the chosen command's module is imported, and only once its arguments parse:
+`--help` and typos answer at once, without loading the web, database and embedding stacks.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
+import importlib
 import sys
 from collections.abc import Sequence
+from typing import Protocol, cast
 
 from maia_vectordb import __version__
-from maia_vectordb.cli import ingest as ingest_cli
-from maia_vectordb.cli import keys as keys_cli
-from maia_vectordb.cli import search as search_cli
-from maia_vectordb.cli import serve as serve_cli
-from maia_vectordb.cli.common import describe, load_settings, migrated_database
-from maia_vectordb.config import Settings
-from maia_vectordb.db.bootstrap import DatabaseUnavailable
-from maia_vectordb.db.embedded import EmbeddedDatabaseError
-from maia_vectordb.errors import MaiaError
-from maia_vectordb.logging_setup import configure_logging
 
-log = logging.getLogger("maia_vectordb")
+COMMANDS: dict[str, tuple[str | None, str]] = {
+    "serve": ("serve", "run the HTTP API (and ingestion workers)"),
+    "worker": ("serve", "run ingestion workers only (no HTTP)"),
+    "migrate": (None, "upgrade the database schema to the latest revision"),
+    "keys": ("keys", "create, list and revoke API keys"),
+    "ingest": ("ingest", "upload files and folders into a vector store and wait for ingestion"),
+    "search": ("search", "search a vector store"),
+}
+"""Command → (module under maia_vectordb.cli that defines its options, one-line help)."""
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="maia-vectordb", description=__doc__)
+class _Options(Protocol):
+    def add_parser(self, sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None: ...
+
+
+def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
+    """Full options for the chosen command; every other command is a name and a line."""
+    parser = argparse.ArgumentParser(prog="maia-vectordb", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"maia-vectordb {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    serve_cli.add_parsers(sub)
-    sub.add_parser("migrate", help="upgrade the database schema to the latest revision")
-    keys_cli.add_parser(sub)
-    ingest_cli.add_parser(sub)
-    search_cli.add_parser(sub)
+    chosen = next((arg for arg in argv if not arg.startswith("-")), None)
+    module = COMMANDS[chosen][0] if chosen in COMMANDS else None
+    if chosen is not None and module is not None:
+        options = importlib.import_module(f"maia_vectordb.cli.{module}")
+        cast(_Options, options).add_parser(sub)
+    for name, (_, help_text) in COMMANDS.items():
+        if name not in sub.choices:
+            sub.add_parser(name, help=help_text)
     return parser
 
 
-async def _migrate(settings: Settings) -> None:
-    async with migrated_database(settings):
-        log.info("migrate: schema is at head")
-
-
 def main(argv: Sequence[str] | None = None) -> None:
-    args = _parser().parse_args(argv)
-    settings = load_settings()
-    configure_logging(settings.log_level, settings.log_format)
-    if args.command in ("serve", "worker"):
-        describe(settings)
-    try:
-        if args.command == "serve":
-            serve_cli.serve(settings, args)
-        elif args.command == "worker":
-            asyncio.run(serve_cli.worker(settings, args))
-        elif args.command == "migrate":
-            asyncio.run(_migrate(settings))
-        elif args.command == "keys":
-            asyncio.run(keys_cli.run(settings, args))
-        elif args.command == "ingest":
-            sys.exit(asyncio.run(ingest_cli.run(settings, args)))
-        elif args.command == "search":
-            sys.exit(asyncio.run(search_cli.run(settings, args)))
-    except (DatabaseUnavailable, EmbeddedDatabaseError, serve_cli.InsecureBinding) as exc:
-        log.error("%s", exc)
-        sys.exit(1)
-    except MaiaError as exc:
-        log.error("%s", exc.message)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        sys.exit(130)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = _parser(argv).parse_args(argv)
+    from maia_vectordb.cli.dispatch import run
+
+    run(args)

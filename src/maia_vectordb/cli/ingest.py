@@ -24,7 +24,14 @@ from maia_vectordb.cli.connect import (
     open_client,
     quiet_logs,
 )
-from maia_vectordb.cli.ingest_batches import AttributeValue, Options, Run, detach_stale, send
+from maia_vectordb.cli.ingest_batches import (
+    AttributeValue,
+    Options,
+    Run,
+    detach_stale,
+    retag,
+    send,
+)
 from maia_vectordb.cli.ingest_batches import outcomes as collect_outcomes
 from maia_vectordb.cli.ingest_batches import wait as wait_for_ingestion
 from maia_vectordb.cli.ingest_plan import (
@@ -149,7 +156,9 @@ async def _ingest(
     store = await find_store(client, name_or_id)
     if store is None:
         store = await client.vector_stores.create(name=name_or_id)
-    plan = await make_plan(collected.files, await attached_by_path(client, store.id))
+    attached = await attached_by_path(client, store.id)
+    plan = await make_plan(collected.files, attached, options.attributes)
+    await retag(client, store.id, plan.retag, dict(options.attributes))
     console = Console(stderr=True)
     console.print(
         f"{store.name} ({store.id}): {len(collected.files)} file(s), "

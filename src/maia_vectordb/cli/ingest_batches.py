@@ -15,7 +15,14 @@ from openai.types import FileChunkingStrategyParam
 from openai.types.vector_stores.file_batch_create_params import File
 
 from maia_vectordb.cli.connect import error_code, error_message
-from maia_vectordb.cli.ingest_plan import HASH_ATTR, PATH_ATTR, Outcome, Pending, to_detach
+from maia_vectordb.cli.ingest_plan import (
+    HASH_ATTR,
+    PATH_ATTR,
+    Attached,
+    Outcome,
+    Pending,
+    to_detach,
+)
 from maia_vectordb.cli.ingest_report import IngestProgress
 
 BATCH_SIZE = 500
@@ -159,14 +166,36 @@ async def outcomes(run: Run) -> list[Outcome]:
 async def detach_stale(
     client: AsyncOpenAI, store_id: str, pending: Sequence[Pending], results: Sequence[Outcome]
 ) -> int:
-    """Detach superseded attachments (the files themselves stay); count the replacements."""
+    """Remove superseded and failed uploads, attachment and File alike, so re-runs leave
+    no orphans behind (a failed file is uploaded afresh next time); count replacements."""
     by_local = {item.local: item for item in pending}
     replaced = 0
     for outcome in results:
         item = by_local.get(outcome.local)
         stale = to_detach(item, outcome.status) if item else []
-        for file_id in stale:
-            with contextlib.suppress(openai.NotFoundError):
-                await client.vector_stores.files.delete(file_id, vector_store_id=store_id)
+        failed = [outcome.file_id] if outcome.status == "failed" and outcome.file_id else []
+        for file_id in [*stale, *failed]:
+            await _discard(client, store_id, file_id)
         replaced += bool(stale) and outcome.status == "completed"
     return replaced
+
+
+async def _discard(client: AsyncOpenAI, store_id: str, file_id: str) -> None:
+    with contextlib.suppress(openai.NotFoundError):
+        await client.vector_stores.files.delete(file_id, vector_store_id=store_id)
+    with contextlib.suppress(openai.NotFoundError):
+        await client.files.delete(file_id)
+
+
+async def retag(
+    client: AsyncOpenAI,
+    store_id: str,
+    stale: Sequence[Attached],
+    attributes: dict[str, AttributeValue],
+) -> None:
+    """Apply this run's `--attr` to unchanged files, keeping `path` and `sha256`."""
+    for item in stale:
+        kept = {k: v for k, v in item.attributes.items() if k in (PATH_ATTR, HASH_ATTR)}
+        await client.vector_stores.files.update(
+            item.file_id, vector_store_id=store_id, attributes={**attributes, **kept}
+        )

@@ -1,15 +1,16 @@
 """What a re-run must do: compare local files with the store's attachments by path and hash.
 
 Each attachment `ingest` makes carries the attributes `path` and `sha256`. A local file
-whose path is attached with the same hash (completed or still ingesting) is skipped; any
-other attachment of that path is stale and is detached once its replacement completed.
+whose path is attached with the same hash (completed or still ingesting) is skipped, and
+re-tagged when its `--attr` attributes changed; any other attachment of that path is stale
+and is removed, with its File, once its replacement completed.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -29,6 +30,8 @@ class Attached:
     file_id: str
     sha256: str | None
     status: str
+    attributes: dict[str, str | float | bool] = field(default_factory=dict)
+    """All of the attachment's attributes, `path` and `sha256` included."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,8 @@ class Outcome:
 class Plan:
     pending: list[Pending] = field(default_factory=list)
     skipped: list[LocalFile] = field(default_factory=list)
+    retag: list[Attached] = field(default_factory=list)
+    """Unchanged files whose user attributes differ from this run's `--attr`."""
     unreadable: list[Outcome] = field(default_factory=list)
 
 
@@ -61,13 +66,16 @@ async def attached_by_path(client: AsyncOpenAI, store_id: str) -> dict[str, list
         attrs = item.attributes or {}
         path, digest = attrs.get(PATH_ATTR), attrs.get(HASH_ATTR)
         if isinstance(path, str):
-            found[path].append(
-                Attached(item.id, digest if isinstance(digest, str) else None, item.status)
-            )
+            sha = digest if isinstance(digest, str) else None
+            found[path].append(Attached(item.id, sha, item.status, dict(attrs)))
     return dict(found)
 
 
-async def make_plan(files: Sequence[LocalFile], attached: dict[str, list[Attached]]) -> Plan:
+async def make_plan(
+    files: Sequence[LocalFile],
+    attached: dict[str, list[Attached]],
+    attributes: Mapping[str, str | float | bool],
+) -> Plan:
     plan = Plan()
     for local in files:
         try:
@@ -76,11 +84,18 @@ async def make_plan(files: Sequence[LocalFile], attached: dict[str, list[Attache
             plan.unreadable.append(Outcome(local, "failed", "unreadable", str(exc)))
             continue
         same_path = attached.get(local.key, [])
-        if any(a.sha256 == digest and a.status in LIVE for a in same_path):
+        current = [a for a in same_path if a.sha256 == digest and a.status in LIVE]
+        if current:
             plan.skipped.append(local)
+            plan.retag += [a for a in current if user_attributes(a) != dict(attributes)]
         else:
             plan.pending.append(Pending(local, digest, tuple(same_path)))
     return plan
+
+
+def user_attributes(attached: Attached) -> dict[str, str | float | bool]:
+    """What `--attr` set: everything but the attributes ingest keeps for itself."""
+    return {k: v for k, v in attached.attributes.items() if k not in (PATH_ATTR, HASH_ATTR)}
 
 
 def to_detach(pending: Pending, outcome: Status) -> list[str]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
-from sqlalchemy.ext.asyncio import AsyncSession
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
-from maia_vectordb.cli.common import migrated_database
-from maia_vectordb.config import Settings
-from maia_vectordb.services import keys
+    from maia_vectordb.config import Settings
+    from maia_vectordb.services.keys import KeyInfo
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -23,11 +24,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> None:
-    async with (
-        migrated_database(settings) as sessionmaker,
-        sessionmaker() as session,
-        session.begin(),
-    ):
+    from maia_vectordb.runtime import open_database
+    from maia_vectordb.services import keys
+
+    async with open_database(settings) as db, db.sessionmaker() as session, session.begin():
         if args.keys_command == "create":
             await _warn_if_first_key_hides_data(session, args.project)
             key = await keys.create_key(session, project=args.project)
@@ -50,6 +50,8 @@ CLOSED_NOTE = (
 
 async def _warn_if_first_key_hides_data(session: AsyncSession, project: str) -> None:
     """The first key ends open mode: what was made keyless belongs to project `default`."""
+    from maia_vectordb.services import keys
+
     if (await keys.key_counts(session))[1]:
         return
     made = await keys.open_mode_objects(session)
@@ -63,7 +65,7 @@ async def _warn_if_first_key_hides_data(session: AsyncSession, project: str) -> 
         )
 
 
-def _print_table(rows: list[keys.KeyInfo]) -> None:
+def _print_table(rows: list[KeyInfo]) -> None:
     def when(moment: object) -> str:
         return "-" if moment is None else str(moment)[:19]
 

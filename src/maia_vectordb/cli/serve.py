@@ -1,4 +1,6 @@
-"""`maia-vectordb serve` and `maia-vectordb worker`: the long-running processes."""
+"""`maia-vectordb serve` and `maia-vectordb worker`: the long-running processes.
+
+The runtime and the app are imported when a command runs, not when its options are parsed."""
 
 from __future__ import annotations
 
@@ -8,13 +10,13 @@ import contextlib
 import logging
 import os
 import signal
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from maia_vectordb.cli.common import migrated_database
-from maia_vectordb.config import Settings, is_loopback
-from maia_vectordb.db.bootstrap import STARTUP_DB_TIMEOUT, wait_for_database
-from maia_vectordb.db.embedded import embedded_postgres
-from maia_vectordb.key_spec import parse_key_spec
-from maia_vectordb.services import keys
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
+    from maia_vectordb.config import Settings
 
 log = logging.getLogger("maia_vectordb")
 
@@ -23,7 +25,7 @@ class InsecureBinding(RuntimeError):
     """Serving beyond loopback with no API key configured."""
 
 
-def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = sub.add_parser("serve", help="run the HTTP API (and ingestion workers)")
     serve.add_argument("--host", default=None, help="bind address (default: HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (default: PORT or 8000)")
@@ -42,15 +44,28 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     worker.add_argument(
         "--concurrency", type=int, default=None, help="workers in this process (INGEST_WORKERS)"
     )
+    worker.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="serve this process's Prometheus metrics at http://HOST:PORT/metrics (default: off)",
+    )
 
 
-async def _check_exposure(settings: Settings, host: str, insecure: bool) -> None:
-    """Refuse to expose an open server unless the operator says so explicitly.
+async def _prepare(settings: Settings, host: str, insecure: bool) -> None:
+    """Migrate once here, in the parent, before any API process starts; then refuse to
+    expose an open server unless the operator says so explicitly.
 
     Keys named in MAIA_API_KEYS count as present: the app's lifespan registers them
     before the first request is served."""
+    from maia_vectordb.config import is_loopback
+    from maia_vectordb.key_spec import parse_key_spec
+    from maia_vectordb.runtime import open_database
+    from maia_vectordb.services import keys
+
     seeded = settings.api_keys is not None and parse_key_spec(settings.api_keys.get_secret_value())
-    async with migrated_database(settings) as sessionmaker, sessionmaker() as session:
+    async with open_database(settings) as db, db.sessionmaker() as session:
         has_keys = bool(seeded) or await keys.active_key_count(session) > 0
     if has_keys or is_loopback(host):
         return
@@ -68,25 +83,28 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
     from maia_vectordb.app import create_app
+    from maia_vectordb.runtime import hosted_database
 
     host, port = args.host or settings.host, args.port or settings.port
     # A stop signal (also the one uvicorn re-raises after its own shutdown) becomes a
     # normal exit, so the embedded PostgreSQL is always stopped on the way out.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _exit_quietly)
-    with contextlib.ExitStack() as stack:
-        url = settings.database_url or stack.enter_context(embedded_postgres(settings.pgdata))
+    with hosted_database(settings) as settings:
         # The app checks Host headers and decides open vs keyed mode from where it is bound.
-        bound = {"database_url": url, "host": host, "port": port, "insecure": args.insecure}
+        bound = {"host": host, "port": port, "insecure": args.insecure}
         settings = settings.model_copy(update=bound)
-        asyncio.run(wait_for_database(url, within=STARTUP_DB_TIMEOUT))
-        asyncio.run(_check_exposure(settings, host, args.insecure))
+        asyncio.run(_prepare(settings, host, args.insecure))
         log.info("serve: http://%s:%d (API docs at /docs)", host, port)
         if args.workers > 1:
             # Each process builds its own app from the environment; they share only
             # PostgreSQL (the data, the job queue), which is what makes them stateless.
+            # The schema is at head already, so their runtimes only check it.
             os.environ.update(
-                DATABASE_URL=url, HOST=host, PORT=str(port), MAIA_INSECURE=str(args.insecure)
+                DATABASE_URL=str(settings.database_url),
+                HOST=host,
+                PORT=str(port),
+                MAIA_INSECURE=str(args.insecure),
             )
             uvicorn.run(
                 "maia_vectordb.app:create_app_from_env",
@@ -106,15 +124,28 @@ def _exit_quietly(_signum: int, _frame: object) -> None:
 
 
 async def worker(settings: Settings, args: argparse.Namespace) -> None:
-    """The app's lifespan without HTTP: same database checks, same workers, until a signal."""
-    from maia_vectordb.app import worker_lifespan
+    """The app's runtime without HTTP: same database checks, same workers, until a signal."""
+    from maia_vectordb.runtime import open_runtime
 
     concurrency = args.concurrency or max(settings.workers, 1)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with worker_lifespan(settings.model_copy(update={"workers": concurrency})):
-        log.info("worker: %d ingestion workers running", concurrency)
-        await stop.wait()
+    async with open_runtime(settings.model_copy(update={"workers": concurrency})) as state:
+        with _worker_metrics(state.metrics.registry, settings.host, args.metrics_port):
+            log.info("worker: %d ingestion workers running", concurrency)
+            await stop.wait()
     log.info("worker: stopped")
+
+
+@contextlib.contextmanager
+def _worker_metrics(registry: CollectorRegistry, host: str, port: int | None) -> Iterator[None]:
+    if port is None:
+        yield
+        return
+    from maia_vectordb.observability.exposition import metrics_server
+
+    with metrics_server(registry, host=host, port=port) as bound:
+        log.info("worker: metrics at http://%s:%d/metrics", host, bound)
+        yield

@@ -18,7 +18,7 @@ MAX_KEY_CHARS = 512
 class LocalFile:
     path: Path
     key: str
-    """How the store knows the file across runs: its path relative to the working directory."""
+    """How the store knows the file across runs: its path relative to the ingested root."""
     size: int
 
 
@@ -33,13 +33,22 @@ def collect(paths: Sequence[str]) -> Collected:
     """Every regular file under `paths`, each once, in a stable order."""
     found = Collected()
     seen: set[Path] = set()
+    root = ingest_root(paths)
     for raw in paths:
         for path in _expand(Path(raw), found):
             real = path.resolve()
             if real not in seen:
                 seen.add(real)
-                found.files.append(LocalFile(path, path_key(path), path.stat().st_size))
+                found.files.append(LocalFile(path, path_key(path, root), path.stat().st_size))
     return found
+
+
+def ingest_root(paths: Sequence[str]) -> Path:
+    """The deepest folder holding everything named (a named file counts as its folder).
+    Keys are relative to it, so a re-run from another working directory finds the same
+    files under the same keys instead of uploading them all again."""
+    absolute = [Path(os.path.normpath(Path(raw).absolute())) for raw in paths]
+    return Path(os.path.commonpath([p if p.is_dir() else p.parent for p in absolute]))
 
 
 def _expand(path: Path, found: Collected) -> Iterator[Path]:
@@ -79,13 +88,9 @@ def _wanted(path: Path, inside: Path) -> bool:
     return not path.is_symlink() or path.resolve().is_relative_to(inside)
 
 
-def path_key(path: Path) -> str:
-    """Relative to the working directory, as the user typed it; absolute when outside it."""
-    absolute = Path(os.path.normpath(path.absolute()))
-    try:
-        key = absolute.relative_to(Path.cwd()).as_posix()
-    except ValueError:
-        key = absolute.as_posix()
+def path_key(path: Path, root: Path) -> str:
+    """`path` relative to `root`, with `/` separators; long keys keep their tail."""
+    key = Path(os.path.normpath(path.absolute())).relative_to(root).as_posix()
     return key if len(key) <= MAX_KEY_CHARS else "…" + key[-(MAX_KEY_CHARS - 1) :]
 
 

@@ -1,19 +1,15 @@
-"""Bring a database to a usable state: reachable, migrated, and of the configured width."""
+"""Checks the runtime makes of a database: reachable, migrated, and of the configured width."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
 
 import asyncpg
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from maia_vectordb.config import Settings
-from maia_vectordb.db.embedded import embedded_postgres
 from maia_vectordb.db.migrate import embedding_dimensions, upgrade_head
 
 log = logging.getLogger(__name__)
@@ -66,17 +62,3 @@ async def prepare_schema(engine: AsyncEngine, url: str, dimensions: int) -> None
             f"EMBEDDING_DIMENSIONS={dimensions} but this database stores {existing}-dimensional "
             "embeddings; use the original setting or a new database"
         )
-
-
-@contextlib.asynccontextmanager
-async def database_url(settings: Settings) -> AsyncIterator[str]:
-    """The configured server, or an embedded one that lives as long as this context."""
-    if settings.database_url is not None:
-        yield settings.database_url
-        return
-    with contextlib.ExitStack() as stack:
-        url = await asyncio.to_thread(stack.enter_context, embedded_postgres(settings.pgdata))
-        try:
-            yield url
-        finally:
-            await asyncio.to_thread(stack.close)

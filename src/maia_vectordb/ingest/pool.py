@@ -1,4 +1,4 @@
-"""In-process ingestion workers and their housekeeping, supervised, with an orderly stop.
+"""In-process ingestion workers, supervised, with an orderly stop.
 
 Each task's own loop already survives any exception; the supervisor is the second
 line: should a task's body ever end with an exception, it is logged and the task
@@ -13,38 +13,14 @@ import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from maia_vectordb.ingest.liveness import TaskLiveness, WorkerMonitor
 from maia_vectordb.ingest.worker import IngestWorker, backoff_seconds, pause
 from maia_vectordb.observability.errors import describe_error
-from maia_vectordb.services import files
 
 log = logging.getLogger(__name__)
 
 STOP_GRACE_SECONDS = 10.0
-HOUSEKEEPING_SECONDS = 60.0
 MIN_STUCK_SECONDS = 90.0
-
-
-async def housekeeping(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    stop: asyncio.Event,
-    liveness: TaskLiveness | None = None,
-) -> None:
-    """Purge files past their `expires_after` once a minute. Every process may run this:
-    the delete is idempotent, and any failure (an outage, a pool timeout) skips a round."""
-    while not stop.is_set():
-        if liveness is not None:
-            liveness.beat()
-        try:
-            async with sessionmaker() as session, session.begin():
-                purged = await files.purge_expired(session)
-            if purged:
-                log.info("files.expired.purged", extra={"files": purged})
-        except Exception as exc:
-            log.warning("files.expired.purge_failed", extra=describe_error(exc))
-        await pause(stop, HOUSEKEEPING_SECONDS)
 
 
 async def supervise(
@@ -81,9 +57,6 @@ async def running_workers(
     for worker in workers:
         stuck = max(3.0 * worker.settings.job_lease_seconds, MIN_STUCK_SECONDS)
         _start(monitor.register(worker.name, stuck_after=stuck), worker.run, stop)
-    if workers:
-        janitor = monitor.register("housekeeping", stuck_after=3 * HOUSEKEEPING_SECONDS)
-        _start(janitor, functools.partial(housekeeping, workers[0].sessionmaker), stop)
     try:
         yield
     finally:

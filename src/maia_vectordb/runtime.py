@@ -1,0 +1,191 @@
+"""The one owner of start-up, for every command and for the app's lifespan.
+
+embedded PostgreSQL (when DATABASE_URL is unset) → wait until it answers → migrate once
+(under an advisory lock) → engines → embedder → ingestion workers and scheduled
+housekeeping. Each stage is a context manager that undoes itself in reverse, and each
+command enters only the stages it needs: `migrate` and `keys` stop at the database,
+`worker` and the API's lifespan take the whole runtime. Nothing else starts a database or
+migrates. The serving stages import their stacks (embeddings, ingestion, metrics) when
+entered, so the database-only commands start without loading them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from maia_vectordb.config import Settings
+from maia_vectordb.db.bootstrap import STARTUP_DB_TIMEOUT, prepare_schema, wait_for_database
+from maia_vectordb.db.embedded import embedded_postgres
+from maia_vectordb.db.engine import build_engine, build_sessionmaker
+
+if TYPE_CHECKING:
+    from maia_vectordb.ingest.worker import IngestWorker
+    from maia_vectordb.observability.metrics import Metrics
+    from maia_vectordb.state import AppState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Database:
+    """A reachable database whose schema is at head and of the configured width."""
+
+    url: str
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+
+
+@contextlib.contextmanager
+def hosted_database(settings: Settings) -> Iterator[Settings]:
+    """Settings aimed at a running server: the configured one, or the embedded one
+    started here (joined if already running) and stopped when the context closes."""
+    if settings.database_url is not None:
+        yield settings
+        return
+    with embedded_postgres(settings.pgdata) as url:
+        yield settings.model_copy(update={"database_url": url})
+
+
+@contextlib.asynccontextmanager
+async def _hosted(settings: Settings) -> AsyncIterator[str]:
+    """`hosted_database` from async code: the embedded server starts and stops in a thread."""
+    with contextlib.ExitStack() as stack:
+        hosted = await asyncio.to_thread(stack.enter_context, hosted_database(settings))
+        try:
+            assert hosted.database_url is not None
+            yield hosted.database_url
+        finally:
+            await asyncio.to_thread(stack.close)
+
+
+@contextlib.asynccontextmanager
+async def open_database(settings: Settings) -> AsyncIterator[Database]:
+    """Start (or reach) PostgreSQL, wait for it, migrate once, build the primary engine."""
+    async with _hosted(settings) as url:
+        await wait_for_database(url, within=STARTUP_DB_TIMEOUT)
+        engine = build_engine(settings, url)
+        try:
+            await prepare_schema(engine, url, settings.embedding_dimensions)
+            yield Database(url=url, engine=engine, sessionmaker=build_sessionmaker(engine))
+        finally:
+            await engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def open_runtime(
+    settings: Settings, *, metrics: Metrics | None = None
+) -> AsyncIterator[AppState]:
+    """Everything a serving process holds: database, engines, embedder, workers, housekeeping."""
+    from maia_vectordb.ingest.pool import running_workers
+    from maia_vectordb.observability.metrics import Metrics
+
+    metrics = metrics if metrics is not None else Metrics.build()
+    async with contextlib.AsyncExitStack() as stack:
+        db = await stack.enter_async_context(open_database(settings))
+        metrics.pool.watch(db.engine.sync_engine.pool)
+        state = await _serving_state(stack, settings, db, metrics)
+        await stack.enter_async_context(running_workers(build_workers(state), state.workers))
+        await stack.enter_async_context(scheduled(housekeeping(state)))
+        yield state
+
+
+async def _serving_state(
+    stack: contextlib.AsyncExitStack, settings: Settings, db: Database, metrics: Metrics
+) -> AppState:
+    """The embedder, the search reader and the request-side helpers, disposed by `stack`."""
+    from maia_vectordb.embeddings import QueryEmbeddingCache, build_embedder
+    from maia_vectordb.ingest.chunking import Chunker
+    from maia_vectordb.services.auth_gate import AuthGate
+    from maia_vectordb.state import AppState
+
+    embedder = build_embedder(settings, metrics=metrics)
+    stack.push_async_callback(embedder.aclose)
+    search_sessionmaker = db.sessionmaker
+    if settings.search_database_url is not None:
+        search_engine = build_engine(settings, settings.search_database_url)
+        stack.push_async_callback(search_engine.dispose)
+        search_sessionmaker = build_sessionmaker(search_engine)
+    await _seed_keys(settings, db.sessionmaker)
+    return AppState(
+        settings=settings,
+        engine=db.engine,
+        sessionmaker=db.sessionmaker,
+        search_sessionmaker=search_sessionmaker,
+        embedder=embedder,
+        chunker=await asyncio.to_thread(Chunker),
+        query_cache=QueryEmbeddingCache(embedder, max_entries=settings.search_cache_size),
+        auth=AuthGate(db.sessionmaker, needs_keys=settings.needs_keys),
+        metrics=metrics,
+    )
+
+
+async def _seed_keys(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    from maia_vectordb.services import keys
+
+    if settings.api_keys is not None:
+        async with sessionmaker() as session, session.begin():
+            await keys.seed_keys(session, settings.api_keys.get_secret_value())
+
+
+def build_workers(state: AppState) -> list[IngestWorker]:
+    from maia_vectordb.ingest.worker import IngestWorker
+
+    return [
+        IngestWorker(
+            sessionmaker=state.sessionmaker,
+            embedder=state.embedder,
+            chunker=state.chunker,
+            settings=state.settings,
+            name=f"ingest-{i}",
+            metrics=state.metrics,
+        )
+        for i in range(state.settings.workers)
+    ]
+
+
+@dataclass(frozen=True)
+class Job:
+    """A housekeeping task the runtime repeats: first at start, then every `every` seconds."""
+
+    name: str
+    every: float
+    run: Callable[[], Awaitable[object]]
+
+
+def housekeeping(state: AppState) -> list[Job]:
+    """Runs in every serving process, whether or not it ingests (INGEST_WORKERS=0)."""
+    from maia_vectordb.services import expiry
+
+    purge = expiry.purge_expired_files
+    return [Job("files.expiry", expiry.PURGE_EVERY_SECONDS, lambda: purge(state.sessionmaker))]
+
+
+@contextlib.asynccontextmanager
+async def scheduled(jobs: list[Job]) -> AsyncIterator[None]:
+    """Each job on its own timer while the context is open; cancelled on the way out."""
+    tasks = [asyncio.create_task(_repeat(job), name=job.name) for job in jobs]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _repeat(job: Job) -> None:
+    """A job that fails unexpectedly is logged and tried again on its next turn."""
+    while True:
+        try:
+            await job.run()
+        except Exception as exc:
+            from maia_vectordb.observability.errors import describe_error
+
+            log.error("housekeeping.failed", extra={"job": job.name, **describe_error(exc)})
+        await asyncio.sleep(job.every)

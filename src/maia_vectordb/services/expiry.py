@@ -1,0 +1,31 @@
+"""Housekeeping for `expires_after`: expired files are purged on a schedule the runtime keeps.
+
+Reads already hide an expired file (see `files.is_live`); this only reclaims its bytes,
+attachments and chunks. Every process may run it: the delete is idempotent."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from maia_vectordb.observability.errors import describe_error
+from maia_vectordb.services import files
+
+log = logging.getLogger(__name__)
+
+PURGE_EVERY_SECONDS = 60.0
+
+
+async def purge_expired_files(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
+    """One round in its own unit of work; any failure (an outage, a pool timeout) skips the
+    round, not the schedule, and is logged without the driver's text."""
+    try:
+        async with sessionmaker() as session, session.begin():
+            purged = await files.purge_expired(session)
+    except Exception as exc:
+        log.warning("files.expired.purge_failed", extra=describe_error(exc))
+        return 0
+    if purged:
+        log.info("files.expired.purged", extra={"files": purged})
+    return purged
