@@ -33,7 +33,7 @@ from maia_vectordb.db.bootstrap import (
     wait_for_database,
 )
 from maia_vectordb.db.engine import build_engine, build_sessionmaker
-from maia_vectordb.embeddings import QueryEmbeddingCache, build_embedder
+from maia_vectordb.embeddings import EmbedderRegistry, LocalModelEmbeddings, build_registry
 from maia_vectordb.ingest.chunking import Chunker
 from maia_vectordb.ingest.pool import running_workers
 from maia_vectordb.ingest.worker import IngestWorker
@@ -58,9 +58,10 @@ async def worker_lifespan(
         engine = build_engine(settings, url)
         stack.push_async_callback(engine.dispose)
         metrics.pool.watch(engine.sync_engine.pool)
-        await prepare_schema(engine, url, settings.embedding_dimensions)
-        embedder = build_embedder(settings, metrics=metrics)
-        stack.push_async_callback(embedder.aclose)
+        embedders = build_registry(settings, metrics=metrics)
+        stack.push_async_callback(embedders.aclose)
+        await prepare_schema(engine, url, embedders.default, embedders.offered)
+        await load_default_model(embedders)
         sessionmaker = build_sessionmaker(engine)
         search_sessionmaker = sessionmaker
         if settings.search_database_url is not None:
@@ -75,14 +76,21 @@ async def worker_lifespan(
             engine=engine,
             sessionmaker=sessionmaker,
             search_sessionmaker=search_sessionmaker,
-            embedder=embedder,
+            embedders=embedders,
             chunker=await asyncio.to_thread(Chunker),
-            query_cache=QueryEmbeddingCache(embedder, max_entries=settings.search_cache_size),
             auth=AuthGate(sessionmaker),
             metrics=metrics,
         )
         await stack.enter_async_context(running_workers(build_workers(state)))
         yield state
+
+
+async def load_default_model(embedders: EmbedderRegistry) -> None:
+    """The built-in model is found (or downloaded) before serving, so a missing model is
+    one line at start, not a failure on the first file."""
+    default = embedders.default_embedder
+    if isinstance(default, LocalModelEmbeddings):
+        await default.load()
 
 
 def _lifespan(
@@ -104,7 +112,7 @@ def build_workers(state: AppState) -> list[IngestWorker]:
     return [
         IngestWorker(
             sessionmaker=state.sessionmaker,
-            embedder=state.embedder,
+            embedders=state.embedders,
             chunker=state.chunker,
             settings=state.settings,
             name=f"ingest-{i}",

@@ -4,25 +4,31 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from maia_vectordb.db.bootstrap import DatabaseUnavailable, prepare_schema
-from maia_vectordb.db.migrate import (
-    compare_type,
-    current_revision,
-    embedding_dimensions,
-    head_revision,
-)
+from maia_vectordb.db.bootstrap import prepare_schema
+from maia_vectordb.db.migrate import compare_type, current_revision, head_revision, include_object
 from maia_vectordb.db.models import Base
+from maia_vectordb.embeddings import ModelSpec
 from tests.conftest import TEST_DIMENSIONS
 
 
 def _diff(sync_conn: Any) -> list[Any]:
-    ctx = MigrationContext.configure(sync_conn, opts={"compare_type": compare_type})
+    opts = {"compare_type": compare_type, "include_object": include_object}
+    ctx = MigrationContext.configure(sync_conn, opts=opts)
     return list(compare_metadata(ctx, Base.metadata))
+
+
+async def _width_indexes(engine: AsyncEngine) -> set[str]:
+    query = text(
+        "SELECT indexname FROM pg_indexes WHERE tablename = 'file_chunks' "
+        "AND indexname LIKE 'ix_file_chunks_embedding_hnsw_%'"
+    )
+    async with engine.connect() as conn:
+        return set((await conn.execute(query)).scalars())
 
 
 class TestMigrations:
@@ -34,11 +40,26 @@ class TestMigrations:
             diff = await conn.run_sync(_diff)
         assert diff == []
 
-    async def test_embedding_column_has_configured_width(self, engine: AsyncEngine) -> None:
-        assert await embedding_dimensions(engine) == TEST_DIMENSIONS
+    async def test_embedding_column_takes_any_width(self, engine: AsyncEngine) -> None:
+        query = text(
+            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+            "WHERE attrelid = 'file_chunks'::regclass AND attname = 'embedding'"
+        )
+        async with engine.connect() as conn:
+            assert (await conn.execute(query)).scalar() == "halfvec"
 
-    async def test_refuses_a_different_embedding_width(
+    async def test_indexes_the_configured_and_local_widths(self, engine: AsyncEngine) -> None:
+        expected = {f"ix_file_chunks_embedding_hnsw_{d}" for d in (384, TEST_DIMENSIONS)}
+        assert expected <= await _width_indexes(engine)
+
+    async def test_start_indexes_every_offered_width(
         self, engine: AsyncEngine, migrated_url: str
     ) -> None:
-        with pytest.raises(DatabaseUnavailable, match="EMBEDDING_DIMENSIONS=768"):
-            await prepare_schema(engine, migrated_url, 768)
+        default = ModelSpec("hash", "hash", TEST_DIMENSIONS)
+        offered = [default, ModelSpec("openai", "text-embedding-3-large", 768)]
+        try:
+            await prepare_schema(engine, migrated_url, default, offered)
+            assert "ix_file_chunks_embedding_hnsw_768" in await _width_indexes(engine)
+        finally:
+            async with engine.begin() as conn:
+                await conn.execute(text("DROP INDEX IF EXISTS ix_file_chunks_embedding_hnsw_768"))

@@ -17,6 +17,7 @@ from maia_vectordb.cli.common import describe, load_settings, migrated_database
 from maia_vectordb.config import Settings
 from maia_vectordb.db.bootstrap import DatabaseUnavailable
 from maia_vectordb.db.embedded import EmbeddedDatabaseError
+from maia_vectordb.embeddings import ModelFilesUnavailable
 from maia_vectordb.errors import MaiaError
 from maia_vectordb.logging_setup import configure_logging
 
@@ -59,7 +60,12 @@ def main(argv: Sequence[str] | None = None) -> None:
             sys.exit(asyncio.run(ingest_cli.run(settings, args)))
         elif args.command == "search":
             sys.exit(asyncio.run(search_cli.run(settings, args)))
-    except (DatabaseUnavailable, EmbeddedDatabaseError, serve_cli.InsecureBinding) as exc:
+    except (
+        DatabaseUnavailable,
+        EmbeddedDatabaseError,
+        ModelFilesUnavailable,
+        serve_cli.InsecureBinding,
+    ) as exc:
         log.error("%s", exc)
         sys.exit(1)
     except MaiaError as exc:

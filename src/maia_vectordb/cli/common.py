@@ -17,6 +17,7 @@ from maia_vectordb.db.bootstrap import (
     wait_for_database,
 )
 from maia_vectordb.db.engine import build_engine, build_sessionmaker
+from maia_vectordb.embeddings.registry import offered_specs
 
 log = logging.getLogger("maia_vectordb")
 
@@ -31,18 +32,12 @@ def load_settings() -> Settings:
 
 def describe(settings: Settings) -> None:
     log.info("database: %s", settings.describe_database())
-    provider = settings.resolved_provider
-    log.info(
-        "embeddings: provider=%s model=%s dimensions=%d",
-        provider,
-        settings.embedding_model if provider == "openai" else "local-hash",
-        settings.embedding_dimensions,
-    )
-    if provider == "local":
-        log.warning(
-            "embeddings: no OPENAI_API_KEY, using the offline lexical LocalHashEmbeddings; "
-            "search matches words, not meaning"
-        )
+    specs = offered_specs(settings)
+    log.info("embeddings: default %s", specs[0].describe())
+    for spec in specs[1:]:
+        log.info("embeddings: also offered %s", spec.describe())
+    if specs[0].provider == "hash":
+        log.warning("embeddings: EMBEDDING_PROVIDER=hash matches words, not meaning")
 
 
 @contextlib.asynccontextmanager
@@ -52,7 +47,8 @@ async def migrated_database(settings: Settings) -> AsyncIterator[async_sessionma
         await wait_for_database(url, within=STARTUP_DB_TIMEOUT)
         engine = build_engine(settings, url)
         try:
-            await prepare_schema(engine, url, settings.embedding_dimensions)
+            specs = offered_specs(settings)
+            await prepare_schema(engine, url, specs[0], specs)
             yield build_sessionmaker(engine)
         finally:
             await engine.dispose()

@@ -14,6 +14,7 @@ from maia_vectordb.cli.common import migrated_database
 from maia_vectordb.config import Settings
 from maia_vectordb.db.bootstrap import STARTUP_DB_TIMEOUT, wait_for_database
 from maia_vectordb.db.embedded import embedded_postgres
+from maia_vectordb.embeddings.local import model_directory
 from maia_vectordb.services import keys
 
 log = logging.getLogger("maia_vectordb")
@@ -90,6 +91,9 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
         settings = settings.model_copy(update={"database_url": url})
         asyncio.run(wait_for_database(url, within=STARTUP_DB_TIMEOUT))
         asyncio.run(_check_exposure(settings, host, args.insecure))
+        if settings.resolved_provider == "local":
+            # Found or downloaded once here, before any server process needs it.
+            model_directory(settings)
         log.info("serve: http://%s:%d (API docs at /docs)", host, port)
         if args.workers > 1:
             # Each process builds its own app from the environment; they share only
