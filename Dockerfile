@@ -15,13 +15,18 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev
 
 FROM python:3.11-slim-bookworm
-RUN groupadd --system maia && useradd --system --gid maia --home-dir /app maia
+RUN groupadd --system maia && useradd --system --gid maia --home-dir /app maia \
+    && mkdir /data && chown maia:maia /data
 WORKDIR /app
 COPY --from=build --chown=maia:maia /app /app
 ENV PATH="/app/.venv/bin:$PATH" \
     PYTHONUNBUFFERED=1 \
     HOST=0.0.0.0 \
-    PORT=8000
+    PORT=8000 \
+    MAIA_DATA_DIR=/data
+# Without OPENAI_API_KEY the local model (all-MiniLM-L6-v2) is downloaded into
+# /data/models on first start: mount a volume at /data to keep it, or mount the files
+# and set EMBEDDING_MODEL_PATH for hosts without internet.
 USER maia
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
