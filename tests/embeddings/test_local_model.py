@@ -9,7 +9,8 @@ import pytest
 
 from maia_vectordb.config import Settings
 from maia_vectordb.embeddings import LocalModelEmbeddings
-from maia_vectordb.embeddings.local import MAX_TOKENS, length_batches
+from maia_vectordb.embeddings.local import length_batches
+from maia_vectordb.embeddings.onnx_model import MAX_TOKENS
 from tests.shared_model import SHARED_MODEL, needs_model
 
 pytestmark = needs_model

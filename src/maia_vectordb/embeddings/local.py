@@ -12,25 +12,19 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
-import numpy.typing as npt
-import onnxruntime
-from tokenizers import Tokenizer
+from typing import TYPE_CHECKING
 
 from maia_vectordb.config import Settings
 from maia_vectordb.embeddings.model_files import MODEL_NAME, ensure_files, given_directory
 from maia_vectordb.observability.metrics import Metrics
 
+if TYPE_CHECKING:
+    from maia_vectordb.embeddings.onnx_model import LoadedModel
+
 LOCAL_DIMENSIONS = 384
-MAX_TOKENS = 256
 # Small batches bound how long a query waits behind an ingesting file.
 BATCH_SIZE = 16
-PAD_ID = 0
-
-FloatArray = npt.NDArray[np.float32]
 
 
 def model_directory(settings: Settings) -> Path:
@@ -38,49 +32,6 @@ def model_directory(settings: Settings) -> Path:
     if settings.embedding_model_path is not None:
         return given_directory(settings.embedding_model_path)
     return ensure_files(settings.model_cache_dir, settings.embedding_model_url)
-
-
-@dataclass(frozen=True)
-class LoadedModel:
-    session: onnxruntime.InferenceSession
-    tokenizer: Tokenizer
-
-    @classmethod
-    def load(cls, directory: Path, *, threads: int) -> LoadedModel:
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        session = onnxruntime.InferenceSession(
-            str(directory / "model.onnx"), options, providers=["CPUExecutionProvider"]
-        )
-        tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
-        # As shipped it pads and truncates to 128; sentence-transformers uses 256, no padding.
-        tokenizer.enable_truncation(MAX_TOKENS)
-        tokenizer.no_padding()
-        return cls(session, tokenizer)
-
-    def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
-        return [encoding.ids for encoding in self.tokenizer.encode_batch(list(texts))]
-
-    def embed_ids(self, batch: Sequence[Sequence[int]]) -> FloatArray:
-        """Pad to the batch's longest input, run, mean-pool over the mask, normalise."""
-        width = max(len(ids) for ids in batch)
-        input_ids = np.full((len(batch), width), PAD_ID, dtype=np.int64)
-        mask = np.zeros((len(batch), width), dtype=np.int64)
-        for row, ids in enumerate(batch):
-            input_ids[row, : len(ids)] = ids
-            mask[row, : len(ids)] = 1
-        feeds = {
-            "input_ids": input_ids,
-            "attention_mask": mask,
-            "token_type_ids": np.zeros_like(input_ids),
-        }
-        hidden = np.asarray(self.session.run(["last_hidden_state"], feeds)[0], dtype=np.float32)
-        weights = mask[..., None].astype(np.float32)
-        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        normalised: FloatArray = (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
-        return normalised
 
 
 def length_batches(token_ids: Sequence[Sequence[int]], size: int) -> list[list[int]]:
@@ -114,6 +65,9 @@ class LocalModelEmbeddings:
         """Find (or download) and load the model once; raises `ModelFilesUnavailable`."""
         async with self._loading:
             if self._loaded is None:
+                # Imported here: numpy + onnxruntime cost every command ~1 s at start.
+                from maia_vectordb.embeddings.onnx_model import LoadedModel
+
                 directory = await asyncio.to_thread(self._locate, self._settings)
                 self._loaded = await asyncio.to_thread(
                     LoadedModel.load, directory, threads=self._settings.embedding_local_threads
