@@ -78,6 +78,9 @@ class TestLocalModel:
         assert await model.embed([]) == []
 
 
-def test_length_batches_group_similar_lengths() -> None:
+def test_length_batches_group_similar_lengths_within_a_token_budget() -> None:
     ids = [[1] * n for n in (5, 1, 9, 2, 7)]
-    assert length_batches(ids, 2) == [[1, 3], [0, 4], [2]]
+    assert length_batches(ids, max_tokens=14, max_inputs=64) == [[1, 3], [0, 4], [2]]
+    assert length_batches(ids, max_tokens=15, max_inputs=64) == [[1, 3, 0], [4], [2]]
+    assert length_batches(ids, max_tokens=100, max_inputs=2) == [[1, 3], [0, 4], [2]]
+    assert length_batches([[1] * 300], max_tokens=100) == [[0]]

@@ -23,8 +23,10 @@ if TYPE_CHECKING:
     from maia_vectordb.embeddings.onnx_model import LoadedModel
 
 LOCAL_DIMENSIONS = 384
-# Small batches bound how long a query waits behind an ingesting file.
-BATCH_SIZE = 16
+# A query waits for at most one batch of an ingesting file: bound each batch's padded
+# size (inputs * longest), which is what its compute time follows.
+BATCH_TOKENS = 1024
+BATCH_INPUTS = 64
 
 
 def model_directory(settings: Settings) -> Path:
@@ -34,10 +36,26 @@ def model_directory(settings: Settings) -> Path:
     return ensure_files(settings.model_cache_dir, settings.embedding_model_url)
 
 
-def length_batches(token_ids: Sequence[Sequence[int]], size: int) -> list[list[int]]:
-    """Input positions grouped by similar length, so little of each batch is padding."""
+def length_batches(
+    token_ids: Sequence[Sequence[int]],
+    *,
+    max_tokens: int = BATCH_TOKENS,
+    max_inputs: int = BATCH_INPUTS,
+) -> list[list[int]]:
+    """Input positions grouped by similar length (little padding), each group's padded size
+    within `max_tokens`; a single input over it still gets a group of its own."""
     order = sorted(range(len(token_ids)), key=lambda i: len(token_ids[i]))
-    return [order[start : start + size] for start in range(0, len(order), size)]
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for position in order:
+        width = len(token_ids[position])
+        if current and ((len(current) + 1) * width > max_tokens or len(current) >= max_inputs):
+            batches.append(current)
+            current = []
+        current.append(position)
+    if current:
+        batches.append(current)
+    return batches
 
 
 class LocalModelEmbeddings:
@@ -82,7 +100,7 @@ class LocalModelEmbeddings:
         model = await self.load()
         token_ids = await asyncio.to_thread(model.tokenize, texts)
         vectors: list[list[float]] = [[] for _ in texts]
-        for positions in length_batches(token_ids, BATCH_SIZE):
+        for positions in length_batches(token_ids):
             batch = [token_ids[i] for i in positions]
             async with self._inference:
                 embedded = await asyncio.to_thread(model.embed_ids, batch)
