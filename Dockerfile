@@ -24,11 +24,17 @@ RUN groupadd --system maia && \
 # Owned by root and read-only to the app user: a compromised process cannot change
 # the code it runs. Bytecode was compiled at build time, so nothing needs writing.
 COPY --from=build /app/.venv /app/.venv
+# The data directory (the local model's cache) is the one place the app user writes.
+RUN mkdir /data && chown maia:maia /data
 ENV PATH="/app/.venv/bin:$PATH" \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     HOST=0.0.0.0 \
-    PORT=8000
+    PORT=8000 \
+    MAIA_DATA_DIR=/data
+# Without OPENAI_API_KEY the local model (all-MiniLM-L6-v2) is downloaded into
+# /data/models on first start: mount a volume at /data to keep it, or mount the files
+# and set EMBEDDING_MODEL_PATH for hosts without internet.
 WORKDIR /app
 USER maia
 EXPOSE 8000

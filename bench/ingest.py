@@ -1,7 +1,7 @@
 """Ingestion benchmark: files/s, chunks/s and tokens/s of the live server, end to end.
 
     uv run python bench/ingest.py [--mb 50] [--files 500]
-        [--embedder local|fake-openai|both] [--dims 1536] [--workers N] [--server-workers N]
+        [--embedder hash|fake-openai|both] [--dims 1536] [--workers N] [--server-workers N]
 
 Generates a deterministic corpus (.txt and .md), then for each embedder starts
 `maia_vectordb serve` with a fresh data directory (embedded PostgreSQL), uploads every
@@ -32,7 +32,7 @@ from ingest_corpus import Document, corpus
 from memory import Peaks, peak_memory
 
 SEED = 20261123
-EMBEDDERS = ("local", "fake-openai")
+EMBEDDERS = ("hash", "fake-openai")
 HEADERS = (
     "embedder",
     "files",
@@ -132,7 +132,7 @@ def server_settings(opts: Options, data_dir: Path, embed_url: str | None) -> dic
     if opts.workers is not None:
         settings["INGEST_WORKERS"] = str(opts.workers)
     if embed_url is None:
-        return {**settings, "EMBEDDING_PROVIDER": "local"}
+        return {**settings, "EMBEDDING_PROVIDER": "hash"}
     return {
         **settings,
         "EMBEDDING_PROVIDER": "openai",

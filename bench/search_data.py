@@ -25,9 +25,7 @@ from search_sql import (
     BUILD_SETTINGS,
     CHUNKS_PER_FILE,
     CREATE_BASIS,
-    CREATE_INDEX,
     FILTER_SHARD,
-    INDEX,
     INSERT_CHUNKS,
     INSERT_FILES,
     LATENT_VECTOR,
@@ -35,6 +33,8 @@ from search_sql import (
     RANDOM_VECTOR,
     STRATEGY,
 )
+
+from maia_vectordb.db.vector_indexes import create_statement, index_name
 
 LOAD_BATCH = 5000
 LOAD_CONNECTIONS = 2
@@ -103,10 +103,13 @@ async def _create_stores(conn: asyncpg.Connection, layout: Layout) -> None:
         files = -(-size // CHUNKS_PER_FILE)
         store_id, prefix = layout.store_id(store), layout.file_prefix(store)
         await conn.execute(
-            "INSERT INTO vector_stores (id, project_id, name) VALUES ($1, $2::uuid, $3)",
+            "INSERT INTO vector_stores (id, project_id, name, embedding_provider, "
+            "embedding_model, embedding_dimensions) "
+            "VALUES ($1, $2::uuid, $3, 'openai', 'text-embedding-3-small', $4)",
             store_id,
             PROJECT,
             f"bench {store}",
+            layout.dims,
         )
         await conn.execute(INSERT_FILES, prefix, PROJECT, files)
         await conn.execute(ATTACH_FILES, store_id, prefix, PROJECT, json.dumps(STRATEGY), files)
@@ -139,7 +142,7 @@ async def load(connect: dict[str, str], layout: Layout, words: list[str]) -> flo
     conns = [await pg_connect(connect) for _ in range(LOAD_CONNECTIONS)]
     try:
         started = time.perf_counter()
-        await conns[0].execute(f"DROP INDEX IF EXISTS {INDEX}")
+        await conns[0].execute(f"DROP INDEX IF EXISTS {index_name(layout.dims)}")
         await conns[0].execute("SELECT setseed(0.5)")
         await conns[0].execute(CREATE_BASIS.format(dims=layout.dims))
         await _create_stores(conns[0], layout)
@@ -166,7 +169,7 @@ async def _report_progress(connect: dict[str, str], every: float = 30.0) -> None
         await conn.close()
 
 
-async def build_index(connect: dict[str, str]) -> float:
+async def build_index(connect: dict[str, str], dims: int) -> float:
     """Time `CREATE INDEX` as a bulk load after the data is in; returns seconds."""
     conn = await pg_connect(connect)
     progress = asyncio.create_task(_report_progress(connect))
@@ -175,7 +178,7 @@ async def build_index(connect: dict[str, str]) -> float:
             await conn.execute("SELECT set_config($1, $2, false)", name, value)
         await conn.execute("CHECKPOINT")
         started = time.perf_counter()
-        await conn.execute(CREATE_INDEX)
+        await conn.execute(create_statement(dims))
         return time.perf_counter() - started
     finally:
         progress.cancel()
@@ -186,7 +189,7 @@ async def sizes(connect: dict[str, str], layout: Layout) -> tuple[float, float, 
     """Index MB, table MB (heap + TOAST, no indexes), and chunks the filter leaves in the target."""
     conn = await pg_connect(connect)
     try:
-        index = await conn.fetchval(f"SELECT pg_relation_size('{INDEX}')")
+        index = await conn.fetchval(f"SELECT pg_relation_size('{index_name(layout.dims)}')")
         table = await conn.fetchval("SELECT pg_table_size('file_chunks')")
         filtered = await conn.fetchval(
             "SELECT count(*) FROM file_chunks WHERE vector_store_id = $1 "
@@ -220,7 +223,7 @@ async def prepare(connect: dict[str, str], layout: Layout, words: list[str], kee
         return reused
     load_seconds = await load(connect, layout, words)
     log(f"loaded {layout.chunks} chunks in {load_seconds:.0f} s; building the HNSW index")
-    build_seconds = await build_index(connect)
+    build_seconds = await build_index(connect, layout.dims)
     index_mb, table_mb, filtered = await sizes(connect, layout)
     built = Built(
         *astuple(layout),

@@ -115,7 +115,7 @@ def main() -> None:
             Path(tmp),
             MAIA_DATA_DIR=str(Path(tmp) / "data"),
             MAIA_API_KEYS=keys,
-            EMBEDDING_PROVIDER="local",
+            EMBEDDING_PROVIDER="hash",
             LOG_LEVEL="WARNING",
         ) as server:
             result = asyncio.run(measure(server.base_url, opts.clients, opts.hold))

@@ -22,7 +22,7 @@ CLI = [sys.executable, "-m", "maia_vectordb"]
 
 def _env(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "OPENAI_API_KEY"}}
-    env.update(MAIA_DATA_DIR=str(data_dir), EMBEDDING_PROVIDER="local", LOG_LEVEL="WARNING")
+    env.update(MAIA_DATA_DIR=str(data_dir), EMBEDDING_PROVIDER="hash", LOG_LEVEL="WARNING")
     return env
 
 

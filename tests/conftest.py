@@ -18,6 +18,7 @@ from maia_vectordb.app import create_app
 from maia_vectordb.config import Settings, normalise_database_url
 from maia_vectordb.db.embedded import embedded_postgres
 from maia_vectordb.db.migrate import upgrade_head
+from maia_vectordb.embeddings.spec import ModelSpec
 from tests.fakes.openai_server import FakeOpenAIServer, running_fake_openai
 
 TEST_DIMENSIONS = 1536
@@ -49,7 +50,7 @@ def database_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 async def migrated_url(database_url: str) -> str:
-    await upgrade_head(database_url, TEST_DIMENSIONS)
+    await upgrade_head(database_url, ModelSpec("hash", "hash", TEST_DIMENSIONS))
     return database_url
 
 
@@ -77,7 +78,7 @@ def settings(migrated_url: str, tmp_path: Path) -> Settings:
     return Settings(
         DATABASE_URL=migrated_url,
         MAIA_DATA_DIR=tmp_path,
-        EMBEDDING_PROVIDER="local",
+        EMBEDDING_PROVIDER="hash",
         EMBEDDING_DIMENSIONS=TEST_DIMENSIONS,
         INGEST_POLL_INTERVAL=0.05,
         INGEST_RETRY_BASE_SECONDS=0.05,

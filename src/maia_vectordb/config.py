@@ -15,7 +15,7 @@ from maia_vectordb.key_spec import parse_key_spec
 
 log = logging.getLogger(__name__)
 
-EmbeddingProvider = Literal["openai", "local"]
+EmbeddingProvider = Literal["openai", "local", "hash"]
 LogFormat = Literal["text", "json"]
 
 
@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     embedding_concurrency: int = Field(default=4, ge=1, le=64, alias="EMBEDDING_CONCURRENCY")
     embedding_max_retries: int = Field(default=6, ge=0, le=20, alias="EMBEDDING_MAX_RETRIES")
     embedding_timeout: float = Field(default=60.0, gt=0, alias="EMBEDDING_TIMEOUT")
+    embedding_model_path: Path | None = Field(default=None, alias="EMBEDDING_MODEL_PATH")
+    """A directory holding the local model's `model.onnx` + `tokenizer.json` (no download)."""
+    embedding_model_url: str = Field(default="https://huggingface.co", alias="EMBEDDING_MODEL_URL")
+    """Where the local model is downloaded from on first use (a mirror of the hub's layout)."""
+    embedding_local_threads: int = Field(default=2, ge=1, le=64, alias="EMBEDDING_LOCAL_THREADS")
+    """onnxruntime threads for one local inference; one inference runs at a time."""
 
     workers: int = Field(default=2, ge=0, le=64, alias="INGEST_WORKERS")
     job_max_attempts: int = Field(default=5, ge=1, le=50, alias="INGEST_MAX_ATTEMPTS")
@@ -130,6 +136,11 @@ class Settings(BaseSettings):
     def _blank_provider(cls, value: object) -> object:
         return value or None
 
+    @field_validator("embedding_model_path", mode="before")
+    @classmethod
+    def _blank_path(cls, value: object) -> object:
+        return value or None
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_level(cls, value: object) -> object:
@@ -142,8 +153,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_provider(self) -> Settings:
-        keyless = self.openai_api_key is None and self.embedding_base_url is None
-        if self.embedding_provider == "openai" and keyless:
+        if self.embedding_provider == "openai" and not self.openai_configured:
             raise ValueError(
                 "EMBEDDING_PROVIDER=openai needs OPENAI_API_KEY (or EMBEDDING_BASE_URL "
                 "for a keyless OpenAI-compatible server)"
@@ -152,7 +162,8 @@ class Settings(BaseSettings):
 
     @property
     def resolved_provider(self) -> EmbeddingProvider:
-        """`openai` when a key or server is configured, else the offline lexical embedder."""
+        """`openai` when a key is configured, else the built-in ONNX model, so `serve` with no
+        configuration searches by meaning."""
         if self.embedding_provider is not None:
             return self.embedding_provider
         if self.openai_api_key is not None:
@@ -165,8 +176,18 @@ class Settings(BaseSettings):
         return not (is_loopback(self.host) or self.insecure)
 
     @property
+    def openai_configured(self) -> bool:
+        """A key or a keyless OpenAI-compatible server: the `openai` provider can run."""
+        return self.openai_api_key is not None or self.embedding_base_url is not None
+
+    @property
     def pgdata(self) -> Path:
         return self.data_dir / "pgdata"
+
+    @property
+    def model_cache_dir(self) -> Path:
+        """Where downloaded local model files live, beside the embedded database."""
+        return self.data_dir / "models"
 
     def describe_database(self) -> str:
         """Where the data lives, without a password, for the start-up log."""

@@ -72,7 +72,10 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
         await wait_for_database(url, within=STARTUP_DB_TIMEOUT)
         engine = build_engine(settings, url)
         try:
-            await prepare_schema(engine, url, settings.embedding_dimensions)
+            from maia_vectordb.embeddings.registry import offered_specs
+
+            specs = offered_specs(settings)
+            await prepare_schema(engine, url, specs[0], specs)
             yield Database(url=url, engine=engine, sessionmaker=build_sessionmaker(engine))
         finally:
             await engine.dispose()
@@ -100,13 +103,18 @@ async def _serving_state(
     stack: contextlib.AsyncExitStack, settings: Settings, db: Database, metrics: Metrics
 ) -> AppState:
     """The embedder, the search reader and the request-side helpers, disposed by `stack`."""
-    from maia_vectordb.embeddings import QueryEmbeddingCache, build_embedder
+    from maia_vectordb.embeddings import LocalModelEmbeddings, build_registry
     from maia_vectordb.ingest.chunking import Chunker
     from maia_vectordb.services.auth_gate import AuthGate
     from maia_vectordb.state import AppState
 
-    embedder = build_embedder(settings, metrics=metrics)
-    stack.push_async_callback(embedder.aclose)
+    embedders = build_registry(settings, metrics=metrics)
+    stack.push_async_callback(embedders.aclose)
+    default = embedders.default_embedder
+    if isinstance(default, LocalModelEmbeddings):
+        # Found (or downloaded) before serving: a missing model is one line at start,
+        # not a failure on the first file.
+        await default.load()
     search_sessionmaker = db.sessionmaker
     if settings.search_database_url is not None:
         search_engine = build_engine(settings, settings.search_database_url)
@@ -118,9 +126,8 @@ async def _serving_state(
         engine=db.engine,
         sessionmaker=db.sessionmaker,
         search_sessionmaker=search_sessionmaker,
-        embedder=embedder,
+        embedders=embedders,
         chunker=await asyncio.to_thread(Chunker),
-        query_cache=QueryEmbeddingCache(embedder, max_entries=settings.search_cache_size),
         auth=AuthGate(db.sessionmaker, needs_keys=settings.needs_keys),
         metrics=metrics,
     )
@@ -140,7 +147,7 @@ def build_workers(state: AppState) -> list[IngestWorker]:
     return [
         IngestWorker(
             sessionmaker=state.sessionmaker,
-            embedder=state.embedder,
+            embedders=state.embedders,
             chunker=state.chunker,
             settings=state.settings,
             name=f"ingest-{i}",

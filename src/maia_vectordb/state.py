@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from maia_vectordb.config import Settings
-from maia_vectordb.embeddings import Embedder, QueryEmbeddingCache
+from maia_vectordb.embeddings import EmbedderRegistry
 from maia_vectordb.ingest.chunking import Chunker
 from maia_vectordb.ingest.liveness import WorkerMonitor
 from maia_vectordb.observability.metrics import Metrics
@@ -21,9 +21,9 @@ class AppState:
     sessionmaker: async_sessionmaker[AsyncSession]
     search_sessionmaker: async_sessionmaker[AsyncSession]
     """Reads for search: a replica's when SEARCH_DATABASE_URL is set, else the primary's."""
-    embedder: Embedder
+    embedders: EmbedderRegistry
+    """Every model this server offers; each store is embedded and searched with its own."""
     chunker: Chunker
-    query_cache: QueryEmbeddingCache
     auth: AuthGate
     metrics: Metrics
     workers: WorkerMonitor = field(default_factory=WorkerMonitor)

@@ -28,7 +28,8 @@ class TestCreate:
     ) -> None:
         body = (await client.post("/v1/vector_stores", json={"name": "x"})).json()
         VectorStore.model_validate(body)
-        assert set(body) <= set(VectorStore.model_fields) | {"description"}
+        extensions = {"description", "embedding_model", "embedding_dimension", "embedding_provider"}
+        assert set(body) <= set(VectorStore.model_fields) | extensions
 
     async def test_expires_after_sets_expires_at(self, sdk: AsyncOpenAI) -> None:
         store = await sdk.vector_stores.create(

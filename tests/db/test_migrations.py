@@ -15,21 +15,32 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from maia_vectordb.db.bootstrap import DatabaseUnavailable, prepare_schema
+from maia_vectordb.db.bootstrap import prepare_schema
 from maia_vectordb.db.migrate import (
     compare_type,
     current_revision,
-    embedding_dimensions,
     head_revision,
+    include_object,
     upgrade_head,
 )
 from maia_vectordb.db.models import Base
+from maia_vectordb.embeddings import ModelSpec
 from tests.conftest import TEST_DIMENSIONS
 
 
 def _diff(sync_conn: Any) -> list[Any]:
-    ctx = MigrationContext.configure(sync_conn, opts={"compare_type": compare_type})
+    opts = {"compare_type": compare_type, "include_object": include_object}
+    ctx = MigrationContext.configure(sync_conn, opts=opts)
     return list(compare_metadata(ctx, Base.metadata))
+
+
+async def _width_indexes(engine: AsyncEngine) -> set[str]:
+    query = text(
+        "SELECT indexname FROM pg_indexes WHERE tablename = 'file_chunks' "
+        "AND indexname LIKE 'ix_file_chunks_embedding_hnsw_%'"
+    )
+    async with engine.connect() as conn:
+        return set((await conn.execute(query)).scalars())
 
 
 class TestMigrations:
@@ -41,14 +52,29 @@ class TestMigrations:
             diff = await conn.run_sync(_diff)
         assert diff == []
 
-    async def test_embedding_column_has_configured_width(self, engine: AsyncEngine) -> None:
-        assert await embedding_dimensions(engine) == TEST_DIMENSIONS
+    async def test_embedding_column_takes_any_width(self, engine: AsyncEngine) -> None:
+        query = text(
+            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+            "WHERE attrelid = 'file_chunks'::regclass AND attname = 'embedding'"
+        )
+        async with engine.connect() as conn:
+            assert (await conn.execute(query)).scalar() == "halfvec"
 
-    async def test_refuses_a_different_embedding_width(
+    async def test_indexes_the_configured_and_local_widths(self, engine: AsyncEngine) -> None:
+        expected = {f"ix_file_chunks_embedding_hnsw_{d}" for d in (384, TEST_DIMENSIONS)}
+        assert expected <= await _width_indexes(engine)
+
+    async def test_start_indexes_every_offered_width(
         self, engine: AsyncEngine, migrated_url: str
     ) -> None:
-        with pytest.raises(DatabaseUnavailable, match="EMBEDDING_DIMENSIONS=768"):
-            await prepare_schema(engine, migrated_url, 768)
+        default = ModelSpec("hash", "hash", TEST_DIMENSIONS)
+        offered = [default, ModelSpec("openai", "text-embedding-3-large", 768)]
+        try:
+            await prepare_schema(engine, migrated_url, default, offered)
+            assert "ix_file_chunks_embedding_hnsw_768" in await _width_indexes(engine)
+        finally:
+            async with engine.begin() as conn:
+                await conn.execute(text("DROP INDEX IF EXISTS ix_file_chunks_embedding_hnsw_768"))
 
 
 @pytest.fixture
@@ -67,10 +93,11 @@ class TestConcurrentStart:
     async def test_three_processes_migrating_a_fresh_database_all_succeed(
         self, fresh_url: str
     ) -> None:
-        await asyncio.gather(*(upgrade_head(fresh_url, TEST_DIMENSIONS) for _ in range(3)))
+        await asyncio.gather(
+            *(upgrade_head(fresh_url, ModelSpec("hash", "hash", TEST_DIMENSIONS)) for _ in range(3))
+        )
         fresh = create_async_engine(fresh_url)
         try:
             assert await current_revision(fresh) == head_revision()
-            assert await embedding_dimensions(fresh) == TEST_DIMENSIONS
         finally:
             await fresh.dispose()

@@ -26,6 +26,7 @@ from maia_vectordb.db.engine import build_engine
 from maia_vectordb.db.filters import compile_filter
 from maia_vectordb.db.migrate import upgrade_head
 from maia_vectordb.db.models import FileChunk
+from maia_vectordb.embeddings.spec import ModelSpec
 from maia_vectordb.schemas.search import ComparisonFilter
 
 DIMS = 64
@@ -49,7 +50,7 @@ async def recall_db(engine: AsyncEngine, migrated_url: str) -> AsyncIterator[Asy
     async with admin.connect() as conn:
         await conn.execute(text(f"CREATE DATABASE {name}"))
     url = make_url(migrated_url).set(database=name).render_as_string(hide_password=False)
-    await upgrade_head(url, DIMS)
+    await upgrade_head(url, ModelSpec("hash", "hash", DIMS))
     settings = Settings(DATABASE_URL=url, EMBEDDING_DIMENSIONS=DIMS, _env_file=None)  # type: ignore[call-arg]
     db = build_engine(settings, url)
     await _load(async_sessionmaker(db))
@@ -64,8 +65,12 @@ async def _load(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     async with sessionmaker() as session, session.begin():
         for store, count in STORES.items():
             await session.execute(
-                text("INSERT INTO vector_stores (id, project_id) VALUES (:s, CAST(:p AS uuid))"),
-                {"s": store, "p": PROJECT},
+                text(
+                    "INSERT INTO vector_stores (id, project_id, embedding_provider, "
+                    "embedding_model, embedding_dimensions) "
+                    "VALUES (:s, CAST(:p AS uuid), 'hash', 'hash', :d)"
+                ),
+                {"s": store, "p": PROJECT, "d": DIMS},
             )
             for part in range(count // 100):
                 file_id = f"file-{store}-{part}"
@@ -116,7 +121,9 @@ async def _top(
         )
         assert target is not None
         if not iterative:
+            # The index path of a large store (enable_seqscan off, as open_search sets it).
             await session.execute(text("SET LOCAL hnsw.iterative_scan = off"))
+            await session.execute(text("SET LOCAL enable_seqscan = off"))
         hits = await queries.vector_hits(
             session,
             vector_store_id=store,
@@ -124,6 +131,7 @@ async def _top(
             condition=condition,
             limit=K,
             exact=exact,
+            dimensions=DIMS,
         )
     return [h.chunk_id for h in hits]
 
@@ -149,12 +157,13 @@ class TestFilteredRecall:
             plan = await conn.execute(
                 text(
                     "EXPLAIN SELECT id FROM file_chunks WHERE (vector_store_id || '') = 'vs_big' "
-                    "ORDER BY embedding <=> CAST(:v AS halfvec) LIMIT 10"
+                    "AND embedding_dim = 64 "
+                    "ORDER BY embedding::halfvec(64) <=> CAST(:v AS halfvec(64)) LIMIT 10"
                 ),
                 {"v": vector},
             )
             lines = " ".join(row[0] for row in plan)
-        assert "ix_file_chunks_embedding_hnsw" in lines
+        assert "ix_file_chunks_embedding_hnsw_64" in lines
 
     async def test_large_store_recall(self, recall_db: AsyncEngine) -> None:
         assert await _recall(recall_db, "vs_big") >= 0.95
@@ -228,6 +237,7 @@ class TestFilteredRecall:
                 condition=rare,
                 limit=K,
                 exact=False,
+                dimensions=DIMS,
             )
             answered = await nearest(session, "vs_big", vector, rare, K, target)
             exact = await queries.vector_hits(
@@ -237,6 +247,7 @@ class TestFilteredRecall:
                 condition=rare,
                 limit=K,
                 exact=True,
+                dimensions=DIMS,
             )
         assert len(index_only) < K
         assert [h.chunk_id for h in answered] == [h.chunk_id for h in exact]

@@ -35,7 +35,7 @@ def free_port() -> int:
 
 def cli_env(**overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "OPENAI_API_KEY"}}
-    env.update({"EMBEDDING_PROVIDER": "local", "LOG_LEVEL": "INFO"}, **overrides)
+    env.update({"EMBEDDING_PROVIDER": "hash", "LOG_LEVEL": "INFO"}, **overrides)
     return env
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from maia_vectordb.embeddings import LocalHashEmbeddings, QueryEmbeddingCache
+from maia_vectordb.embeddings import HashEmbeddings, QueryEmbeddingCache
 
 
 class CountingEmbedder:
@@ -17,7 +17,7 @@ class CountingEmbedder:
 
     def __init__(self) -> None:
         self.calls: list[list[str]] = []
-        self._inner = LocalHashEmbeddings(self.dimensions)
+        self._inner = HashEmbeddings(self.dimensions)
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         self.calls.append(list(texts))

@@ -9,11 +9,11 @@ import pytest
 
 from maia_vectordb.config import Settings
 from maia_vectordb.embeddings import (
-    LocalHashEmbeddings,
+    HashEmbeddings,
     OpenAIEmbeddings,
     PermanentEmbeddingError,
     TransientEmbeddingError,
-    build_embedder,
+    build_registry,
 )
 from maia_vectordb.embeddings.openai import count_cl100k_tokens, plan_batches
 from tests.embeddings.conftest import API_KEY, TEST_DIMENSIONS, MakeEmbedder
@@ -194,13 +194,13 @@ class TestBuildEmbedder:
     async def test_uses_openai_when_a_key_is_configured(
         self, make_settings: Callable[..., Settings]
     ) -> None:
-        embedder = build_embedder(make_settings())
-        assert isinstance(embedder, OpenAIEmbeddings)
-        await embedder.aclose()
+        registry = build_registry(make_settings())
+        assert isinstance(registry.default_embedder, OpenAIEmbeddings)
+        await registry.aclose()
 
-    def test_falls_back_to_local_hash_without_key_or_provider(
-        self, make_settings: Callable[..., Settings]
-    ) -> None:
-        embedder = build_embedder(make_settings(OPENAI_API_KEY=None))
-        assert isinstance(embedder, LocalHashEmbeddings)
-        assert (embedder.model, embedder.dimensions) == ("local-hash", TEST_DIMENSIONS)
+    async def test_hash_when_configured(self, make_settings: Callable[..., Settings]) -> None:
+        registry = build_registry(make_settings(OPENAI_API_KEY=None, EMBEDDING_PROVIDER="hash"))
+        embedder = registry.default_embedder
+        assert isinstance(embedder, HashEmbeddings)
+        assert (embedder.model, embedder.dimensions) == ("hash", TEST_DIMENSIONS)
+        await registry.aclose()

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from maia_vectordb.embeddings.local import hash_embed
+from maia_vectordb.embeddings.hash import hash_embed
 
 NATIVE_DIMENSIONS = 1536
 # The SDK ignores a Retry-After of 0 and backs off ~0.5 s itself; a tiny positive one is fast.

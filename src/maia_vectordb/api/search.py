@@ -34,7 +34,7 @@ async def search_vector_store(
         project_id=project,
         vector_store_id=vector_store_id,
         body=body,
-        cache=state.query_cache,
+        embedders=state.embedders,
         settings=state.settings,
         metrics=state.metrics,
     )

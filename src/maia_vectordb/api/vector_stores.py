@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from maia_vectordb.api.deps import PageDep, ProjectDep, SessionDep, VectorStoreID, poll_hint
+from maia_vectordb.api.deps import (
+    PageDep,
+    ProjectDep,
+    SessionDep,
+    StateDep,
+    VectorStoreID,
+    poll_hint,
+)
 from maia_vectordb.api.responses import errors
 from maia_vectordb.schemas.common import ListPage
 from maia_vectordb.schemas.vector_stores import (
@@ -20,10 +27,15 @@ router = APIRouter(prefix="/v1/vector_stores", tags=["vector stores"])
 
 @router.post("", responses=errors(400, 404))
 async def create_vector_store(
-    body: VectorStoreCreate, session: SessionDep, project: ProjectDep, response: Response
+    body: VectorStoreCreate,
+    session: SessionDep,
+    project: ProjectDep,
+    state: StateDep,
+    response: Response,
 ) -> VectorStoreObject:
     """Create a vector store, optionally attaching files that then ingest in the background."""
-    store = await service.create(session, project_id=project, body=body)
+    offered = state.embedders.offered
+    store = await service.create(session, project_id=project, body=body, offered=offered)
     poll_hint(response, store.status)
     return store
 

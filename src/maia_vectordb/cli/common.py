@@ -21,15 +21,11 @@ def load_settings() -> Settings:
 
 def describe(settings: Settings) -> None:
     log.info("database: %s", settings.describe_database())
-    provider = settings.resolved_provider
-    log.info(
-        "embeddings: provider=%s model=%s dimensions=%d",
-        provider,
-        settings.embedding_model if provider == "openai" else "local-hash",
-        settings.embedding_dimensions,
-    )
-    if provider == "local":
-        log.warning(
-            "embeddings: no OPENAI_API_KEY, using the offline lexical LocalHashEmbeddings; "
-            "search matches words, not meaning"
-        )
+    from maia_vectordb.embeddings.registry import offered_specs
+
+    specs = offered_specs(settings)
+    log.info("embeddings: default %s", specs[0].describe())
+    for spec in specs[1:]:
+        log.info("embeddings: also offered %s", spec.describe())
+    if specs[0].provider == "hash":
+        log.warning("embeddings: EMBEDDING_PROVIDER=hash matches words, not meaning")

@@ -12,6 +12,7 @@ from maia_vectordb.cli.serve import InsecureBinding
 from maia_vectordb.config import Settings
 from maia_vectordb.db.bootstrap import DatabaseUnavailable
 from maia_vectordb.db.embedded import EmbeddedDatabaseError
+from maia_vectordb.embeddings.model_files import ModelFilesUnavailable
 from maia_vectordb.errors import MaiaError
 from maia_vectordb.logging_setup import configure_logging
 
@@ -25,7 +26,12 @@ def run(args: argparse.Namespace) -> None:
         describe(settings)
     try:
         sys.exit(_dispatch(settings, args))
-    except (DatabaseUnavailable, EmbeddedDatabaseError, InsecureBinding) as exc:
+    except (
+        DatabaseUnavailable,
+        EmbeddedDatabaseError,
+        ModelFilesUnavailable,
+        InsecureBinding,
+    ) as exc:
         log.error("%s", exc)
         sys.exit(1)
     except MaiaError as exc:

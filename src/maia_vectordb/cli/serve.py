@@ -95,6 +95,11 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
         bound = {"host": host, "port": port, "insecure": args.insecure}
         settings = settings.model_copy(update=bound)
         asyncio.run(_prepare(settings, host, args.insecure))
+        if settings.resolved_provider == "local":
+            from maia_vectordb.embeddings.local import model_directory
+
+            # Found or downloaded once here, before any server process needs it.
+            model_directory(settings)
         log.info("serve: http://%s:%d (API docs at /docs)", host, port)
         if args.workers > 1:
             # Each process builds its own app from the environment; they share only

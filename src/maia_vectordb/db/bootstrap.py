@@ -1,16 +1,19 @@
-"""Checks the runtime makes of a database: reachable, migrated, and of the configured width."""
+"""Checks the runtime makes of a database: reachable, migrated, indexed for the offered models."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 
 import asyncpg
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from maia_vectordb.db.migrate import embedding_dimensions, upgrade_head
+from maia_vectordb.db.migrate import upgrade_head
+from maia_vectordb.db.vector_indexes import ensure_indexes
+from maia_vectordb.embeddings.spec import ModelSpec
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +56,9 @@ async def wait_for_database(url: str, *, within: float) -> None:
     raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {last or 'timed out'}")
 
 
-async def prepare_schema(engine: AsyncEngine, url: str, dimensions: int) -> None:
-    """Upgrade to head, then refuse to run against chunks of another embedding width."""
-    await upgrade_head(url, dimensions)
-    existing = await embedding_dimensions(engine)
-    if existing is not None and existing != dimensions:
-        raise DatabaseUnavailable(
-            f"EMBEDDING_DIMENSIONS={dimensions} but this database stores {existing}-dimensional "
-            "embeddings; use the original setting or a new database"
-        )
+async def prepare_schema(
+    engine: AsyncEngine, url: str, default: ModelSpec, offered: Sequence[ModelSpec]
+) -> None:
+    """Upgrade to head, then make sure every offered model's width has its HNSW index."""
+    await upgrade_head(url, default)
+    await ensure_indexes(engine, [spec.dimensions for spec in offered])

@@ -14,6 +14,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from maia_vectordb.db.vector_indexes import is_width_index
+from maia_vectordb.embeddings.spec import ModelSpec
+
 MIGRATION_LOCK_KEY = 0x6D616961_76646200
 """One advisory lock id for schema changes ("maiavdb\\0"): held while one process upgrades."""
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -28,22 +31,33 @@ def compare_type(
     return None
 
 
-def alembic_config(url: str, dimensions: int) -> Config:
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    """The per-width HNSW indexes follow configuration (db/vector_indexes.py), not models."""
+    return not (type_ == "index" and reflected and compare_to is None and is_width_index(name))
+
+
+def alembic_config(url: str, default: ModelSpec) -> Config:
+    """`default` is the server's default model: new databases index its width, and stores
+    that predate per-store models are recorded as built with it."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.attributes["url"] = url
-    cfg.attributes["embedding_dimensions"] = dimensions
+    cfg.attributes["embedding_provider"] = default.provider
+    cfg.attributes["embedding_model"] = default.model
+    cfg.attributes["embedding_dimensions"] = default.dimensions
     return cfg
 
 
 @functools.cache
 def head_revision() -> str | None:
     """The revision this code expects; the scripts on disk do not change while it runs."""
-    script = ScriptDirectory.from_config(alembic_config("", 0))
+    script = ScriptDirectory.from_config(alembic_config("", ModelSpec("", "", 0)))
     return script.get_current_head()
 
 
-async def upgrade_head(url: str, dimensions: int) -> None:
+async def upgrade_head(url: str, default: ModelSpec) -> None:
     """Bring the schema to head once, however many processes start together.
 
     A database already at head costs one read. Otherwise the first process takes a
@@ -56,7 +70,7 @@ async def upgrade_head(url: str, dimensions: int) -> None:
                 return
             await _advisory(conn, "pg_advisory_lock")
             try:
-                await _alembic_upgrade(url, dimensions)
+                await _alembic_upgrade(url, default)
             finally:
                 await _advisory(conn, "pg_advisory_unlock")
     finally:
@@ -68,9 +82,9 @@ async def _advisory(conn: AsyncConnection, function: str) -> None:
     await conn.commit()
 
 
-async def _alembic_upgrade(url: str, dimensions: int) -> None:
+async def _alembic_upgrade(url: str, default: ModelSpec) -> None:
     """Alembic's API is synchronous and runs its own loop for the async env; keep it off ours."""
-    await asyncio.to_thread(command.upgrade, alembic_config(url, dimensions), "head")
+    await asyncio.to_thread(command.upgrade, alembic_config(url, default), "head")
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
@@ -84,14 +98,3 @@ async def _revision(conn: AsyncConnection) -> str | None:
     if exists is None:
         return None
     return (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
-
-
-async def embedding_dimensions(engine: AsyncEngine) -> int | None:
-    """The dimension the chunk table was created with (halfvec's typmod is the dimension)."""
-    query = text(
-        "SELECT atttypmod FROM pg_attribute "
-        "WHERE attrelid = 'file_chunks'::regclass AND attname = 'embedding'"
-    )
-    async with engine.connect() as conn:
-        value = (await conn.execute(query)).scalar_one_or_none()
-    return int(value) if value is not None and value > 0 else None

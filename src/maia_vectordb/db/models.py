@@ -34,9 +34,6 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-# The model's dimension only shapes DDL in autogenerate; the migration creates the
-# column with the configured dimension and the app checks the two agree at start.
-DEFAULT_DIMENSIONS = 1536
 DEFAULT_PROJECT_ID = uuid.UUID("00000000-0000-0000-0000-000000000001")
 
 
@@ -112,6 +109,10 @@ class VectorStore(Base):
     last_active_at: Mapped[datetime] = _now()
     expires_after_days: Mapped[int | None] = mapped_column(Integer)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The model its files and queries are embedded with, fixed at creation.
+    embedding_provider: Mapped[str] = mapped_column(String(32))
+    embedding_model: Mapped[str] = mapped_column(String(256))
+    embedding_dimensions: Mapped[int] = mapped_column(Integer)
 
     __table_args__ = (Index(None, "project_id", "created_at", "id"),)
 
@@ -177,7 +178,11 @@ class FileBatchFile(Base):
 
 
 class FileChunk(Base):
-    """One embedded piece of a file; search reads only this table plus its store's files."""
+    """One embedded piece of a file; search reads only this table plus its store's files.
+
+    `embedding` has no fixed width (stores use different models); the HNSW index of
+    each width is partial on `embedding_dim` and lives in db/vector_indexes.py.
+    """
 
     __tablename__ = "file_chunks"
 
@@ -188,7 +193,10 @@ class FileChunk(Base):
     text: Mapped[str] = mapped_column(Text)
     token_count: Mapped[int] = mapped_column(Integer)
     attributes: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
-    embedding: Mapped[Any] = mapped_column(HALFVEC(DEFAULT_DIMENSIONS))
+    embedding: Mapped[Any] = mapped_column(HALFVEC())
+    embedding_dim: Mapped[int] = mapped_column(
+        Integer, Computed("vector_dims(embedding)", persisted=True)
+    )
     tsv: Mapped[Any] = mapped_column(
         TSVECTOR, Computed("to_tsvector('english', text)", persisted=True)
     )
@@ -200,13 +208,6 @@ class FileChunk(Base):
             ondelete="CASCADE",
         ),
         Index(None, "vector_store_id", "file_id", "chunk_index"),
-        Index(
-            "ix_file_chunks_embedding_hnsw",
-            "embedding",
-            postgresql_using="hnsw",
-            postgresql_with={"m": 16, "ef_construction": 64},
-            postgresql_ops={"embedding": "halfvec_cosine_ops"},
-        ),
         Index("ix_file_chunks_tsv", "tsv", postgresql_using="gin"),
     )
 

@@ -26,6 +26,7 @@ from sqlalchemy import (
     cast,
     func,
     literal,
+    literal_column,
     select,
     true,
 )
@@ -33,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import NullType
 
 from maia_vectordb.db.models import File, FileChunk, VectorStore
+from maia_vectordb.embeddings.spec import ModelSpec
 
 TEXT_SEARCH_CONFIG = "english"
 
@@ -61,6 +63,8 @@ class SearchTarget:
     exact: bool
     last_active_at: datetime
     expires_at: datetime | None
+    model: ModelSpec
+    """The store's embedding model: queries are embedded with it, searched at its width."""
 
 
 async def open_search(
@@ -85,6 +89,9 @@ async def open_search(
         select(
             VectorStore.last_active_at,
             VectorStore.expires_at,
+            VectorStore.embedding_provider,
+            VectorStore.embedding_model,
+            VectorStore.embedding_dimensions,
             small,
             func.set_config("hnsw.iterative_scan", "relaxed_order", True),
             func.set_config("hnsw.ef_search", str(tuning.ef_search), True),
@@ -100,7 +107,10 @@ async def open_search(
     row = (await session.execute(statement)).first()
     if row is None:
         return None
-    return SearchTarget(exact=bool(row.small), last_active_at=row[0], expires_at=row[1])
+    model = ModelSpec(row.embedding_provider, row.embedding_model, row.embedding_dimensions)
+    return SearchTarget(
+        exact=bool(row.small), last_active_at=row[0], expires_at=row[1], model=model
+    )
 
 
 def _with_filenames(candidates: Select[Any], order: str, descending: bool) -> Select[Any]:
@@ -108,6 +118,14 @@ def _with_filenames(candidates: Select[Any], order: str, descending: bool) -> Se
     cte = candidates.cte("candidates").prefix_with("MATERIALIZED")
     key = cte.c[order].desc() if descending else cte.c[order]
     return select(cte, File.filename).join(File, File.id == cte.c.file_id).order_by(key, cte.c.id)
+
+
+def cosine_distance(embedding: list[float], dimensions: int) -> ColumnElement[Any]:
+    """Both sides cast to `halfvec(dimensions)`, the expression of that width's partial
+    HNSW index (db/vector_indexes.py), so the planner can use it."""
+    width = HALFVEC(dimensions)
+    query_vec = cast(bindparam("query_vec", embedding, type_=NullType()), width)
+    return cast(FileChunk.embedding, width).op("<=>", return_type=NullType())(query_vec)
 
 
 async def vector_hits(
@@ -118,16 +136,18 @@ async def vector_hits(
     condition: ColumnElement[bool],
     limit: int,
     exact: bool,
+    dimensions: int,
 ) -> list[Hit]:
     """Nearest chunks by cosine distance; score = 1 - distance, floored at 0."""
-    query_vec = cast(bindparam("query_vec", embedding, type_=NullType()), HALFVEC)
-    distance = FileChunk.embedding.op("<=>", return_type=NullType())(query_vec)
+    distance = cosine_distance(embedding, dimensions)
     if exact:
         # `+ 0` hides the ordering from the HNSW index: scan the store's rows via its btree.
         in_store, ordering = FileChunk.vector_store_id == vector_store_id, distance + literal(0)
     else:
-        # `|| ''` hides the store from its btree: the HNSW index is the only plan left.
+        # `|| ''` hides the store from its btree: the width's HNSW index is the only plan left.
         in_store, ordering = (FileChunk.vector_store_id + "") == vector_store_id, distance
+    # A literal, not a parameter: a generic plan could not prove the partial index's predicate.
+    in_store = in_store & (FileChunk.embedding_dim == literal_column(str(int(dimensions))))
     candidates = (
         select(
             FileChunk.id,

@@ -1,8 +1,7 @@
-"""Text → vectors: OpenAI(-compatible) embeddings, an offline lexical fallback, a query cache."""
+"""Text → vectors: OpenAI(-compatible), the built-in ONNX model, lexical hashing; a query cache."""
 
 from __future__ import annotations
 
-from maia_vectordb.config import Settings
 from maia_vectordb.embeddings.base import (
     Embedder,
     EmbeddingError,
@@ -10,24 +9,25 @@ from maia_vectordb.embeddings.base import (
     TransientEmbeddingError,
 )
 from maia_vectordb.embeddings.cache import QueryEmbeddingCache
-from maia_vectordb.embeddings.local import LocalHashEmbeddings
+from maia_vectordb.embeddings.hash import HashEmbeddings
+from maia_vectordb.embeddings.local import LocalModelEmbeddings
+from maia_vectordb.embeddings.model_files import ModelFilesUnavailable
 from maia_vectordb.embeddings.openai import OpenAIEmbeddings
-from maia_vectordb.observability.metrics import Metrics
+from maia_vectordb.embeddings.registry import EmbedderRegistry, ModelUnavailable, build_registry
+from maia_vectordb.embeddings.spec import ModelSpec
 
 __all__ = [
     "Embedder",
+    "EmbedderRegistry",
     "EmbeddingError",
-    "LocalHashEmbeddings",
+    "HashEmbeddings",
+    "LocalModelEmbeddings",
+    "ModelFilesUnavailable",
+    "ModelSpec",
+    "ModelUnavailable",
     "OpenAIEmbeddings",
     "PermanentEmbeddingError",
     "QueryEmbeddingCache",
     "TransientEmbeddingError",
-    "build_embedder",
+    "build_registry",
 ]
-
-
-def build_embedder(settings: Settings, *, metrics: Metrics | None = None) -> Embedder:
-    """The configured provider; `local` when no key or server is set, so `serve` works offline."""
-    if settings.resolved_provider == "openai":
-        return OpenAIEmbeddings(settings, metrics=metrics)
-    return LocalHashEmbeddings(settings.embedding_dimensions, metrics=metrics)

@@ -7,8 +7,10 @@ from typing import Protocol
 
 
 class Embedder(Protocol):
-    """Turns texts into vectors of a fixed width; the width must match the chunks table."""
+    """Turns texts into vectors of a fixed width; a store records `provider`, `model` and
+    `dimensions` so its files and queries are embedded alike."""
 
+    provider: str
     model: str
     dimensions: int
 

@@ -1,90 +1,116 @@
-"""An offline embedder for tests and air-gapped trials: it matches words, not meaning."""
+"""`EMBEDDING_PROVIDER=local`: all-MiniLM-L6-v2 run in-process with onnxruntime, no torch.
+
+Computed exactly as sentence-transformers does: WordPiece tokens truncated to 256,
+the transformer's last hidden state averaged over the attention mask, then L2
+normalised. Inference is CPU-bound, so it runs in a worker thread, one batch at a
+time (FIFO), with onnxruntime's own threads bounded: a search query waits for at
+most one batch of an ingesting file, and the event loop never waits at all.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import math
-import re
 import time
-from collections import Counter
-from collections.abc import Iterable, Sequence
-from itertools import pairwise
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+from maia_vectordb.config import Settings
+from maia_vectordb.embeddings.model_files import MODEL_NAME, ensure_files, given_directory
 from maia_vectordb.observability.metrics import Metrics
 
-LOCAL_MODEL = "local-hash"
-WORD = re.compile(r"\w+")
-BIGRAM_WEIGHT = 0.5
-# Hashing hundreds of chunks takes long enough to stall other requests on the event loop.
-THREAD_THRESHOLD = 64
+if TYPE_CHECKING:
+    from maia_vectordb.embeddings.onnx_model import LoadedModel
+
+LOCAL_DIMENSIONS = 384
+# A query waits for at most one batch of an ingesting file: bound each batch's padded
+# size (inputs * longest), which is what its compute time follows.
+BATCH_TOKENS = 1024
+BATCH_INPUTS = 64
 
 
-def _features(text: str) -> Counter[str]:
-    words = WORD.findall(text.lower())
-    features = Counter(f"w:{word}" for word in words)
-    features.update(f"b:{left} {right}" for left, right in pairwise(words))
-    return features
+def model_directory(settings: Settings) -> Path:
+    """EMBEDDING_MODEL_PATH, else the data-dir cache (downloaded into on first use)."""
+    if settings.embedding_model_path is not None:
+        return given_directory(settings.embedding_model_path)
+    return ensure_files(settings.model_cache_dir, settings.embedding_model_url)
 
 
-def _bucket(feature: str, dimensions: int) -> tuple[int, float]:
-    """A stable signed bucket; `hash()` is salted per process, so vectors would not persist."""
-    digest = int.from_bytes(hashlib.blake2b(feature.encode(), digest_size=8).digest(), "little")
-    return digest % dimensions, 1.0 if digest >> 63 else -1.0
+def length_batches(
+    token_ids: Sequence[Sequence[int]],
+    *,
+    max_tokens: int = BATCH_TOKENS,
+    max_inputs: int = BATCH_INPUTS,
+) -> list[list[int]]:
+    """Input positions grouped by similar length (little padding), each group's padded size
+    within `max_tokens`; a single input over it still gets a group of its own."""
+    order = sorted(range(len(token_ids)), key=lambda i: len(token_ids[i]))
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for position in order:
+        width = len(token_ids[position])
+        if current and ((len(current) + 1) * width > max_tokens or len(current) >= max_inputs):
+            batches.append(current)
+            current = []
+        current.append(position)
+    if current:
+        batches.append(current)
+    return batches
 
 
-def _normalised(vector: list[float]) -> list[float]:
-    norm = math.sqrt(math.fsum(value * value for value in vector))
-    if norm == 0.0:
-        # Cosine distance on a zero vector is undefined in pgvector, so give a fixed direction.
-        return [1.0 / math.sqrt(len(vector))] * len(vector)
-    return [value / norm for value in vector]
+class LocalModelEmbeddings:
+    """all-MiniLM-L6-v2 (384-d); the files are found or downloaded on the first `load()`."""
 
+    provider: str = "local"
+    model: str = MODEL_NAME
+    dimensions: int = LOCAL_DIMENSIONS
 
-def hash_embed(text: str, dimensions: int) -> list[float]:
-    """Feature-hash unigrams and (lighter) bigrams with log-scaled counts, then unit-normalise."""
-    vector = [0.0] * dimensions
-    for feature, count in _features(text).items():
-        index, sign = _bucket(feature, dimensions)
-        weight = BIGRAM_WEIGHT if feature.startswith("b:") else 1.0
-        vector[index] += sign * weight * (1.0 + math.log(count))
-    return _normalised(vector)
-
-
-def _embed_all(texts: Iterable[str], dimensions: int) -> list[list[float]]:
-    return [hash_embed(text, dimensions) for text in texts]
-
-
-class LocalHashEmbeddings:
-    """Lexical, not semantic: texts sharing words score high, paraphrases with new words do not.
-
-    Deterministic across processes and machines, so stored vectors stay comparable with
-    the query vectors of a later run.
-    """
-
-    model: str = LOCAL_MODEL
-
-    def __init__(self, dimensions: int, *, metrics: Metrics | None = None) -> None:
-        if dimensions < 1:
-            raise ValueError("dimensions must be at least 1")
-        self.dimensions = dimensions
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        metrics: Metrics | None = None,
+        locate: Callable[[Settings], Path] = model_directory,
+    ) -> None:
+        self._settings = settings
+        self._locate = locate
         self._metrics = metrics
+        self._loaded: LoadedModel | None = None
+        self._loading = asyncio.Lock()
+        self._inference = asyncio.Semaphore(1)
+
+    async def load(self) -> LoadedModel:
+        """Find (or download) and load the model once; raises `ModelFilesUnavailable`."""
+        async with self._loading:
+            if self._loaded is None:
+                # Imported here: numpy + onnxruntime cost every command ~1 s at start.
+                from maia_vectordb.embeddings.onnx_model import LoadedModel
+
+                directory = await asyncio.to_thread(self._locate, self._settings)
+                self._loaded = await asyncio.to_thread(
+                    LoadedModel.load, directory, threads=self._settings.embedding_local_threads
+                )
+        return self._loaded
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        """Counted like provider calls, so dashboards work the same offline."""
+        """Vectors in input order."""
+        if not texts:
+            return []
         started = time.perf_counter()
-        vectors = await self._embed(texts)
+        model = await self.load()
+        token_ids = await asyncio.to_thread(model.tokenize, texts)
+        vectors: list[list[float]] = [[] for _ in texts]
+        for positions in length_batches(token_ids):
+            batch = [token_ids[i] for i in positions]
+            async with self._inference:
+                embedded = await asyncio.to_thread(model.embed_ids, batch)
+            for position, vector in zip(positions, embedded.tolist(), strict=True):
+                vectors[position] = vector
         if self._metrics is not None:
-            self._metrics.embeddings.record(
-                outcome="ok", seconds=time.perf_counter() - started, inputs=len(texts)
-            )
+            seconds = time.perf_counter() - started
+            self._metrics.embeddings.record(outcome="ok", seconds=seconds, inputs=len(texts))
         return vectors
 
-    async def _embed(self, texts: Sequence[str]) -> list[list[float]]:
-        """Small batches inline; large ones in a thread so the event loop keeps serving."""
-        if len(texts) > THREAD_THRESHOLD:
-            return await asyncio.to_thread(_embed_all, list(texts), self.dimensions)
-        return _embed_all(texts, self.dimensions)
-
     async def aclose(self) -> None:
-        """Nothing to release; present to satisfy the `Embedder` protocol."""
+        """The session holds no sockets or processes; dropping it frees its memory."""
+        self._loaded = None

@@ -129,6 +129,8 @@ class OpenAIEmbeddings:
     """`AsyncOpenAI` does the retrying (429/5xx/timeouts, honouring Retry-After); this class
     batches, bounds concurrency, decodes and checks widths."""
 
+    provider: str = "openai"
+
     def __init__(
         self,
         settings: Settings,

@@ -21,11 +21,12 @@ TIMEOUT_GRACE_SECONDS = 5.0
 class Ingested:
     text: str
     chunks: list[ChunkRow]
+    dimensions: int
 
-    def usage_bytes(self, dimensions: int) -> int:
+    def usage_bytes(self) -> int:
         """What the chunks occupy: their text plus their half-precision vectors."""
         text_bytes = sum(len(c.text.encode()) for c in self.chunks)
-        return text_bytes + len(self.chunks) * dimensions * BYTES_PER_HALF
+        return text_bytes + len(self.chunks) * self.dimensions * BYTES_PER_HALF
 
 
 def chunking_config(strategy: dict[str, Any]) -> ChunkingConfig:
@@ -78,4 +79,4 @@ async def ingest(
         ChunkRow(index=p.index, text=p.text, token_count=p.token_count, embedding=v)
         for p, v in zip(pieces, vectors, strict=True)
     ]
-    return Ingested(text=text, chunks=rows)
+    return Ingested(text=text, chunks=rows, dimensions=embedder.dimensions)

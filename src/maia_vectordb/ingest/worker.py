@@ -24,8 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from maia_vectordb.config import Settings
 from maia_vectordb.db import chunks, jobs
 from maia_vectordb.db.files import read_all
-from maia_vectordb.db.models import File, IngestJob, VectorStoreFile
-from maia_vectordb.embeddings import Embedder, PermanentEmbeddingError, TransientEmbeddingError
+from maia_vectordb.db.models import File, IngestJob, VectorStore, VectorStoreFile
+from maia_vectordb.embeddings import (
+    EmbedderRegistry,
+    ModelSpec,
+    PermanentEmbeddingError,
+    TransientEmbeddingError,
+)
 from maia_vectordb.ingest.chunking import Chunker
 from maia_vectordb.ingest.liveness import TaskLiveness
 from maia_vectordb.ingest.parsers import InvalidFile, UnsupportedFile
@@ -64,7 +69,8 @@ class Outcome:
 @dataclass
 class IngestWorker:
     sessionmaker: async_sessionmaker[AsyncSession]
-    embedder: Embedder
+    embedders: EmbedderRegistry
+    """Each file is embedded with its store's model."""
     chunker: Chunker
     settings: Settings
     name: str = "worker"
@@ -131,14 +137,14 @@ class IngestWorker:
             async with self.sessionmaker() as session, session.begin():
                 await jobs.finish(session, job.id)
             return Outcome("skipped")
-        attachment, filename, data = target
+        attachment, filename, data, model = target
         try:
             result = await ingest(
                 filename=filename,
                 data=data,
                 strategy=attachment.chunking_strategy,
                 chunker=self.chunker,
-                embedder=self.embedder,
+                embedder=self.embedders.get(model),
                 limits=parse_limits(self.settings),
             )
         except UnsupportedFile as exc:
@@ -158,10 +164,17 @@ class IngestWorker:
 
     async def _load(
         self, session: AsyncSession, job: jobs.ClaimedJob
-    ) -> tuple[VectorStoreFile, str, bytes] | None:
+    ) -> tuple[VectorStoreFile, str, bytes, ModelSpec] | None:
         query = (
-            select(VectorStoreFile, File.filename)
+            select(
+                VectorStoreFile,
+                File.filename,
+                VectorStore.embedding_provider,
+                VectorStore.embedding_model,
+                VectorStore.embedding_dimensions,
+            )
             .join(File, File.id == VectorStoreFile.file_id)
+            .join(VectorStore, VectorStore.id == VectorStoreFile.vector_store_id)
             .where(
                 VectorStoreFile.vector_store_id == job.vector_store_id,
                 VectorStoreFile.file_id == job.file_id,
@@ -171,7 +184,8 @@ class IngestWorker:
         row = (await session.execute(query)).first()
         if row is None:
             return None
-        return row[0], row[1], await read_all(session, job.file_id)
+        model = ModelSpec(row[2], row[3], row[4])
+        return row[0], row[1], await read_all(session, job.file_id), model
 
     async def _complete(
         self, job: jobs.ClaimedJob, attachment: VectorStoreFile, result: Ingested
@@ -191,7 +205,7 @@ class IngestWorker:
             current.status = "completed"
             current.last_error = None
             current.content = result.text
-            current.usage_bytes = result.usage_bytes(self.embedder.dimensions)
+            current.usage_bytes = result.usage_bytes()
             await jobs.finish(session, job.id)
         return Outcome("completed", chunks=len(result.chunks))
 

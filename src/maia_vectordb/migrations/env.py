@@ -9,7 +9,7 @@ from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from maia_vectordb.db.migrate import compare_type
+from maia_vectordb.db.migrate import compare_type, include_object
 from maia_vectordb.db.models import Base
 
 config = context.config
@@ -21,6 +21,7 @@ def _run(connection: Connection) -> None:
         connection=connection,
         target_metadata=target_metadata,
         compare_type=compare_type,
+        include_object=include_object,
         transaction_per_migration=True,
     )
     with context.begin_transaction():

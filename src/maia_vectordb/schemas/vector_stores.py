@@ -36,6 +36,12 @@ class VectorStoreObject(BaseModel):
     last_active_at: int | None
     metadata: dict[str, str] | None
     description: str | None = None
+    embedding_model: str
+    """Extension: the model this store's files and queries are embedded with."""
+    embedding_dimension: int
+    """Extension: that model's vector width."""
+    embedding_provider: str
+    """Extension: `openai` (or a compatible server), `local` (built-in ONNX) or `hash`."""
 
 
 class VectorStoreCreate(Request):
@@ -45,6 +51,13 @@ class VectorStoreCreate(Request):
     expires_after: ExpiresAfter | None = None
     chunking_strategy: ChunkingStrategyParam | None = None
     metadata: Metadata = None
+    embedding_model: SafeStr | None = Field(default=None, min_length=1, max_length=256)
+    """Extension (llama-stack): one of the models this server offers; default: its default."""
+    embedding_dimension: StrictInt | None = Field(default=None, ge=1, le=16000)
+    """Extension (llama-stack): must equal the chosen model's width."""
+    provider_id: SafeStr | None = Field(default=None, max_length=256)
+    """Extension (llama-stack): `openai`, `local` or `hash` narrows the model; other values
+    (llama-stack's vector-io provider names) are accepted and ignored."""
 
 
 class VectorStoreUpdate(Request):

@@ -28,7 +28,13 @@ from maia_vectordb.db import search as queries
 from maia_vectordb.db.filters import compile_filter
 from maia_vectordb.db.liveness import file_is_live
 from maia_vectordb.db.models import FileChunk, VectorStore
-from maia_vectordb.embeddings import QueryEmbeddingCache
+from maia_vectordb.embeddings import (
+    EmbedderRegistry,
+    ModelSpec,
+    ModelUnavailable,
+    QueryEmbeddingCache,
+)
+from maia_vectordb.errors import InvalidRequest
 from maia_vectordb.observability.metrics import Metrics
 from maia_vectordb.schemas.search import SearchMode, SearchPage, SearchRequest, SearchResult
 from maia_vectordb.schemas.vector_store_files import ContentPart
@@ -94,7 +100,7 @@ async def search(
     project_id: uuid.UUID,
     vector_store_id: str,
     body: SearchRequest,
-    cache: QueryEmbeddingCache,
+    embedders: EmbedderRegistry,
     settings: Settings,
     metrics: Metrics | None = None,
     writer: AsyncSession | None = None,
@@ -109,7 +115,7 @@ async def search(
         project_id=project_id,
         vector_store_id=vector_store_id,
         body=body,
-        cache=cache,
+        embedders=embedders,
         settings=settings,
     )
     if metrics is not None:
@@ -125,7 +131,7 @@ async def _search(
     project_id: uuid.UUID,
     vector_store_id: str,
     body: SearchRequest,
-    cache: QueryEmbeddingCache,
+    embedders: EmbedderRegistry,
     settings: Settings,
 ) -> SearchPage:
     mode = resolve_mode(body)
@@ -148,6 +154,7 @@ async def _search(
     vector_weight, text_weight = _weights(body)
     lists: list[Ranked] = []
     if mode == "vector" or (mode == "hybrid" and vector_weight > 0):
+        cache = query_cache(embedders, target.model)
         for embedding in await cache.embed_queries(texts):
             hits = await nearest(session, vector_store_id, embedding, condition, pool, target)
             lists.append(Ranked(hits, vector_weight))
@@ -169,6 +176,14 @@ async def _search(
     return SearchPage(search_query=texts, data=[_result(hit, score) for hit, score in kept])
 
 
+def query_cache(embedders: EmbedderRegistry, model: ModelSpec) -> QueryEmbeddingCache:
+    """The store's own model embeds its queries; keyword search needs none of this."""
+    try:
+        return embedders.query_cache(model)
+    except ModelUnavailable as exc:
+        raise InvalidRequest(exc.message, param="vector_store_id") from None
+
+
 async def nearest(
     session: AsyncSession,
     vector_store_id: str,
@@ -186,6 +201,7 @@ async def nearest(
         condition=condition,
         limit=limit,
         exact=target.exact,
+        dimensions=target.model.dimensions,
     )
     if target.exact or len(hits) >= limit or isinstance(condition, True_):
         return hits
@@ -196,6 +212,7 @@ async def nearest(
         condition=condition,
         limit=limit,
         exact=True,
+        dimensions=target.model.dimensions,
     )
 
 

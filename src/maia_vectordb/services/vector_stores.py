@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy import delete
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from maia_vectordb.db.counts import Tally, store_tallies
 from maia_vectordb.db.models import VectorStore
 from maia_vectordb.db.pagination import PageRequest, paginate
+from maia_vectordb.embeddings import ModelSpec
 from maia_vectordb.errors import InvalidRequest, NotFound
 from maia_vectordb.schemas.common import ListPage
 from maia_vectordb.schemas.vector_stores import (
@@ -22,6 +24,7 @@ from maia_vectordb.schemas.vector_stores import (
     VectorStoreUpdate,
 )
 from maia_vectordb.services import attachments
+from maia_vectordb.services.embedding_models import choose_model
 from maia_vectordb.services.ids import new_vector_store_id
 from maia_vectordb.services.projects import owned
 from maia_vectordb.services.timeutil import unix, unix_required, utcnow
@@ -62,6 +65,9 @@ def to_wire(row: VectorStore, entry: Tally) -> VectorStoreObject:
         expires_at=unix(row.expires_at),
         last_active_at=unix(row.last_active_at),
         metadata=row.metadata_,
+        embedding_model=row.embedding_model,
+        embedding_dimension=row.embedding_dimensions,
+        embedding_provider=row.embedding_provider,
     )
 
 
@@ -109,8 +115,19 @@ async def get_writable_row(
 
 
 async def create(
-    session: AsyncSession, *, project_id: uuid.UUID, body: VectorStoreCreate
+    session: AsyncSession,
+    *,
+    project_id: uuid.UUID,
+    body: VectorStoreCreate,
+    offered: Sequence[ModelSpec],
 ) -> VectorStoreObject:
+    """`offered`: the server's embedding models, its default first."""
+    model = choose_model(
+        offered,
+        model=body.embedding_model,
+        dimension=body.embedding_dimension,
+        provider_id=body.provider_id,
+    )
     file_ids = body.file_ids or []
     if body.chunking_strategy is not None and not file_ids:
         raise InvalidRequest(
@@ -127,6 +144,9 @@ async def create(
         description=body.description,
         metadata_=body.metadata or {},
         expires_after_days=body.expires_after.days if body.expires_after else None,
+        embedding_provider=model.provider,
+        embedding_model=model.model,
+        embedding_dimensions=model.dimensions,
     )
     _touch(row)
     row.created_at = row.last_active_at

@@ -1,4 +1,4 @@
-"""LocalHashEmbeddings: deterministic, offline, lexical vectors of unit length."""
+"""HashEmbeddings: deterministic, offline, lexical vectors of unit length."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from maia_vectordb.embeddings import LocalHashEmbeddings
+from maia_vectordb.embeddings import HashEmbeddings
 
 
 def cosine(a: list[float], b: list[float]) -> float:
@@ -18,33 +18,33 @@ def norm(vector: list[float]) -> float:
 
 
 @pytest.fixture
-def local() -> LocalHashEmbeddings:
-    return LocalHashEmbeddings(256)
+def local() -> HashEmbeddings:
+    return HashEmbeddings(256)
 
 
 class TestDeterminism:
     async def test_same_text_same_vector_across_instances(self) -> None:
-        first = await LocalHashEmbeddings(64).embed(["the quick brown fox"])
-        second = await LocalHashEmbeddings(64).embed(["the quick brown fox"])
+        first = await HashEmbeddings(64).embed(["the quick brown fox"])
+        second = await HashEmbeddings(64).embed(["the quick brown fox"])
         assert first == second
 
     async def test_vectors_are_pinned_so_stored_chunks_stay_comparable(self) -> None:
         # Python's hash() is salted per process; these values must never change between runs.
-        [vector] = await LocalHashEmbeddings(8).embed(["hello world"])
+        [vector] = await HashEmbeddings(8).embed(["hello world"])
         assert vector == pytest.approx([0.0, -2 / 3, 0.0, 0.0, 0.0, -2 / 3, 1 / 3, 0.0])
 
-    async def test_ignores_case_and_punctuation(self, local: LocalHashEmbeddings) -> None:
+    async def test_ignores_case_and_punctuation(self, local: HashEmbeddings) -> None:
         a, b = await local.embed(["Hello, World!", "hello world"])
         assert a == b
 
-    async def test_large_batches_match_small_ones(self, local: LocalHashEmbeddings) -> None:
+    async def test_large_batches_match_small_ones(self, local: HashEmbeddings) -> None:
         inputs = [f"document {i} about topic {i % 7}" for i in range(100)]
         assert await local.embed(inputs) == [(await local.embed([t]))[0] for t in inputs]
 
 
 class TestShape:
     async def test_vectors_have_the_configured_width_and_unit_norm(
-        self, local: LocalHashEmbeddings
+        self, local: HashEmbeddings
     ) -> None:
         vectors = await local.embed(["one", "two words", "a somewhat longer sentence " * 20])
         for vector in vectors:
@@ -53,23 +53,23 @@ class TestShape:
 
     @pytest.mark.parametrize("text", ["", "   ", "!!! ---"])
     async def test_text_without_words_gets_a_fixed_unit_vector(
-        self, local: LocalHashEmbeddings, text: str
+        self, local: HashEmbeddings, text: str
     ) -> None:
         [vector] = await local.embed([text])
         assert norm(vector) == pytest.approx(1.0)
         assert vector == (await local.embed([""]))[0]
 
-    def test_names_itself_local_hash(self, local: LocalHashEmbeddings) -> None:
-        assert (local.model, local.dimensions) == ("local-hash", 256)
+    def test_names_itself_hash(self, local: HashEmbeddings) -> None:
+        assert (local.model, local.dimensions) == ("hash", 256)
 
     def test_rejects_zero_dimensions(self) -> None:
         with pytest.raises(ValueError, match="dimensions"):
-            LocalHashEmbeddings(0)
+            HashEmbeddings(0)
 
 
 class TestSimilarity:
     async def test_texts_sharing_words_score_higher_than_unrelated_ones(
-        self, local: LocalHashEmbeddings
+        self, local: HashEmbeddings
     ) -> None:
         query, related, unrelated = await local.embed(
             [
@@ -80,9 +80,7 @@ class TestSimilarity:
         )
         assert cosine(query, related) > cosine(query, unrelated) + 0.2
 
-    async def test_word_order_matters_a_little_through_bigrams(
-        self, local: LocalHashEmbeddings
-    ) -> None:
+    async def test_word_order_matters_a_little_through_bigrams(self, local: HashEmbeddings) -> None:
         a, same, swapped = await local.embed(["new york city", "new york city", "city york new"])
         assert cosine(a, same) == pytest.approx(1.0)
         assert 0.5 < cosine(a, swapped) < 1.0

@@ -1,0 +1,119 @@
+"""The embedding models this server offers, one embedder and query cache for each.
+
+Each vector store records the model it was built with; the ingest worker and
+search ask the registry for that model's embedder. What is offered:
+
+- the default (`EMBEDDING_PROVIDER`, or `openai` with a key, else `local`);
+- `openai` (EMBEDDING_MODEL at EMBEDDING_DIMENSIONS) whenever a key or
+  EMBEDDING_BASE_URL is configured;
+- `local` (all-MiniLM-L6-v2, 384-d) whenever its files are on this machine
+  (EMBEDDING_MODEL_PATH, or already in the data-dir cache), and always when it
+  is the default (then it is downloaded at start if missing);
+- `hash` only when it is the default: it exists for tests and benchmarks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from maia_vectordb.config import Settings
+from maia_vectordb.embeddings.base import Embedder, PermanentEmbeddingError
+from maia_vectordb.embeddings.cache import QueryEmbeddingCache
+from maia_vectordb.embeddings.hash import HASH_MODEL, HashEmbeddings
+from maia_vectordb.embeddings.local import LOCAL_DIMENSIONS, LocalModelEmbeddings
+from maia_vectordb.embeddings.model_files import MODEL_NAME, has_files
+from maia_vectordb.embeddings.openai import OpenAIEmbeddings
+from maia_vectordb.embeddings.spec import ModelSpec
+from maia_vectordb.observability.metrics import Metrics
+
+
+def spec_of(embedder: Embedder) -> ModelSpec:
+    return ModelSpec(embedder.provider, embedder.model, embedder.dimensions)
+
+
+class ModelUnavailable(PermanentEmbeddingError):
+    """A store's model is not offered by this server (any more)."""
+
+
+class EmbedderRegistry:
+    """Held on the app state; the default comes first in `offered`."""
+
+    def __init__(self, embedders: Sequence[Embedder], *, cache_size: int) -> None:
+        if not embedders:
+            raise ValueError("a registry needs at least its default embedder")
+        self._embedders = {spec_of(e): e for e in embedders}
+        self._caches = {
+            spec: QueryEmbeddingCache(e, max_entries=cache_size)
+            for spec, e in self._embedders.items()
+        }
+        self.default = spec_of(embedders[0])
+
+    @property
+    def offered(self) -> list[ModelSpec]:
+        return list(self._embedders)
+
+    @property
+    def default_embedder(self) -> Embedder:
+        return self._embedders[self.default]
+
+    def get(self, spec: ModelSpec) -> Embedder:
+        embedder = self._embedders.get(spec)
+        if embedder is None:
+            raise ModelUnavailable(
+                f"this vector store was built with {spec.describe()}, which this server does "
+                f"not offer; it offers {describe_all(self.offered)}"
+            )
+        return embedder
+
+    def query_cache(self, spec: ModelSpec) -> QueryEmbeddingCache:
+        self.get(spec)
+        return self._caches[spec]
+
+    async def aclose(self) -> None:
+        for embedder in self._embedders.values():
+            await embedder.aclose()
+
+
+def describe_all(specs: Sequence[ModelSpec]) -> str:
+    return ", ".join(spec.describe() for spec in specs)
+
+
+def _build(provider: str, settings: Settings, metrics: Metrics | None) -> Embedder:
+    if provider == "openai":
+        return OpenAIEmbeddings(settings, metrics=metrics)
+    if provider == "local":
+        return LocalModelEmbeddings(settings, metrics=metrics)
+    return HashEmbeddings(settings.embedding_dimensions, metrics=metrics)
+
+
+def local_files_present(settings: Settings) -> bool:
+    directory = settings.embedding_model_path or settings.model_cache_dir
+    return has_files(directory)
+
+
+def offered_providers(settings: Settings) -> list[str]:
+    """The default first, then the others this configuration can run."""
+    providers = [settings.resolved_provider]
+    if settings.openai_configured:
+        providers.append("openai")
+    if local_files_present(settings):
+        providers.append("local")
+    return list(dict.fromkeys(providers))
+
+
+def spec_for(provider: str, settings: Settings) -> ModelSpec:
+    """The model a provider runs under these settings, without building it."""
+    if provider == "openai":
+        return ModelSpec("openai", settings.embedding_model, settings.embedding_dimensions)
+    if provider == "local":
+        return ModelSpec("local", MODEL_NAME, LOCAL_DIMENSIONS)
+    return ModelSpec("hash", HASH_MODEL, settings.embedding_dimensions)
+
+
+def offered_specs(settings: Settings) -> list[ModelSpec]:
+    return [spec_for(provider, settings) for provider in offered_providers(settings)]
+
+
+def build_registry(settings: Settings, *, metrics: Metrics | None = None) -> EmbedderRegistry:
+    embedders = [_build(p, settings, metrics) for p in offered_providers(settings)]
+    return EmbedderRegistry(embedders, cache_size=settings.search_cache_size)
