@@ -1,10 +1,16 @@
 """A near-free stand-in for OpenAI's `POST /v1/embeddings`, run as its own process.
 
-`python bench/fake_openai.py --port P --dims D [--queries VECTORS --texts TEXTS]`
+`python bench/fake_openai.py --port P --dims D [--vectors random|latent]
+[--queries VECTORS --texts TEXTS]`
 
 Line n of TEXTS gets row n of VECTORS (float32, D per row), so a benchmark knows the
-exact query vector the server searched with. Any other text gets a unit vector derived
-from a hash of the text: deterministic, distinct per text, and cheap (no model).
+exact query vector the server searched with. Any other text gets a deterministic unit
+vector, cheap (no model), of one of two kinds:
+- `random` (default): derived from a hash of the whole text, uniform-looking on the
+  sphere: the hardest case for HNSW, and ~1.5x costlier to insert than real embeddings;
+- `latent`: the sum of per-word 32-dimensional Gaussian latents mapped through one fixed
+  random basis, plus a little noise: texts that share words are near each other, and
+  the vectors have the low intrinsic dimension of real embeddings.
 """
 
 from __future__ import annotations
@@ -15,9 +21,11 @@ import base64
 import hashlib
 import math
 import operator
+import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -25,6 +33,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 BYTES_PER_FLOAT = 4
+LATENT_DIMS = 32
+NOISE = 0.05
+WORD = re.compile(r"\w+")
+VECTOR_KINDS = ("random", "latent")
 
 
 def hashed_vector(text: str, dims: int) -> bytes:
@@ -34,9 +46,37 @@ def hashed_vector(text: str, dims: int) -> bytes:
     return array.array("f", (value / norm for value in ints)).tobytes()
 
 
+class LatentVectors:
+    """Embedding-like vectors: word latents summed, projected by a fixed basis, noised."""
+
+    def __init__(self, dims: int) -> None:
+        self.basis = np.random.default_rng(0).standard_normal((LATENT_DIMS, dims))
+        self.words: dict[str, Any] = {}
+
+    def _word(self, word: str) -> Any:
+        """A word's latent: its hash bytes as centred int8s, cached (vocabularies are small)."""
+        latent = self.words.get(word)
+        if latent is None:
+            digest = hashlib.blake2b(word.encode(), digest_size=LATENT_DIMS).digest()
+            latent = np.frombuffer(digest, dtype=np.int8).astype(np.float64)
+            self.words[word] = latent
+        return latent
+
+    def vector(self, text: str) -> bytes:
+        words = WORD.findall(text.lower()) or [text]
+        latent = np.sum([self._word(w) for w in words], axis=0) @ self.basis
+        latent /= float(np.linalg.norm(latent)) or 1.0
+        noise = np.frombuffer(hashlib.shake_128(text.encode()).digest(latent.shape[0]), np.int8)
+        dense = latent + NOISE * noise / (float(np.linalg.norm(noise)) or 1.0)
+        return (dense / np.linalg.norm(dense)).astype(np.float32).tobytes()
+
+
 class Embeddings:
-    def __init__(self, dims: int, vectors: Path | None, texts: Path | None) -> None:
+    def __init__(
+        self, dims: int, vectors: Path | None, texts: Path | None, kind: str = "random"
+    ) -> None:
         self.dims = dims
+        self.latent = LatentVectors(dims) if kind == "latent" else None
         table = vectors.read_bytes() if vectors else b""
         lines = texts.read_text(encoding="utf-8").splitlines() if texts else []
         row = dims * BYTES_PER_FLOAT
@@ -44,7 +84,11 @@ class Embeddings:
 
     def vector(self, text: str) -> bytes:
         known = self.known.get(text)
-        return known if known is not None else hashed_vector(text, self.dims)
+        if known is not None:
+            return known
+        if self.latent is not None:
+            return self.latent.vector(text)
+        return hashed_vector(text, self.dims)
 
     def payload(self, body: dict[str, Any]) -> dict[str, Any]:
         raw = body.get("input", [])
@@ -81,10 +125,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--dims", type=int, required=True)
+    parser.add_argument("--vectors", choices=VECTOR_KINDS, default="random")
     parser.add_argument("--queries", type=Path, default=None, help="float32 query vectors")
     parser.add_argument("--texts", type=Path, default=None, help="their texts, one a line")
     args = parser.parse_args()
-    app = build_app(Embeddings(args.dims, args.queries, args.texts))
+    app = build_app(Embeddings(args.dims, args.queries, args.texts, args.vectors))
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
 
 

@@ -114,15 +114,20 @@ def wait_until_ok(url: str, proc: subprocess.Popen[bytes], log_path: Path) -> No
 
 @contextmanager
 def fake_openai(
-    workdir: Path, *, dims: int, queries: tuple[Path, Path] | None = None
+    workdir: Path,
+    *,
+    dims: int,
+    queries: tuple[Path, Path] | None = None,
+    vectors: str = "random",
 ) -> Iterator[str]:
     """Start `fake_openai.py` in its own process; yields its `.../v1` base URL.
 
-    `queries` is (float32 vectors, texts one a line): those texts get those vectors.
+    `queries` is (float32 vectors, texts one a line): those texts get those vectors;
+    `vectors` (`random` or `latent`) is the kind every other text gets.
     """
     port = free_port()
     args = [sys.executable, str(BENCH_DIR / "fake_openai.py"), "--port", str(port)]
-    args += ["--dims", str(dims)]
+    args += ["--dims", str(dims), "--vectors", vectors]
     if queries is not None:
         args += ["--queries", str(queries[0]), "--texts", str(queries[1])]
     log_path = workdir / "fake-openai.log"
