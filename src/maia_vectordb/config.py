@@ -81,6 +81,10 @@ class Settings(BaseSettings):
         default=2.0, ge=0.01, le=600, alias="INGEST_RETRY_BASE_SECONDS"
     )
     job_poll_interval: float = Field(default=0.5, gt=0, le=60, alias="INGEST_POLL_INTERVAL")
+    batch_files: int = Field(default=512, ge=1, le=2048, alias="INGEST_BATCH_FILES")
+    """Jobs one worker claims at once: their chunks share embedding requests and one commit."""
+    batch_bytes: int = Field(default=1024 * 1024, ge=1024, alias="INGEST_BATCH_BYTES")
+    """A claim stops adding files past this many uploaded bytes (the first always counts)."""
     parse_max_text_chars: int = Field(default=32_000_000, ge=1000, alias="INGEST_MAX_TEXT_CHARS")
     """Text one file may yield, every format (OpenAI's 5M-token file limit is ~20M chars)."""
     parse_max_inflated_bytes: int = Field(

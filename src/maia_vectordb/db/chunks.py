@@ -1,4 +1,4 @@
-"""Chunk rows: written with COPY in one round trip per file, never row by row."""
+"""Chunk rows: written with one binary COPY per batch of files, never row by row."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from maia_vectordb.db.models import FileChunk
@@ -31,6 +31,16 @@ class ChunkRow:
     embedding: list[float]
 
 
+@dataclass(frozen=True)
+class FileChunks:
+    """One file's chunks as they land in one store, with the attributes they are filtered by."""
+
+    vector_store_id: str
+    file_id: str
+    attributes: dict[str, Any] | None
+    chunks: Sequence[ChunkRow]
+
+
 async def replace_chunks(
     session: AsyncSession,
     *,
@@ -39,20 +49,33 @@ async def replace_chunks(
     attributes: dict[str, Any] | None,
     chunks: Sequence[ChunkRow],
 ) -> None:
-    """Delete-then-COPY in the caller's transaction, so a re-run after a crash is harmless."""
-    await session.execute(
-        delete(FileChunk).where(
-            FileChunk.vector_store_id == vector_store_id, FileChunk.file_id == file_id
-        )
-    )
-    if not chunks:
+    await replace_many(session, [FileChunks(vector_store_id, file_id, attributes, chunks)])
+
+
+async def replace_many(session: AsyncSession, files: Sequence[FileChunks]) -> None:
+    """Delete-then-COPY in the caller's transaction, so a re-run after a crash is harmless.
+
+    One DELETE and one COPY for every file together: a batch of small files costs
+    two round trips, not two per file.
+    """
+    if not files:
         return
-    attrs = json.dumps(attributes) if attributes is not None else None
-    records = [
-        (vector_store_id, file_id, c.index, c.text, c.token_count, attrs, c.embedding)
-        for c in chunks
-    ]
+    keys = [(f.vector_store_id, f.file_id) for f in files]
+    await session.execute(
+        delete(FileChunk).where(tuple_(FileChunk.vector_store_id, FileChunk.file_id).in_(keys))
+    )
+    records = [record for f in files for record in _records(f)]
+    if not records:
+        return
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     driver: Any = raw.driver_connection
     await driver.copy_records_to_table("file_chunks", records=records, columns=COLUMNS)
+
+
+def _records(file: FileChunks) -> list[tuple[Any, ...]]:
+    attrs = json.dumps(file.attributes) if file.attributes is not None else None
+    return [
+        (file.vector_store_id, file.file_id, c.index, c.text, c.token_count, attrs, c.embedding)
+        for c in file.chunks
+    ]

@@ -40,6 +40,19 @@ async def read_all(session: AsyncSession, file_id: str) -> bytes:
     return b"".join((await session.execute(query)).scalars())
 
 
+async def read_many(session: AsyncSession, file_ids: list[str]) -> dict[str, bytes]:
+    """Several files' bytes in one query (for a batch of small files)."""
+    query = (
+        select(FilePart.file_id, FilePart.data)
+        .where(FilePart.file_id.in_(file_ids))
+        .order_by(FilePart.file_id, FilePart.seq)
+    )
+    parts: dict[str, list[bytes]] = {file_id: [] for file_id in file_ids}
+    for file_id, data in await session.execute(query):
+        parts[file_id].append(data)
+    return {file_id: b"".join(chunks) for file_id, chunks in parts.items()}
+
+
 async def stream_parts(
     sessionmaker: async_sessionmaker[AsyncSession], file_id: str
 ) -> AsyncIterator[bytes]:

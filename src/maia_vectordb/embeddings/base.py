@@ -14,8 +14,11 @@ class Embedder(Protocol):
     model: str
     dimensions: int
 
-    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        """One vector per text, in input order."""
+    async def embed(
+        self, texts: Sequence[str], *, token_counts: Sequence[int] | None = None
+    ) -> list[list[float]]:
+        """One vector per text, in input order. `token_counts` (cl100k, as the chunker
+        counted them) spare an embedder that batches by tokens from counting again."""
         ...
 
     async def aclose(self) -> None:

@@ -71,7 +71,9 @@ class HashEmbeddings:
         self.dimensions = dimensions
         self._metrics = metrics
 
-    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+    async def embed(
+        self, texts: Sequence[str], *, token_counts: Sequence[int] | None = None
+    ) -> list[list[float]]:
         """Counted like provider calls, so dashboards work the same offline."""
         started = time.perf_counter()
         vectors = await self._embed(texts)

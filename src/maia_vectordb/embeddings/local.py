@@ -92,7 +92,9 @@ class LocalModelEmbeddings:
                 )
         return self._loaded
 
-    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+    async def embed(
+        self, texts: Sequence[str], *, token_counts: Sequence[int] | None = None
+    ) -> list[list[float]]:
         """Vectors in input order."""
         if not texts:
             return []

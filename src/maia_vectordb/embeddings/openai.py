@@ -155,11 +155,16 @@ class OpenAIEmbeddings:
         )
         self._metrics = metrics
 
-    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        """Vectors in input order; requests run concurrently up to EMBEDDING_CONCURRENCY."""
+    async def embed(
+        self, texts: Sequence[str], *, token_counts: Sequence[int] | None = None
+    ) -> list[list[float]]:
+        """Vectors in input order; requests run concurrently up to EMBEDDING_CONCURRENCY.
+        Texts are counted here only when the caller brings no counts."""
         if not texts:
             return []
-        counts = await self._token_counts(texts)
+        counts = list(token_counts) if token_counts is not None else None
+        if counts is None or len(counts) != len(texts):
+            counts = await self._token_counts(texts)
         spans = [slice(b.start, b.stop) for b in plan_batches(counts)]
         try:
             async with asyncio.TaskGroup() as group:

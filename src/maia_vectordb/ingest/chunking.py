@@ -87,7 +87,9 @@ class Chunker:
         exceeds it: characters are never split.
 
         The text is encoded once; each window's text is encoded once more, since
-        the tokens of a piece of text can differ from the tokens it had in context.
+        the tokens of a piece of text can differ from the tokens it had in context,
+        except a window that is the whole text (a small file's only chunk), whose
+        tokens are the text's own.
         """
         tokens = self._tokenise(text)
         chunks: list[Chunk] = []
@@ -117,7 +119,8 @@ class Chunker:
         if end <= start:  # one character spans more tokens than the limit allows
             end = tokens.boundary_at_or_after(start + 1)
         text = tokens.text(start, end)
-        count = self.count_tokens(text)
+        whole = start == 0 and end == tokens.count
+        count = end if whole else self.count_tokens(text)
         while count > limit:
             shorter = tokens.boundary_at_or_before(end - (count - limit))
             if shorter <= start:

@@ -1,32 +1,40 @@
-"""Bytes to embedded chunks: parse and chunk off the event loop, then embed."""
+"""Files to verdicts: parse and chunk each off the event loop, then embed many files together.
+
+Chunks of every file in a batch that share a model go to the embedder in one
+call, with the token counts the chunker already made, so small files share
+requests instead of costing one each.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from maia_vectordb.config import Settings
 from maia_vectordb.db.chunks import ChunkRow
-from maia_vectordb.embeddings import Embedder
-from maia_vectordb.ingest.chunking import Chunker, ChunkingConfig
-from maia_vectordb.ingest.parsers import InvalidFile, ParseLimits, parse
+from maia_vectordb.db.jobs import ClaimedJob, JobTarget
+from maia_vectordb.embeddings import Embedder, PermanentEmbeddingError, TransientEmbeddingError
+from maia_vectordb.ingest.chunking import Chunk, Chunker, ChunkingConfig
+from maia_vectordb.ingest.parsers import InvalidFile, ParseLimits, UnsupportedFile, parse
+from maia_vectordb.lifecycle import LastErrorCode
+from maia_vectordb.observability.errors import describe_error
+from maia_vectordb.services.ingestion import Completed, Failed, Verdict, retry_or_fail
 
-BYTES_PER_HALF = 2
+log = logging.getLogger(__name__)
+
 # The parsers watch the deadline themselves; this margin is for one stuck inside a library call.
 TIMEOUT_GRACE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
-class Ingested:
+class Parsed:
+    job: ClaimedJob
     text: str
-    chunks: list[ChunkRow]
-    dimensions: int
-
-    def usage_bytes(self) -> int:
-        """What the chunks occupy: their text plus their half-precision vectors."""
-        text_bytes = sum(len(c.text.encode()) for c in self.chunks)
-        return text_bytes + len(self.chunks) * self.dimensions * BYTES_PER_HALF
+    pieces: list[Chunk]
 
 
 def chunking_config(strategy: dict[str, Any]) -> ChunkingConfig:
@@ -62,21 +70,56 @@ async def parse_within(filename: str, data: bytes, limits: ParseLimits) -> str:
         ) from exc
 
 
-async def ingest(
-    *,
-    filename: str,
-    data: bytes,
-    strategy: dict[str, Any],
-    chunker: Chunker,
-    embedder: Embedder,
-    limits: ParseLimits,
-) -> Ingested:
-    """Raises the parsers' `UnsupportedFile`/`InvalidFile` and the embedder's errors."""
-    text = await parse_within(filename, data, limits)
-    pieces = await asyncio.to_thread(chunker.chunk, text, chunking_config(strategy))
-    vectors = await embedder.embed([p.text for p in pieces])
-    rows = [
-        ChunkRow(index=p.index, text=p.text, token_count=p.token_count, embedding=v)
-        for p, v in zip(pieces, vectors, strict=True)
-    ]
-    return Ingested(text=text, chunks=rows, dimensions=embedder.dimensions)
+async def prepare(
+    target: JobTarget, data: bytes, chunker: Chunker, settings: Settings
+) -> Parsed | Verdict:
+    """One file parsed and chunked, or the verdict that ends it here."""
+    job = target.job
+    try:
+        text = await parse_within(target.filename, data, parse_limits(settings))
+        config = chunking_config(target.chunking_strategy)
+        pieces = await asyncio.to_thread(chunker.chunk, text, config)
+    except UnsupportedFile as exc:
+        return Failed(job, LastErrorCode.UNSUPPORTED_FILE, str(exc))
+    except InvalidFile as exc:
+        return Failed(job, LastErrorCode.INVALID_FILE, str(exc))
+    except (OSError, SQLAlchemyError):
+        raise
+    except Exception as exc:
+        log.error("ingest.file.crashed", extra={"file_id": job.file_id, **describe_error(exc)})
+        return retry_or_fail(job, "internal error while processing the file", settings)
+    return Parsed(job, text, pieces)
+
+
+async def embed_files(files: list[Parsed], embedder: Embedder, settings: Settings) -> list[Verdict]:
+    """All files' chunks in one embedder call; should it fail for good, each file is
+    embedded alone, so only the file the provider rejects fails."""
+    try:
+        return await _embed_together(files, embedder)
+    except PermanentEmbeddingError as exc:
+        if len(files) == 1:
+            return [Failed(files[0].job, LastErrorCode.SERVER_ERROR, str(exc))]
+    except TransientEmbeddingError as exc:
+        return [retry_or_fail(f.job, str(exc), settings) for f in files]
+    except (OSError, SQLAlchemyError):
+        raise
+    except Exception as exc:
+        log.error("ingest.embed.crashed", extra=describe_error(exc))
+        message = "internal error while processing the file"
+        return [retry_or_fail(f.job, message, settings) for f in files]
+    return [v for f in files for v in await embed_files([f], embedder, settings)]
+
+
+async def _embed_together(files: list[Parsed], embedder: Embedder) -> list[Verdict]:
+    pieces = [p for f in files for p in f.pieces]
+    vectors = iter(
+        await embedder.embed([p.text for p in pieces], token_counts=[p.token_count for p in pieces])
+    )
+    verdicts: list[Verdict] = []
+    for f in files:
+        rows = [
+            ChunkRow(index=p.index, text=p.text, token_count=p.token_count, embedding=next(vectors))
+            for p in f.pieces
+        ]
+        verdicts.append(Completed(f.job, f.text, rows, embedder.dimensions))
+    return verdicts
