@@ -1,0 +1,167 @@
+"""A worker ingests a batch of files at once: shared embedding requests, one commit,
+yet each file keeps its own outcome (fails alone, or is discarded when superseded)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from maia_vectordb.app import create_app
+from maia_vectordb.config import Settings
+from maia_vectordb.db.engine import build_engine
+from maia_vectordb.embeddings.registry import build_registry
+from maia_vectordb.ingest.chunking import Chunker
+from maia_vectordb.ingest.worker import IngestWorker
+from tests.fakes.openai_server import FakeOpenAIServer
+
+FILES = 40
+MAX_BATCH_FILE_IDS = 500
+
+
+@pytest.fixture
+def batch_settings(
+    settings: Settings, fake_openai: FakeOpenAIServer, engine: AsyncEngine
+) -> Settings:
+    return settings.model_copy(
+        update={
+            "embedding_provider": "openai",
+            "openai_api_key": SecretStr("sk-batch"),
+            "embedding_base_url": fake_openai.base_url,
+            "embedding_max_retries": 0,
+            "workers": 0,
+        }
+    )
+
+
+@pytest.fixture
+async def client(batch_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The API with no workers of its own: the test runs the worker's batches itself."""
+    app = create_app(batch_settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
+            yield http
+
+
+@pytest.fixture
+async def worker(batch_settings: Settings, migrated_url: str) -> AsyncIterator[IngestWorker]:
+    engine = build_engine(batch_settings, migrated_url)
+    embedders = build_registry(batch_settings)
+    yield IngestWorker(
+        sessionmaker=async_sessionmaker(engine, expire_on_commit=False),
+        embedders=embedders,
+        chunker=Chunker(),
+        settings=batch_settings,
+    )
+    await embedders.aclose()
+    await engine.dispose()
+
+
+async def _attach(client: httpx.AsyncClient, files: dict[str, bytes]) -> tuple[str, list[str]]:
+    """A new store with these files attached (queued, not yet ingested)."""
+    store = (await client.post("/v1/vector_stores", json={})).json()["id"]
+    ids = []
+    for name, data in files.items():
+        made = await client.post(
+            "/v1/files", files={"file": (name, data)}, data={"purpose": "assistants"}
+        )
+        ids.append(made.json()["id"])
+    for start in range(0, len(ids), MAX_BATCH_FILE_IDS):
+        part = ids[start : start + MAX_BATCH_FILE_IDS]
+        batch = await client.post(
+            f"/v1/vector_stores/{store}/file_batches", json={"file_ids": part}
+        )
+        assert batch.status_code == 200
+    return store, ids
+
+
+async def _statuses(client: httpx.AsyncClient, store: str, ids: list[str]) -> list[Any]:
+    return [(await client.get(f"/v1/vector_stores/{store}/files/{f}")).json() for f in ids]
+
+
+def _abstracts(n: int) -> dict[str, bytes]:
+    return {
+        f"abstract-{i}.txt": f"Abstract {i}: a short finding about topic {i}.".encode()
+        for i in range(n)
+    }
+
+
+async def test_many_small_files_complete_with_one_request_and_one_batch(
+    client: httpx.AsyncClient, worker: IngestWorker, fake_openai: FakeOpenAIServer
+) -> None:
+    store, ids = await _attach(client, _abstracts(FILES))
+    assert await worker.run_once()
+    assert not await worker.run_once()
+    assert [s["status"] for s in await _statuses(client, store, ids)] == ["completed"] * FILES
+    assert [r.input_count for r in fake_openai.requests] == [FILES]
+
+
+async def test_one_unsupported_file_fails_alone(
+    client: httpx.AsyncClient, worker: IngestWorker
+) -> None:
+    files = {**_abstracts(5), "blob.bin": b"\x00\x01\x02 not a document"}
+    store, ids = await _attach(client, files)
+    assert await worker.run_once()
+    statuses = await _statuses(client, store, ids)
+    assert [s["status"] for s in statuses] == ["completed"] * 5 + ["failed"]
+    assert statuses[-1]["last_error"]["code"] == "unsupported_file"
+
+
+async def test_a_file_the_provider_rejects_fails_alone(
+    client: httpx.AsyncClient, worker: IngestWorker, fake_openai: FakeOpenAIServer
+) -> None:
+    fake_openai.fail_next(400, times=2)  # the shared request, then the first file alone
+    store, ids = await _attach(client, _abstracts(6))
+    assert await worker.run_once()
+    statuses = [s["status"] for s in await _statuses(client, store, ids)]
+    assert sorted(statuses) == ["completed"] * 5 + ["failed"]
+
+
+async def test_a_file_detached_mid_batch_is_discarded_and_the_rest_land(
+    client: httpx.AsyncClient,
+    worker: IngestWorker,
+    fake_openai: FakeOpenAIServer,
+    engine: AsyncEngine,
+) -> None:
+    store, ids = await _attach(client, _abstracts(4))
+    fake_openai.hold()
+    running = asyncio.create_task(worker.run_once())
+    try:
+        for _ in range(500):
+            if fake_openai.requests:
+                break
+            await asyncio.sleep(0.02)
+        detached = await client.delete(f"/v1/vector_stores/{store}/files/{ids[0]}")
+        assert detached.status_code == 200
+    finally:
+        fake_openai.release()
+    assert await running
+    statuses = await _statuses(client, store, ids[1:])
+    assert [s["status"] for s in statuses] == ["completed"] * 3
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT file_id, count(*) FROM file_chunks GROUP BY file_id")
+        )
+        counted = dict(rows.all())
+    assert counted == dict.fromkeys(ids[1:], 1)
+
+
+async def test_requests_stay_within_one_per_500_small_chunks(
+    client: httpx.AsyncClient, worker: IngestWorker, fake_openai: FakeOpenAIServer
+) -> None:
+    many = 1000
+    store, ids = await _attach(client, _abstracts(many))
+    while await worker.run_once():
+        pass
+    statuses = await _statuses(client, store, ids[:: many // 20])
+    assert {s["status"] for s in statuses} == {"completed"}
+    inputs = sum(r.input_count for r in fake_openai.requests)
+    assert inputs == many
+    assert len(fake_openai.requests) <= -(-many // 500)
