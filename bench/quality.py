@@ -1,6 +1,6 @@
 """Retrieval quality through the public API on any BEIR-layout folder.
 
-    uv run --frozen python bench/quality.py DATASET_DIR [--embedder hash|minilm|openai]
+    uv run --frozen python bench/quality.py DATASET_DIR [--embedder local|minilm|openai]
 
 Every document becomes one small file (title, blank line, text) attached with its id
 as the attribute `doc_id`; every query of the split is searched in each mode, and
@@ -8,7 +8,8 @@ nDCG@10 / Recall@10 (trec_eval definitions, graded relevance; no result scores 0
 printed per mode with ingest time and search latency. A result list holds chunks: a
 document counts at its best-ranked chunk. `--minilm MODEL_DIR` serves all-MiniLM-L6-v2
 from its ONNX export (bench/onnx_embeddings_server.py, in its own `uv run --with`
-environment); `--embedder hash` needs no model (keyword quality is unaffected by it).
+environment); `--embedder local` (the lexical hashing embedder) needs no model; keyword
+quality does not depend on the embedder.
 `--keep-data DIR` keeps the database and reuses an ingested store on the next run.
 """
 
@@ -64,7 +65,11 @@ def parse_args() -> Options:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dataset", type=Path)
     parser.add_argument("--split", default="test")
-    parser.add_argument("--embedder", choices=["hash", "minilm", "openai"], default="hash")
+    parser.add_argument(
+        "--embedder",
+        default="local",
+        help="minilm (with --minilm), or an EMBEDDING_PROVIDER value such as local or openai",
+    )
     parser.add_argument("--minilm", type=Path, default=None, help="all-MiniLM-L6-v2 ONNX dir")
     parser.add_argument("--embed-url", default=None, help="OpenAI-compatible /v1 base URL")
     parser.add_argument("--keep-data", type=Path, default=None)
@@ -89,8 +94,8 @@ def minilm_server(root: Path, model_dir: Path) -> Iterator[str]:
 
 
 def embedder_settings(opts: Options, embed_url: str | None) -> dict[str, str]:
-    if opts.embedder == "hash":
-        return {"EMBEDDING_PROVIDER": "hash", "EMBEDDING_DIMENSIONS": "384"}
+    if opts.embedder not in ("minilm", "openai"):
+        return {"EMBEDDING_PROVIDER": opts.embedder, "EMBEDDING_DIMENSIONS": "384"}
     model = "all-MiniLM-L6-v2" if opts.embedder == "minilm" else "text-embedding-3-small"
     dims = "384" if opts.embedder == "minilm" else "1536"
     return {
