@@ -41,6 +41,7 @@ from harness import (
     workspace,
 )
 from ingest_client import attach_files, upload_texts, wait_done
+from quality_fusion import study
 
 from ingest import postgres_stopped_after
 
@@ -59,6 +60,7 @@ class Options:
     embed_url: str | None
     keep_data: Path | None
     modes: tuple[str, ...]
+    fusion_study: bool
 
 
 def parse_args() -> Options:
@@ -74,11 +76,14 @@ def parse_args() -> Options:
     parser.add_argument("--embed-url", default=None, help="OpenAI-compatible /v1 base URL")
     parser.add_argument("--keep-data", type=Path, default=None)
     parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--fusion-study", action="store_true", help="compare fusion methods")
     a = parser.parse_args()
     if a.embedder == "minilm" and a.minilm is None:
         parser.error("--embedder minilm needs --minilm MODEL_DIR")
     modes = tuple(a.modes.split(","))
-    return Options(a.dataset, a.split, a.embedder, a.minilm, a.embed_url, a.keep_data, modes)
+    return Options(
+        a.dataset, a.split, a.embedder, a.minilm, a.embed_url, a.keep_data, modes, a.fusion_study
+    )
 
 
 @contextlib.contextmanager
@@ -153,7 +158,9 @@ async def run_mode(
     return ModeResult(mean(ndcgs), mean(recalls), empty, statistics.median(latencies))
 
 
-async def measure(base_url: str, root: Path, opts: Options) -> tuple[float, dict[str, ModeResult]]:
+async def measure(
+    base_url: str, root: Path, opts: Options
+) -> tuple[float, dict[str, ModeResult], str]:
     judged = qm.qrels(opts.dataset, opts.split)
     queries = qm.queries(opts.dataset, judged)
     async with httpx.AsyncClient(base_url=base_url, timeout=600) as client:
@@ -162,7 +169,8 @@ async def measure(base_url: str, root: Path, opts: Options) -> tuple[float, dict
         for mode in opts.modes:
             results[mode] = await run_mode(client, store_id, mode, queries, judged)
             log(f"{mode}: nDCG@10 {results[mode].ndcg:.4f}")
-    return seconds, results
+        fused = await study(client, store_id, queries, judged) if opts.fusion_study else ""
+    return seconds, results, fused
 
 
 def render(opts: Options, seconds: float, results: dict[str, ModeResult], count: int) -> str:
@@ -193,9 +201,11 @@ def main() -> None:
         stack.enter_context(postgres_stopped_after(data_dir / "pgdata"))
         settings = {"MAIA_DATA_DIR": str(data_dir), **embedder_settings(opts, embed_url)}
         server = stack.enter_context(maia_server(root, **settings))
-        seconds, results = asyncio.run(measure(server.base_url, root, opts))
+        seconds, results, fused = asyncio.run(measure(server.base_url, root, opts))
     count = len(qm.qrels(opts.dataset, opts.split))
     print(render(opts, seconds, results, count))
+    if fused:
+        print(f"\n{fused}")
     sys.stdout.flush()
 
 

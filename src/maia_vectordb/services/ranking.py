@@ -4,9 +4,10 @@ Each retrieval leg yields a ranked list of (item, score in 0..1). Fusion methods
 
 - `rrf`: reciprocal rank fusion, Σ wᵢ / (k + rankᵢ), scaled by its maximum (first in
   every list = 1). Uses ranks only.
-- `convex`: Σ wᵢ · normᵢ(score) / Σ wᵢ over normalised scores; an item absent from a list
-  contributes 0 for it. Normalisations: `max` (score / the list's best: a theoretical
-  minimum of 0 with the observed maximum, "TM2C2" in Bruch et al. 2023), `minmax`,
+- `convex`: Σ wᵢ · normᵢ(score) / Σ wᵢ over normalised scores, each list normalised its
+  own way; an item absent from a list contributes 0 for it. Normalisations: `none`
+  (the leg's own 0..1 score), `max` (score / the list's best: a theoretical minimum of
+  0 with the observed maximum, "TM2C2" in Bruch et al. 2023), `minmax`,
   `zscore` (mean ± 3 standard deviations mapped to 0..1, "distribution-based").
 
 The default and its figures are in docs/search-quality.md.
@@ -20,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, Literal, Protocol, TypeVar
 
-Normalisation = Literal["max", "minmax", "zscore"]
+Normalisation = Literal["none", "max", "minmax", "zscore"]
 FusionMethod = Literal["rrf", "convex"]
 DEFAULT_RRF_K = 60
 
@@ -42,6 +43,9 @@ class Ranked(Generic[T]):
 
     hits: Sequence[T]
     weight: float
+    normalisation: Normalisation = "max"
+    """How `convex_fusion` maps this list's scores to 0..1 (legs differ: cosine
+    similarity is already absolute, BM25 is not)."""
 
 
 def _scaled_max(scores: Sequence[float]) -> list[float]:
@@ -63,6 +67,7 @@ def _zscore(scores: Sequence[float]) -> list[float]:
 
 
 NORMALISERS: dict[Normalisation, Callable[[Sequence[float]], list[float]]] = {
+    "none": list,
     "max": _scaled_max,
     "minmax": _minmax,
     "zscore": _zscore,
@@ -89,21 +94,21 @@ def reciprocal_rank_fusion(
     for ranked in lists:
         for position, hit in enumerate(ranked.hits, start=1):
             scores[hit.chunk_id] += ranked.weight / (k + position) / ceiling
-            items[hit.chunk_id] = hit
+            items.setdefault(hit.chunk_id, hit)
     return _sorted(scores, items)
 
 
-def convex_fusion(lists: Sequence[Ranked[T]], method: Normalisation) -> list[tuple[T, float]]:
+def convex_fusion(lists: Sequence[Ranked[T]]) -> list[tuple[T, float]]:
     """Σ wᵢ · normᵢ(score) / Σ wᵢ; the weights of every list count, empty or not, so an
     item found by one leg alone can score at most that leg's share."""
     total = sum(r.weight for r in lists) or 1.0
     scores: dict[int, float] = defaultdict(float)
     items: dict[int, T] = {}
     for ranked in lists:
-        normalised = normalise([h.score for h in ranked.hits], method)
+        normalised = normalise([h.score for h in ranked.hits], ranked.normalisation)
         for hit, value in zip(ranked.hits, normalised, strict=True):
             scores[hit.chunk_id] += ranked.weight * value / total
-            items[hit.chunk_id] = hit
+            items.setdefault(hit.chunk_id, hit)
     return _sorted(scores, items)
 
 

@@ -51,7 +51,7 @@ Hits = Sequence[Ranked[queries.Hit]]
 def fuse(lists: Hits, fusion: Fusion) -> list[tuple[queries.Hit, float]]:
     if fusion.method == "rrf":
         return reciprocal_rank_fusion(lists, k=fusion.rrf_k)
-    return convex_fusion(lists, fusion.normalisation)
+    return convex_fusion(lists)
 
 
 async def search(
@@ -113,7 +113,7 @@ async def _search(
     if mode == "vector" or (mode == "hybrid" and fusion.vector_weight > 0):
         for embedding in await cache.embed_queries(texts):
             hits = await nearest(session, vector_store_id, embedding, condition, pool, target)
-            lists.append(Ranked(hits, fusion.vector_weight))
+            lists.append(Ranked(hits, fusion.vector_weight, fusion.vector_normalisation))
     if mode == "keyword" or (mode == "hybrid" and fusion.text_weight > 0):
         for query in texts:
             hits = await bm25.keyword_hits(
@@ -123,7 +123,7 @@ async def _search(
                 condition=condition,
                 limit=pool,
             )
-            lists.append(Ranked(hits, fusion.text_weight))
+            lists.append(Ranked(hits, fusion.text_weight, fusion.text_normalisation))
     fused = fuse(lists, fusion) if mode == "hybrid" else best_of(lists)
     threshold = body.ranking_options.score_threshold if body.ranking_options else 0.0
     kept = [(hit, score) for hit, score in fused if score >= threshold][: body.max_num_results]

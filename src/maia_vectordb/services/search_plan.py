@@ -12,7 +12,7 @@ The request shapes accepted (OpenAI's and the documented extensions) map here on
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from maia_vectordb.schemas.search import RankingOptions, SearchMode, SearchRequest
 from maia_vectordb.services.ranking import DEFAULT_RRF_K, FusionMethod, Normalisation
@@ -24,7 +24,8 @@ MIN_CANDIDATES = 40
 @dataclass(frozen=True)
 class Fusion:
     method: FusionMethod = "convex"
-    normalisation: Normalisation = "max"
+    vector_normalisation: Normalisation = "none"
+    text_normalisation: Normalisation = "max"
     rrf_k: float = DEFAULT_RRF_K
     vector_weight: float = 1.0
     text_weight: float = 1.0
@@ -56,16 +57,16 @@ def fusion_for(options: RankingOptions | None) -> Fusion:
     vector_weight, text_weight = _weights(options)
     if options.ranker == "rrf":
         k = options.impact_factor if options.impact_factor is not None else DEFAULT_RRF_K
-        return Fusion("rrf", rrf_k=k, vector_weight=vector_weight, text_weight=text_weight)
+        return replace(
+            DEFAULT_FUSION,
+            method="rrf",
+            rrf_k=k,
+            vector_weight=vector_weight,
+            text_weight=text_weight,
+        )
     if options.ranker == "weighted" and options.alpha is not None:
         vector_weight, text_weight = options.alpha, 1.0 - options.alpha
-    return Fusion(
-        DEFAULT_FUSION.method,
-        DEFAULT_FUSION.normalisation,
-        DEFAULT_FUSION.rrf_k,
-        vector_weight,
-        text_weight,
-    )
+    return replace(DEFAULT_FUSION, vector_weight=vector_weight, text_weight=text_weight)
 
 
 def _weights(options: RankingOptions) -> tuple[float, float]:
