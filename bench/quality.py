@@ -80,7 +80,7 @@ def parse_args() -> Options:
     a = parser.parse_args()
     if a.embedder == "minilm" and a.minilm is None:
         parser.error("--embedder minilm needs --minilm MODEL_DIR")
-    modes = tuple(a.modes.split(","))
+    modes = tuple(m for m in a.modes.split(",") if m)
     return Options(
         a.dataset, a.split, a.embedder, a.minilm, a.embed_url, a.keep_data, modes, a.fusion_study
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import httpx
@@ -60,18 +61,23 @@ def fusers() -> dict[str, Fuser]:
     table: dict[str, Fuser] = {}
     for k in RRF_KS:
         table[f"rrf k={k}"] = lambda legs, k=k: _ids(reciprocal_rank_fusion(_distinct(legs), k))
-    for norm in ("none", "max", "minmax", "zscore"):
+    pairs = [(n, n) for n in ("none", "max", "minmax", "zscore")] + [("none", "max")]
+    for vector_norm, text_norm in pairs:
         for alpha in ALPHAS:
-            table[f"convex {norm} vector weight {alpha}"] = lambda legs, n=norm, a=alpha: _convex(
-                legs, n, a
+            name = f"convex {vector_norm}/{text_norm}, vector weight {alpha}"
+            table[name] = partial(
+                _convex, vector_norm=vector_norm, text_norm=text_norm, alpha=alpha
             )
     return table
 
 
-def _convex(legs: Legs, norm: Any, alpha: float) -> list[str]:
+def _convex(legs: Legs, *, vector_norm: Any, text_norm: Any, alpha: float) -> list[str]:
     vector, keyword = _distinct(legs)
-    weighted = [Ranked(vector.hits, alpha), Ranked(keyword.hits, 1 - alpha)]
-    return _ids(convex_fusion(weighted, norm))
+    weighted = [
+        Ranked(vector.hits, alpha, vector_norm),
+        Ranked(keyword.hits, 1 - alpha, text_norm),
+    ]
+    return _ids(convex_fusion(weighted))
 
 
 async def study(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import ColumnElement, update
@@ -109,6 +110,7 @@ async def _search(
     )
     if target is None:
         raise vector_stores.store_not_found(vector_store_id)
+    leg = Leg(session, vector_store_id, condition, pool)
     lists: list[Ranked[queries.Hit]] = []
     if mode == "vector" or (mode == "hybrid" and fusion.vector_weight > 0):
         for embedding in await cache.embed_queries(texts):
@@ -116,20 +118,34 @@ async def _search(
             lists.append(Ranked(hits, fusion.vector_weight, fusion.vector_normalisation))
     if mode == "keyword" or (mode == "hybrid" and fusion.text_weight > 0):
         for query in texts:
-            hits = await bm25.keyword_hits(
-                session,
-                vector_store_id=vector_store_id,
-                query=query,
-                condition=condition,
-                limit=pool,
+            lists.append(
+                Ranked(await leg.keyword(query), fusion.text_weight, fusion.text_normalisation)
             )
-            lists.append(Ranked(hits, fusion.text_weight, fusion.text_normalisation))
     fused = fuse(lists, fusion) if mode == "hybrid" else best_of(lists)
     threshold = body.ranking_options.score_threshold if body.ranking_options else 0.0
     kept = [(hit, score) for hit, score in fused if score >= threshold][: body.max_num_results]
     if _due_for_touch(target):
         await _mark_active(writer, vector_store_id)
     return SearchPage(search_query=texts, data=[_result(hit, score) for hit, score in kept])
+
+
+@dataclass(frozen=True)
+class Leg:
+    """What every keyword retrieval of one search shares."""
+
+    session: AsyncSession
+    vector_store_id: str
+    condition: ColumnElement[bool]
+    limit: int
+
+    async def keyword(self, query: str) -> list[queries.Hit]:
+        return await bm25.keyword_hits(
+            self.session,
+            vector_store_id=self.vector_store_id,
+            query=query,
+            condition=self.condition,
+            limit=self.limit,
+        )
 
 
 async def nearest(
