@@ -27,14 +27,17 @@ RETURN (SELECT coalesce(sum(coalesce(array_length(t.positions, 1), 1)), 0)::inte
         FROM unnest(tsv) AS t)
 """
 
-# Stores in a fixed order, so two writers lock bm25_stores rows in the same order.
+# Each chunk's length is computed once (not once per term: that was quadratic), and
+# stores are upserted in a fixed order, so two writers lock bm25_stores rows alike.
 INSERTED_FUNCTION = """
 CREATE FUNCTION bm25_chunks_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    WITH c AS MATERIALIZED (
+        SELECT n.vector_store_id, n.id, n.tsv, bm25_length(n.tsv) AS length FROM new_chunks AS n
+    )
     INSERT INTO bm25_postings (vector_store_id, term, chunk_id, tf, length)
-    SELECT n.vector_store_id, t.lexeme, n.id, coalesce(array_length(t.positions, 1), 1),
-           bm25_length(n.tsv)
-    FROM new_chunks AS n CROSS JOIN LATERAL unnest(n.tsv) AS t;
+    SELECT c.vector_store_id, t.lexeme, c.id, coalesce(array_length(t.positions, 1), 1), c.length
+    FROM c CROSS JOIN LATERAL unnest(c.tsv) AS t;
     INSERT INTO bm25_stores AS s (vector_store_id, chunks, length)
     SELECT n.vector_store_id, count(*), sum(bm25_length(n.tsv))
     FROM new_chunks AS n GROUP BY n.vector_store_id ORDER BY n.vector_store_id
@@ -71,10 +74,12 @@ CREATE TRIGGER bm25_chunks_deleted AFTER DELETE ON file_chunks
 """
 
 BACKFILL = """
+WITH c AS MATERIALIZED (
+    SELECT f.vector_store_id, f.id, f.tsv, bm25_length(f.tsv) AS length FROM file_chunks AS f
+)
 INSERT INTO bm25_postings (vector_store_id, term, chunk_id, tf, length)
-SELECT c.vector_store_id, t.lexeme, c.id, coalesce(array_length(t.positions, 1), 1),
-       bm25_length(c.tsv)
-FROM file_chunks AS c CROSS JOIN LATERAL unnest(c.tsv) AS t;
+SELECT c.vector_store_id, t.lexeme, c.id, coalesce(array_length(t.positions, 1), 1), c.length
+FROM c CROSS JOIN LATERAL unnest(c.tsv) AS t;
 INSERT INTO bm25_stores (vector_store_id, chunks, length)
 SELECT c.vector_store_id, count(*), sum(bm25_length(c.tsv))
 FROM file_chunks AS c GROUP BY c.vector_store_id;
