@@ -76,6 +76,8 @@ class Embeddings:
         self, dims: int, vectors: Path | None, texts: Path | None, kind: str = "random"
     ) -> None:
         self.dims = dims
+        self.requests = 0
+        self.inputs = 0
         self.latent = LatentVectors(dims) if kind == "latent" else None
         table = vectors.read_bytes() if vectors else b""
         lines = texts.read_text(encoding="utf-8").splitlines() if texts else []
@@ -93,6 +95,8 @@ class Embeddings:
     def payload(self, body: dict[str, Any]) -> dict[str, Any]:
         raw = body.get("input", [])
         inputs = [raw] if isinstance(raw, str) else [str(item) for item in raw]
+        self.requests += 1
+        self.inputs += len(inputs)
         data = [
             {
                 "object": "embedding",
@@ -113,10 +117,15 @@ def build_app(embeddings: Embeddings) -> Starlette:
     async def health(_: Request) -> Response:
         return Response("ok")
 
+    async def stats(_: Request) -> JSONResponse:
+        """Requests and inputs served so far: how well the server batches its embedding calls."""
+        return JSONResponse({"requests": embeddings.requests, "inputs": embeddings.inputs})
+
     return Starlette(
         routes=[
             Route("/v1/embeddings", embed, methods=["POST"]),
             Route("/health", health, methods=["GET"]),
+            Route("/stats", stats, methods=["GET"]),
         ]
     )
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+import httpx
 import psutil
 from harness import fake_openai, log, machine, maia_server, markdown_table, revision
 from ingest_client import ingest
@@ -50,6 +51,9 @@ HEADERS = (
     "tokens/s",
     "server peak RSS MB",
     "PostgreSQL peak PSS MB",
+    "server CPU ms/chunk",
+    "PostgreSQL CPU ms/chunk",
+    "embedding requests",
     "failed",
 )
 
@@ -73,6 +77,7 @@ class Outcome:
     upload_seconds: float
     wall_seconds: float
     peaks: Peaks
+    requests: int | None
 
 
 def parse_args() -> Options:
@@ -162,12 +167,25 @@ def run_one(embedder: str, documents: list[Document], opts: Options, root: Path)
         with peak_memory(server.pid, postmaster_pid(pgdata)) as peaks:
             timing = asyncio.run(ingest(server.base_url, documents))
         chunks, tokens = asyncio.run(count_chunks(pgdata))
-    return Outcome(embedder, chunks, tokens, timing.failed, timing.upload, timing.wall, peaks)
+        requests = embedding_requests(embed_url)
+    return Outcome(
+        embedder, chunks, tokens, timing.failed, timing.upload, timing.wall, peaks, requests
+    )
+
+
+def embedding_requests(embed_url: str | None) -> int | None:
+    """How many requests the fake embeddings server answered (None for `hash`)."""
+    if embed_url is None:
+        return None
+    stats = httpx.get(embed_url.removesuffix("/v1") + "/stats", timeout=10).json()
+    return int(stats["requests"])
 
 
 def _row(outcome: Outcome, files: int, megabytes: float) -> list[object]:
     wall = outcome.wall_seconds
     peaks = outcome.peaks
+    server_cpu, postgres_cpu = peaks.cpu_seconds()
+    per_chunk = 1000 / max(outcome.chunks, 1)
     return [
         outcome.embedder,
         files,
@@ -181,6 +199,9 @@ def _row(outcome: Outcome, files: int, megabytes: float) -> list[object]:
         f"{outcome.tokens / wall:.0f}",
         f"{peaks.server_rss_mb:.0f}",
         f"{peaks.postgres_pss_mb:.0f}",
+        f"{server_cpu * per_chunk:.2f}",
+        f"{postgres_cpu * per_chunk:.2f}",
+        "-" if outcome.requests is None else outcome.requests,
         outcome.failed,
     ]
 

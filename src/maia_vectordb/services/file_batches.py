@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from maia_vectordb.db.counts import Tally, batch_tally
 from maia_vectordb.db.models import FileBatch, FileBatchFile, IngestJob, VectorStoreFile
 from maia_vectordb.errors import InvalidRequest, NotFound
+from maia_vectordb.lifecycle import BatchStatus, FileStatus
 from maia_vectordb.schemas.vector_store_files import FileBatchCreate, FileBatchObject
 from maia_vectordb.services import attachments, vector_stores
 from maia_vectordb.services.ids import new_batch_id
@@ -18,14 +19,14 @@ from maia_vectordb.services.timeutil import unix_required, utcnow
 
 
 def to_wire(row: FileBatch, entry: Tally) -> FileBatchObject:
-    if entry.get("in_progress"):
-        status = "cancelled" if row.cancelled else "in_progress"
+    if entry.get(FileStatus.IN_PROGRESS):
+        status = BatchStatus.CANCELLED if row.cancelled else BatchStatus.IN_PROGRESS
     elif row.cancelled:
-        status = "cancelled"
-    elif entry.total and entry.get("failed") == entry.total:
-        status = "failed"
+        status = BatchStatus.CANCELLED
+    elif entry.total and entry.get(FileStatus.FAILED) == entry.total:
+        status = BatchStatus.FAILED
     else:
-        status = "completed"
+        status = BatchStatus.COMPLETED
     return FileBatchObject(
         id=row.id,
         created_at=unix_required(row.created_at),
