@@ -24,16 +24,28 @@ class ClaimedJob:
     vector_store_id: str
     file_id: str
     attempts: int
+    request_id: str | None = None
+    """Of the request that queued the job, so the worker's log lines can name it."""
 
 
 async def enqueue(
-    session: AsyncSession, *, project_id: uuid.UUID, vector_store_id: str, file_ids: list[str]
+    session: AsyncSession,
+    *,
+    project_id: uuid.UUID,
+    vector_store_id: str,
+    file_ids: list[str],
+    request_id: str | None = None,
 ) -> None:
     """One job per attachment; a job already queued or running is left as it is."""
     if not file_ids:
         return
     rows = [
-        {"project_id": project_id, "vector_store_id": vector_store_id, "file_id": f}
+        {
+            "project_id": project_id,
+            "vector_store_id": vector_store_id,
+            "file_id": f,
+            "request_id": request_id,
+        }
         for f in file_ids
     ]
     stmt = insert(IngestJob).values(rows)
@@ -60,7 +72,7 @@ _CLAIM = text(
         FOR UPDATE OF j SKIP LOCKED
         LIMIT 1
     )
-    RETURNING id, project_id, vector_store_id, file_id, attempts
+    RETURNING id, project_id, vector_store_id, file_id, attempts, request_id
     """
 )
 

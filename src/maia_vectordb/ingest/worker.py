@@ -123,6 +123,7 @@ class IngestWorker:
                 "code": outcome.code,
                 "chunks": outcome.chunks,
                 "seconds": round(seconds, 3),
+                "request_id": job.request_id,
             },
         )
         if self.metrics is not None:
