@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -63,6 +65,17 @@ class TestStartupFaults:
         assert result.returncode != 0
         assert "EMBEDDING_DIMENSIONS" in result.stderr
         assert "Traceback" not in result.stderr
+
+
+class TestConcurrentStart:
+    def test_three_migrates_on_a_fresh_directory_all_succeed(self, data_root: Path) -> None:
+        """Each saw the server stopped before starting it; only a process alone on it may
+        restart it to tune, or the others lose their connection mid-start (issue 12)."""
+        env = cli_env(MAIA_DATA_DIR=str(data_root / "data"))
+        args = [sys.executable, "-m", "maia_vectordb", "migrate"]
+        procs = [subprocess.Popen(args, env=env, stderr=subprocess.PIPE, text=True) for _ in "abc"]
+        errors = [proc.communicate(timeout=300)[1][-2000:] for proc in procs]
+        assert [proc.returncode for proc in procs] == [0, 0, 0], errors
 
 
 class TestVersion:
