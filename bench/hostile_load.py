@@ -288,6 +288,15 @@ CHECKS = {
         SELECT count(*) FROM vector_store_files a WHERE a.status = 'completed' AND a.usage_bytes > 0
         AND NOT EXISTS (SELECT 1 FROM file_chunks c WHERE c.vector_store_id = a.vector_store_id
         AND c.file_id = a.file_id)""",
+    "BM25 postings without chunk": """
+        SELECT count(*) FROM bm25_postings p WHERE NOT EXISTS (
+        SELECT 1 FROM file_chunks c WHERE c.id = p.chunk_id)""",
+    "BM25 store totals unequal to its chunks": """
+        SELECT count(*) FROM (SELECT vector_store_id, count(*) AS chunks,
+        sum(bm25_length(tsv)) AS length FROM file_chunks GROUP BY 1) AS real
+        FULL JOIN bm25_stores s USING (vector_store_id)
+        WHERE coalesce(s.chunks, 0) <> coalesce(real.chunks, 0)
+        OR coalesce(s.length, 0) <> coalesce(real.length, 0)""",
     "attachments of a store in another project": """
         SELECT count(*) FROM vector_store_files a JOIN vector_stores s ON s.id = a.vector_store_id
         WHERE s.project_id <> a.project_id""",
@@ -362,7 +371,6 @@ def report(
         print(f"  {name}: {count}")
     for line in tally.errors[:10]:
         print(f"  ! {line}")
-    print(machine())
 
 
 def _fives(by_status: Counter[int]) -> int:
@@ -381,6 +389,19 @@ def main() -> None:
         with maia_server(Path(tmp), EMBEDDING_PROVIDER="hash", **settings) as server:
             log(f"server ready at {server.base_url}")
             asyncio.run(measure(server.base_url, data / "pgdata", opts.clients, opts.seconds))
+        print_log_problems(server.log_path)
+    print(machine())
+
+
+def print_log_problems(log_path: Path) -> None:
+    """The server's warnings and errors by message (LOG_LEVEL=WARNING keeps only those)."""
+    levels = (" WARNING ", " ERROR ", " CRITICAL ")
+    lines = log_path.read_text(errors="replace").splitlines()
+    problems = [line for line in lines if any(level in line for level in levels)]
+    found = Counter(line.split(" ", 2)[-1][:140] for line in problems)
+    print(f"  server log: {sum(found.values())} warning/error lines")
+    for message, count in found.most_common(8):
+        print(f"    {count} x {message}")
 
 
 if __name__ == "__main__":
