@@ -285,6 +285,48 @@ class Probes:
             await asyncio.sleep(0.1)
         return dict(batch)
 
+    async def reattach_supersedes(self) -> Result:
+        """Detach, then re-attach with a new strategy while the first ingestion runs: the
+        chunks must be the new strategy's (as many as a fresh attach elsewhere makes)."""
+        text = " ".join(f"word{i % 997} lantern meadow" for i in range(60_000))
+        file_id = await self.upload(text, "big.txt")
+        path = f"/v1/vector_stores/{self.store}/files"
+        small = {
+            "type": "static",
+            "static": {"max_chunk_size_tokens": 100, "chunk_overlap_tokens": 0},
+        }
+        await self.c.post(path, json={"file_id": file_id})
+        await asyncio.sleep(0.3)
+        await self.c.delete(f"{path}/{file_id}")
+        got = await self.attach_and_wait(file_id, chunking_strategy=small)
+        fresh = (await self.c.post("/v1/vector_stores", json={"name": "fresh"})).json()["id"]
+        self.store, old = fresh, self.store
+        await self.attach_and_wait(file_id, chunking_strategy=small)
+        self.store = old
+        counts = await self._chunk_counts(file_id, old, fresh)
+        ok = got["status"] == "completed" and counts[0] == counts[1]
+        return ok, f"{got['status']}; chunks after re-attach {counts[0]}, fresh attach {counts[1]}"
+
+    async def _chunk_counts(self, file_id: str, *stores: str) -> list[int]:
+        conn = await self._connect()
+        try:
+            sql = "SELECT count(*) FROM file_chunks WHERE vector_store_id = $1 AND file_id = $2"
+            return [int(await conn.fetchval(sql, store, file_id)) for store in stores]
+        finally:
+            await conn.close()
+
+    async def html_table_parse_time(self) -> Result:
+        """A ~400 KiB HTML table took 17 s (quadratic insertion); now it should be linear."""
+        rows = "".join(f"<tr><td>cell {i}</td><td>river {i}</td></tr>" for i in range(9_000))
+        html = f"<html><body><table>{rows}</table></body></html>"
+        file_id = await self.upload(html, "table.html")
+        started = time.monotonic()
+        got = await self.attach_and_wait(file_id)
+        took = time.monotonic() - started
+        return got[
+            "status"
+        ] == "completed", f"{len(html) // 1024} KiB: {got['status']} in {took:.1f} s"
+
     async def expired_file_in_search(self) -> Result:
         store = (await self.c.post("/v1/vector_stores", json={"name": "exp"})).json()["id"]
         file_id = await self.upload("ember tundra glacier " * 30, "exp.txt")
@@ -299,9 +341,12 @@ class Probes:
         ok = not hits and not listed and counts["total"] == 0
         return ok, f"hits {len(hits)}, listed {len(listed)}, file_counts.total {counts['total']}"
 
-    async def _expire(self, file_id: str) -> None:
+    async def _connect(self) -> asyncpg.Connection:
         lines = (self.pgdata / "postmaster.pid").read_text().splitlines()
-        conn = await asyncpg.connect(host=lines[4], port=int(lines[3]), user="postgres")
+        return await asyncpg.connect(host=lines[4], port=int(lines[3]), user="postgres")
+
+    async def _expire(self, file_id: str) -> None:
+        conn = await self._connect()
         try:
             sql = "UPDATE files SET expires_at = now() - interval '1 second' WHERE id = $1"
             await conn.execute(sql, file_id)
