@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
-from search_data import Layout
-from search_sql import FILTER_SHARD, LATENT_NOISE
+from search_sql import FILTER_KEY, FILTER_VALUE, LATENT_NOISE
 
 K = 10
 EXACT_SCAN = ("SET LOCAL enable_indexscan = off", "SET LOCAL enable_indexonlyscan = off")
@@ -82,7 +81,7 @@ def chunk_key(text: str) -> str:
 
 def top_k_sql(*, filtered: bool) -> str:
     """The plain query the API is compared with: nearest K in one store, optionally filtered."""
-    shard = f" AND attributes -> 'shard' = '{FILTER_SHARD}'::jsonb" if filtered else ""
+    shard = f" AND attributes -> '{FILTER_KEY}' = '{FILTER_VALUE}'::jsonb" if filtered else ""
     return (
         "SELECT text FROM file_chunks WHERE vector_store_id = $1"
         f"{shard} ORDER BY embedding <=> $2::halfvec LIMIT {K}"
@@ -90,13 +89,13 @@ def top_k_sql(*, filtered: bool) -> str:
 
 
 async def exact_top_k(
-    conn: asyncpg.Connection, layout: Layout, vector: list[float], *, filtered: bool
+    conn: asyncpg.Connection, store: str, vector: list[float], *, filtered: bool
 ) -> list[str]:
     """Ground truth: the HNSW index is disabled, so PostgreSQL sorts every candidate row."""
     async with conn.transaction():
         for statement in EXACT_SCAN:
             await conn.execute(statement)
-        rows = await conn.fetch(top_k_sql(filtered=filtered), layout.target, vector)
+        rows = await conn.fetch(top_k_sql(filtered=filtered), store, vector)
     return [chunk_key(row["text"]) for row in rows]
 
 

@@ -12,11 +12,11 @@ import asyncpg
 import httpx
 from search_data import Layout
 from search_queries import K, QuerySet, chunk_key, top_k_sql
-from search_sql import FILTER_SHARD
+from search_sql import FILTER_KEY, FILTER_VALUE
 
 from maia_vectordb.config import Settings
 
-FILTER = {"type": "eq", "key": "shard", "value": FILTER_SHARD}
+FILTER = {"type": "eq", "key": FILTER_KEY, "value": FILTER_VALUE}
 # pgvector's defaults, stated so the baseline does not depend on the server's settings.
 BASELINE_SETTINGS = {"hnsw.iterative_scan": "off", "hnsw.ef_search": "40"}
 
@@ -55,9 +55,12 @@ class Run:
 
 
 def request_body(mode: str, text: str) -> dict[str, Any]:
-    """`vector` and `filtered` ask for pure vector search (ranker none); `hybrid` is the default."""
+    """`vector`, `filtered` and `small` ask for pure vector search (ranker none), `keyword`
+    for BM25 alone (`search_mode`); `hybrid` is the default."""
     body: dict[str, Any] = {"query": text, "max_num_results": K}
-    if mode != "hybrid":
+    if mode == "keyword":
+        body["search_mode"] = "keyword"
+    elif mode != "hybrid":
         body["ranking_options"] = {"ranker": "none"}
     if mode == "filtered":
         body["filters"] = FILTER
@@ -67,7 +70,10 @@ def request_body(mode: str, text: str) -> dict[str, Any]:
 class ApiBench:
     def __init__(self, client: httpx.AsyncClient, layout: Layout, queries: QuerySet) -> None:
         self.client = client
-        self.path = f"/v1/vector_stores/{layout.target}/search"
+        self.paths = {
+            store: f"/v1/vector_stores/{store}/search" for store in (layout.target, layout.small)
+        }
+        self.target, self.small = layout.target, layout.small
         self.queries = queries
 
     async def run(self, mode: str, numbers: Iterable[int], concurrency: int) -> Run:
@@ -82,8 +88,9 @@ class ApiBench:
     async def _client(self, mode: str, pending: Iterator[int], run: Run) -> None:
         for number in pending:
             body = request_body(mode, self.queries.texts[number])
+            path = self.paths[self.small if mode == "small" else self.target]
             started = time.perf_counter()
-            response = await self.client.post(self.path, json=body)
+            response = await self.client.post(path, json=body)
             elapsed = (time.perf_counter() - started) * 1000
             if response.status_code != httpx.codes.OK:
                 run.errors += 1
