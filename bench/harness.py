@@ -13,6 +13,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -47,6 +48,17 @@ def pseudo_words(count: int, rng: random.Random) -> list[str]:
         size = rng.choice((1, 2, 2, 2, 3, 3, 4))
         words["".join(_syllable(rng) for _ in range(size))] = None
     return list(words)
+
+
+@contextmanager
+def workspace(keep: Path | None) -> Iterator[Path]:
+    """`keep` (created, reused) or a temporary directory removed afterwards."""
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        yield keep.resolve()
+        return
+    with tempfile.TemporaryDirectory(prefix="maia-bench-") as tmp:
+        yield Path(tmp)
 
 
 def log(message: str) -> None:

@@ -46,14 +46,32 @@ async def upload(client: httpx.AsyncClient, documents: list[Document]) -> list[s
     return ids
 
 
+async def upload_texts(client: httpx.AsyncClient, named: list[tuple[str, str]]) -> list[str]:
+    """Upload (name, text) pairs as UTF-8 files; returns their ids in order."""
+    return await upload(client, [Document(name, text.encode()) for name, text in named])
+
+
 async def attach(client: httpx.AsyncClient, file_ids: list[str]) -> tuple[str, list[str]]:
     """A new store, and one file batch per 500 files; returns the store and batch ids."""
-    store = await client.post("/v1/vector_stores", json={"name": "ingest benchmark"})
+    return await attach_files(client, file_ids, None, "ingest benchmark")
+
+
+async def attach_files(
+    client: httpx.AsyncClient,
+    file_ids: list[str],
+    attributes: list[dict[str, Any]] | None,
+    name: str,
+) -> tuple[str, list[str]]:
+    """A new store, and one file batch per 500 files (each file with its attributes)."""
+    store = await client.post("/v1/vector_stores", json={"name": name})
     store.raise_for_status()
     store_id = store.json()["id"]
     batches = []
     for start in range(0, len(file_ids), BATCH_LIMIT):
-        body = {"file_ids": file_ids[start : start + BATCH_LIMIT]}
+        part = range(start, min(start + BATCH_LIMIT, len(file_ids)))
+        body: dict[str, Any] = {"file_ids": [file_ids[i] for i in part]}
+        if attributes is not None:
+            body = {"files": [{"file_id": file_ids[i], "attributes": attributes[i]} for i in part]}
         response = await client.post(f"/v1/vector_stores/{store_id}/file_batches", json=body)
         response.raise_for_status()
         batches.append(response.json()["id"])

@@ -19,15 +19,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import httpx
-from harness import fake_openai, log, maia_server, pg_connect, pg_connect_kwargs, pseudo_words
+from harness import (
+    fake_openai,
+    log,
+    maia_server,
+    pg_connect,
+    pg_connect_kwargs,
+    pseudo_words,
+    workspace,
+)
 from search_data import DATA_KINDS, Built, Layout, latent_basis, prepare
 from search_plans import baseline_plans, service_plans
 from search_queries import Basis, QuerySet, exact_top_k, recall
@@ -80,16 +85,6 @@ def parse_args() -> Options:
     levels = tuple(int(level) for level in args.concurrency.split(","))
     layout = Layout(args.chunks, args.stores, args.dims, args.data)
     return Options(layout, args.queries, levels, args.keep_data, args.server_workers)
-
-
-@contextmanager
-def workspace(keep: Path | None) -> Iterator[Path]:
-    if keep is not None:
-        keep.mkdir(parents=True, exist_ok=True)
-        yield keep.resolve()
-        return
-    with tempfile.TemporaryDirectory(prefix="maia-bench-search-") as tmp:
-        yield Path(tmp)
 
 
 async def api_runs(

@@ -24,6 +24,8 @@ from tests.fakes.openai_server import FakeOpenAIServer, running_fake_openai
 TEST_DIMENSIONS = 1536
 TENANT_TABLES = (
     "ingest_jobs",
+    "bm25_postings",
+    "bm25_stores",
     "file_chunks",
     "vector_store_files",
     "file_batches",

@@ -102,6 +102,39 @@ class TestModes:
         )
         assert names == ["cats.txt"]
 
+    async def test_hybrid_threshold_keeps_only_chunks_both_legs_support(
+        self, sdk: AsyncOpenAI, store_id: str
+    ) -> None:
+        page = await sdk.vector_stores.search(
+            vector_store_id=store_id,
+            query="cats purr",
+            ranking_options={"score_threshold": 0.5},
+        )
+        assert [hit.filename for hit in page.data] == ["cats.txt"]
+
+    async def test_llama_stack_rrf_ranker(self, sdk: AsyncOpenAI, store_id: str) -> None:
+        options = {"ranker": "rrf", "impact_factor": 10.0}
+        names = await _names(sdk, store_id, query="cargo ships", ranking_options=options)
+        assert names[0] == "ships.md"
+
+    @pytest.mark.parametrize(("alpha", "first"), [(0.0, "cats.txt"), (1.0, "cats.txt")])
+    async def test_llama_stack_weighted_ranker(
+        self, sdk: AsyncOpenAI, store_id: str, alpha: float, first: str
+    ) -> None:
+        options = {"ranker": "weighted", "alpha": alpha}
+        names = await _names(sdk, store_id, query="cats purr", ranking_options=options)
+        assert names[0] == first
+        if alpha == 0.0:
+            assert names == ["cats.txt"]
+
+    async def test_ranker_option_for_another_ranker_is_400(
+        self, client: httpx.AsyncClient, store_id: str
+    ) -> None:
+        body = {"query": "x", "ranking_options": {"ranker": "rrf", "alpha": 0.5}}
+        response = await client.post(f"/v1/vector_stores/{store_id}/search", json=body)
+        assert response.status_code == 400
+        assert response.json()["error"]["param"].startswith("ranking_options")
+
     async def test_rewrite_query_is_accepted_and_reported(
         self, sdk: AsyncOpenAI, store_id: str
     ) -> None:

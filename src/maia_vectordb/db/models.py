@@ -208,8 +208,35 @@ class FileChunk(Base):
             ondelete="CASCADE",
         ),
         Index(None, "vector_store_id", "file_id", "chunk_index"),
-        Index("ix_file_chunks_tsv", "tsv", postgresql_using="gin"),
     )
+
+
+class Bm25Posting(Base):
+    """One term of one chunk, for BM25: the store's inverted index.
+
+    Written and removed by triggers on `file_chunks` (migration 20261130_0004) in the
+    same statement as the chunk rows, so it can never drift from them. A term's document
+    frequency is the number of its postings in the store, counted when searched.
+    """
+
+    __tablename__ = "bm25_postings"
+
+    vector_store_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    term: Mapped[str] = mapped_column(Text, primary_key=True)
+    chunk_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    tf: Mapped[int] = mapped_column(Integer)
+    length: Mapped[int] = mapped_column(Integer)
+
+
+class Bm25Store(Base):
+    """A store's chunk count and total chunk length (BM25's N and avgdl), kept by the same
+    triggers with additive upserts so concurrent writers never lose an update."""
+
+    __tablename__ = "bm25_stores"
+
+    vector_store_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    chunks: Mapped[int] = mapped_column(BigInteger)
+    length: Mapped[int] = mapped_column(BigInteger)
 
 
 class IngestJob(Base):

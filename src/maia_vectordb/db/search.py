@@ -1,4 +1,4 @@
-"""The hand-written retrieval queries: HNSW (iterative), exact, and full-text.
+"""The hand-written vector retrieval queries: HNSW (iterative) and exact (BM25: `db.bm25`).
 
 Every query is confined to one store (and the caller's attribute filter). The
 plan is chosen here, not left to the planner: a store of at most
@@ -113,7 +113,10 @@ async def open_search(
     )
 
 
-def _with_filenames(candidates: Select[Any], order: str, descending: bool) -> Select[Any]:
+HIT_COLUMNS = (FileChunk.id, FileChunk.file_id, FileChunk.text, FileChunk.attributes)
+
+
+def with_filenames(candidates: Select[Any], order: str, descending: bool) -> Select[Any]:
     """File names join the (already limited) candidates, not the scan."""
     cte = candidates.cte("candidates").prefix_with("MATERIALIZED")
     key = cte.c[order].desc() if descending else cte.c[order]
@@ -149,44 +152,13 @@ async def vector_hits(
     # A literal, not a parameter: a generic plan could not prove the partial index's predicate.
     in_store = in_store & (FileChunk.embedding_dim == literal_column(str(int(dimensions))))
     candidates = (
-        select(
-            FileChunk.id,
-            FileChunk.file_id,
-            FileChunk.text,
-            FileChunk.attributes,
-            distance.label("distance"),
-        )
+        select(*HIT_COLUMNS, distance.label("distance"))
         .where(in_store, condition)
         .order_by(ordering)
         .limit(limit)
     )
-    rows = await session.execute(_with_filenames(candidates, "distance", descending=False))
+    rows = await session.execute(with_filenames(candidates, "distance", descending=False))
     return [
         Hit(r.id, r.file_id, r.filename, r.text, r.attributes, max(0.0, 1.0 - float(r.distance)))
         for r in rows
     ]
-
-
-async def keyword_hits(
-    session: AsyncSession,
-    *,
-    vector_store_id: str,
-    query: str,
-    condition: ColumnElement[bool],
-    limit: int,
-) -> list[Hit]:
-    """Full-text matches ranked by cover density, scaled to 0..1 as rank / (rank + 1)."""
-    tsquery = func.websearch_to_tsquery(TEXT_SEARCH_CONFIG, query)
-    rank = func.ts_rank_cd(FileChunk.tsv, tsquery, 32).label("rank")
-    candidates = (
-        select(FileChunk.id, FileChunk.file_id, FileChunk.text, FileChunk.attributes, rank)
-        .where(
-            FileChunk.vector_store_id == vector_store_id,
-            FileChunk.tsv.op("@@")(tsquery),
-            condition,
-        )
-        .order_by(rank.desc(), FileChunk.id)
-        .limit(limit)
-    )
-    rows = await session.execute(_with_filenames(candidates, "rank", descending=True))
-    return [Hit(r.id, r.file_id, r.filename, r.text, r.attributes, float(r.rank)) for r in rows]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StrictInt, field_validator
+from pydantic import BaseModel, Field, StrictInt, field_validator, model_validator
 
 from maia_vectordb.schemas.common import FiniteFloat, Request, SafeStr
 from maia_vectordb.schemas.filters import BoundedFilter
@@ -22,9 +22,22 @@ class HybridSearch(Request):
 
 
 class RankingOptions(Request):
-    ranker: Literal["none", "auto", "default-2024-11-15"] = "auto"
+    ranker: Literal["none", "auto", "default-2024-11-15", "rrf", "weighted"] = "auto"
+    """OpenAI's rankers, plus llama-stack's `rrf` and `weighted` (extensions; hybrid)."""
     score_threshold: FiniteFloat = Field(default=0.0, ge=0.0, le=1.0)
     hybrid_search: HybridSearch | None = None
+    impact_factor: FiniteFloat | None = Field(default=None, gt=0, le=1000)
+    """Extension (llama-stack, with `ranker: "rrf"`): the k of Σ 1 / (k + rank)."""
+    alpha: FiniteFloat | None = Field(default=None, ge=0, le=1)
+    """Extension (llama-stack, with `ranker: "weighted"`): the vector leg's weight."""
+
+    @model_validator(mode="after")
+    def _options_match_ranker(self) -> RankingOptions:
+        if self.impact_factor is not None and self.ranker != "rrf":
+            raise ValueError("impact_factor applies only with ranker 'rrf'")
+        if self.alpha is not None and self.ranker != "weighted":
+            raise ValueError("alpha applies only with ranker 'weighted'")
+        return self
 
 
 SearchMode = Literal["vector", "keyword", "hybrid"]

@@ -1,19 +1,17 @@
-"""Search: choose the mode, run the retrieval queries, fuse and threshold the results.
+"""Search: run the retrieval legs the request asks for, fuse them, apply the threshold.
 
 Scores, by mode (all 0..1, higher is better):
 - `vector`: cosine similarity, 1 - cosine distance (floored at 0).
-- `keyword`: PostgreSQL `ts_rank_cd` scaled as rank / (rank + 1).
-- `hybrid`: weighted reciprocal rank fusion, Σ wᵢ / (60 + rankᵢ), divided by its
-  maximum (a chunk ranked first in every list scores 1.0).
-With several queries, `vector` and `keyword` keep a chunk's best score and
-`hybrid` fuses every query's lists.
+- `keyword`: Okapi BM25 divided by the query's ceiling (`db.bm25`).
+- `hybrid`: the fusion of both legs (`services.ranking`, chosen in `search_plan`).
+With several queries, `vector` and `keyword` keep a chunk's best score and `hybrid`
+fuses every query's lists.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,6 +22,7 @@ from sqlalchemy.sql import func
 from sqlalchemy.sql.elements import True_
 
 from maia_vectordb.config import Settings
+from maia_vectordb.db import bm25
 from maia_vectordb.db import search as queries
 from maia_vectordb.db.filters import compile_filter
 from maia_vectordb.db.liveness import file_is_live
@@ -36,62 +35,31 @@ from maia_vectordb.embeddings import (
 )
 from maia_vectordb.errors import InvalidRequest
 from maia_vectordb.observability.metrics import Metrics
-from maia_vectordb.schemas.search import SearchMode, SearchPage, SearchRequest, SearchResult
+from maia_vectordb.schemas.search import SearchPage, SearchRequest, SearchResult
 from maia_vectordb.schemas.vector_store_files import ContentPart
 from maia_vectordb.services import vector_stores
+from maia_vectordb.services.ranking import (
+    Ranked,
+    best_of,
+    convex_fusion,
+    reciprocal_rank_fusion,
+)
+from maia_vectordb.services.search_plan import (
+    Fusion,
+    candidate_depth,
+    fusion_for,
+    resolve_mode,
+)
 from maia_vectordb.services.timeutil import utcnow
 
-RRF_K = 60
-CANDIDATE_FACTOR = 4
-MIN_CANDIDATES = 40
 ACTIVITY_RESOLUTION = timedelta(minutes=1)
+Hits = Sequence[Ranked[queries.Hit]]
 
 
-@dataclass(frozen=True)
-class Ranked:
-    hits: list[queries.Hit]
-    weight: float
-
-
-def resolve_mode(body: SearchRequest) -> SearchMode:
-    """`search_mode` wins; otherwise `ranker: none` is pure vector and the rest hybrid."""
-    if body.search_mode is not None:
-        return body.search_mode
-    options = body.ranking_options
-    if options is not None and options.ranker == "none":
-        return "vector"
-    return "hybrid"
-
-
-def _weights(body: SearchRequest) -> tuple[float, float]:
-    options = body.ranking_options
-    if options is None or options.hybrid_search is None:
-        return 1.0, 1.0
-    hybrid = options.hybrid_search
-    if hybrid.embedding_weight + hybrid.text_weight == 0:
-        return 1.0, 1.0
-    return hybrid.embedding_weight, hybrid.text_weight
-
-
-def best_of(lists: Sequence[Ranked]) -> list[tuple[queries.Hit, float]]:
-    best: dict[int, tuple[queries.Hit, float]] = {}
-    for ranked in lists:
-        for hit in ranked.hits:
-            if hit.chunk_id not in best or hit.score > best[hit.chunk_id][1]:
-                best[hit.chunk_id] = (hit, hit.score)
-    return sorted(best.values(), key=lambda pair: (-pair[1], pair[0].chunk_id))
-
-
-def reciprocal_rank_fusion(lists: Sequence[Ranked]) -> list[tuple[queries.Hit, float]]:
-    ceiling = sum(r.weight / (RRF_K + 1) for r in lists) or 1.0
-    scores: dict[int, float] = defaultdict(float)
-    hits: dict[int, queries.Hit] = {}
-    for ranked in lists:
-        for position, hit in enumerate(ranked.hits, start=1):
-            scores[hit.chunk_id] += ranked.weight / (RRF_K + position)
-            hits[hit.chunk_id] = hit
-    fused = [(hits[cid], min(1.0, score / ceiling)) for cid, score in scores.items()]
-    return sorted(fused, key=lambda pair: (-pair[1], pair[0].chunk_id))
+def fuse(lists: Hits, fusion: Fusion) -> list[tuple[queries.Hit, float]]:
+    if fusion.method == "rrf":
+        return reciprocal_rank_fusion(lists, k=fusion.rrf_k)
+    return convex_fusion(lists)
 
 
 async def search(
@@ -136,8 +104,8 @@ async def _search(
 ) -> SearchPage:
     mode = resolve_mode(body)
     texts = body.queries()
-    k = body.max_num_results
-    pool = max(k * CANDIDATE_FACTOR, MIN_CANDIDATES) if mode == "hybrid" else k
+    pool = candidate_depth(body, mode)
+    fusion = fusion_for(body.ranking_options)
     condition = and_(
         compile_filter(FileChunk.attributes, body.filters), file_is_live(FileChunk.file_id)
     )
@@ -151,26 +119,21 @@ async def _search(
     )
     if target is None:
         raise vector_stores.store_not_found(vector_store_id)
-    vector_weight, text_weight = _weights(body)
-    lists: list[Ranked] = []
-    if mode == "vector" or (mode == "hybrid" and vector_weight > 0):
+    leg = Leg(session, vector_store_id, condition, pool)
+    lists: list[Ranked[queries.Hit]] = []
+    if mode == "vector" or (mode == "hybrid" and fusion.vector_weight > 0):
         cache = query_cache(embedders, target.model)
         for embedding in await cache.embed_queries(texts):
             hits = await nearest(session, vector_store_id, embedding, condition, pool, target)
-            lists.append(Ranked(hits, vector_weight))
-    if mode == "keyword" or (mode == "hybrid" and text_weight > 0):
+            lists.append(Ranked(hits, fusion.vector_weight, fusion.vector_normalisation))
+    if mode == "keyword" or (mode == "hybrid" and fusion.text_weight > 0):
         for query in texts:
-            hits = await queries.keyword_hits(
-                session,
-                vector_store_id=vector_store_id,
-                query=query,
-                condition=condition,
-                limit=pool,
+            lists.append(
+                Ranked(await leg.keyword(query), fusion.text_weight, fusion.text_normalisation)
             )
-            lists.append(Ranked(hits, text_weight))
-    fused = reciprocal_rank_fusion(lists) if mode == "hybrid" else best_of(lists)
+    fused = fuse(lists, fusion) if mode == "hybrid" else best_of(lists)
     threshold = body.ranking_options.score_threshold if body.ranking_options else 0.0
-    kept = [(hit, score) for hit, score in fused if score >= threshold][:k]
+    kept = [(hit, score) for hit, score in fused if score >= threshold][: body.max_num_results]
     if _due_for_touch(target):
         await _mark_active(writer, vector_store_id)
     return SearchPage(search_query=texts, data=[_result(hit, score) for hit, score in kept])
@@ -182,6 +145,25 @@ def query_cache(embedders: EmbedderRegistry, model: ModelSpec) -> QueryEmbedding
         return embedders.query_cache(model)
     except ModelUnavailable as exc:
         raise InvalidRequest(exc.message, param="vector_store_id") from None
+
+
+@dataclass(frozen=True)
+class Leg:
+    """What every keyword retrieval of one search shares."""
+
+    session: AsyncSession
+    vector_store_id: str
+    condition: ColumnElement[bool]
+    limit: int
+
+    async def keyword(self, query: str) -> list[queries.Hit]:
+        return await bm25.keyword_hits(
+            self.session,
+            vector_store_id=self.vector_store_id,
+            query=query,
+            condition=self.condition,
+            limit=self.limit,
+        )
 
 
 async def nearest(

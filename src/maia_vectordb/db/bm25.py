@@ -1,0 +1,127 @@
+"""Okapi BM25 keyword retrieval over a store's inverted index (`bm25_postings`).
+
+The query's terms are PostgreSQL's English text-search lexemes (stemmed, stop words
+dropped), ORed: a chunk scores on whichever of them it contains. For term t in a chunk
+of `length` terms, in a store of N chunks averaging `avgdl` terms, where `df` chunks
+contain t:
+
+    idf(t)   = ln(1 + (N - df + 0.5) / (df + 0.5))
+    score(t) = idf(t) * tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / avgdl))
+
+`df` is counted from the postings as they are read, so it is exact by construction; N
+and the total length come from `bm25_stores`, which the same triggers keep. The 0..1
+score divides the sum by its ceiling for this query, Σ idf(t) * (k1 + 1) over every
+query term (a term absent from the store counts with df = 0): the share of the query's
+attainable weight that the chunk earns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Float,
+    Select,
+    any_,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    select,
+    true,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import True_
+
+from maia_vectordb.db.models import Bm25Posting, Bm25Store, FileChunk
+from maia_vectordb.db.search import HIT_COLUMNS, TEXT_SEARCH_CONFIG, Hit, with_filenames
+
+K1 = 1.2
+B = 0.75
+
+
+def _idf(n: ColumnElement[float], df: ColumnElement[float] | float) -> ColumnElement[float]:
+    return func.ln(1.0 + (n - df + 0.5) / (df + 0.5))
+
+
+def _query_terms(query: str) -> ColumnElement[list[str]]:
+    """The query's distinct lexemes, as the chunks' tsvector was built."""
+    return func.tsvector_to_array(func.to_tsvector(TEXT_SEARCH_CONFIG, bindparam("q", query)))
+
+
+def _stats(vector_store_id: str) -> CTE:
+    """N and avgdl of the store, one row (none for a store without chunks)."""
+    chunks = cast(Bm25Store.chunks, Float)
+    return (
+        select(chunks.label("n"), (cast(Bm25Store.length, Float) / chunks).label("avgdl"))
+        .where(Bm25Store.vector_store_id == vector_store_id, Bm25Store.chunks > 0)
+        .cte("stats")
+    )
+
+
+def _postings(vector_store_id: str, terms: ColumnElement[list[str]]) -> CTE:
+    """Every posting of a query term in the store, with the term's document frequency."""
+    return (
+        select(
+            Bm25Posting.term,
+            Bm25Posting.chunk_id,
+            cast(Bm25Posting.tf, Float).label("tf"),
+            cast(Bm25Posting.length, Float).label("length"),
+            cast(func.count().over(partition_by=Bm25Posting.term), Float).label("df"),
+        )
+        .where(Bm25Posting.vector_store_id == vector_store_id, Bm25Posting.term == any_(terms))
+        .cte("postings")
+    )
+
+
+def _ceiling(terms: ColumnElement[list[str]], stats: CTE, postings: CTE) -> CTE:
+    """Σ idf(t) * (k1 + 1) over the query's terms: what a chunk with infinite tf would score."""
+    p, s = postings.c, stats.c
+    matched = select(p.term, p.df).distinct().subquery("matched")
+    n = func.max(s.n)
+    unmatched = func.cardinality(terms) - func.count()
+    total = func.coalesce(func.sum(_idf(s.n, matched.c.df)), 0.0) + unmatched * _idf(n, 0.0)
+    return (
+        select(((K1 + 1) * total).label("ceiling"))
+        .select_from(matched.join(stats, true()))
+        .cte("ceiling")
+    )
+
+
+def _scored(stats: CTE, postings: CTE) -> Select[Any]:
+    p, s = postings.c, stats.c
+    saturation = p.tf * (K1 + 1) / (p.tf + K1 * (1 - B + B * p.length / s.avgdl))
+    bm25 = func.sum(_idf(s.n, p.df) * saturation).label("bm25")
+    return select(p.chunk_id, bm25).select_from(postings.join(stats, true())).group_by(p.chunk_id)
+
+
+async def keyword_hits(
+    session: AsyncSession,
+    *,
+    vector_store_id: str,
+    query: str,
+    condition: ColumnElement[bool],
+    limit: int,
+) -> list[Hit]:
+    """The `limit` best chunks by BM25, scores scaled to 0..1 by the query's ceiling.
+    Without a filter the ranking is cut to `limit` before any chunk row is read."""
+    terms = _query_terms(query)
+    stats = _stats(vector_store_id)
+    postings = _postings(vector_store_id, terms)
+    scored = _scored(stats, postings)
+    if isinstance(condition, True_):
+        scored = scored.order_by(literal_column("bm25").desc(), "chunk_id").limit(limit)
+    ranked = scored.cte("scored")
+    ceiling = _ceiling(terms, stats, postings)
+    candidates = (
+        select(*HIT_COLUMNS, (ranked.c.bm25 / ceiling.c.ceiling).label("score"))
+        .join(ranked, ranked.c.chunk_id == FileChunk.id)
+        .join(ceiling, true())
+        .where(condition)
+        .order_by(ranked.c.bm25.desc(), FileChunk.id)
+        .limit(limit)
+    )
+    rows = await session.execute(with_filenames(candidates, "score", descending=True))
+    return [Hit(r.id, r.file_id, r.filename, r.text, r.attributes, float(r.score)) for r in rows]
