@@ -41,8 +41,11 @@ from search_runs import SQL_VARIANTS, ApiBench, Run, sql_run
 
 from maia_vectordb.db.embedded import embedded_postgres
 from maia_vectordb.db.migrate import upgrade_head
+from maia_vectordb.embeddings.spec import ModelSpec
 
 SEED = 20261123
+# The model the stores record and the server is configured with (search_data inserts it).
+BENCH_MODEL = "text-embedding-3-small"
 VOCABULARY = 500
 WARMUP = 100
 RECALL_QUERIES = 50
@@ -190,7 +193,7 @@ async def load_data(
     url: str, opts: Options, words: list[str], root: Path
 ) -> tuple[Built, Basis | None]:
     """The data set (loaded now or kept), and the latent basis if the data has one."""
-    await upgrade_head(url, opts.layout.dims)
+    await upgrade_head(url, ModelSpec("openai", BENCH_MODEL, opts.layout.dims))
     built = await prepare(pg_connect_kwargs(url), opts.layout, words, root)
     latent = opts.layout.data == "latent"
     return built, await latent_basis(pg_connect_kwargs(url)) if latent else None

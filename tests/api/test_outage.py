@@ -89,3 +89,34 @@ def test_outage_classification(error: BaseException, outage: bool) -> None:
     wrapped = DBAPIError("SELECT 1", None, Exception("adapted"))
     wrapped.orig.__cause__ = error
     assert is_database_outage(wrapped) is (outage and not isinstance(error, PoolTimeoutError))
+
+
+async def _search(client: httpx.AsyncClient, store: str) -> httpx.Response:
+    return await client.post(f"/v1/vector_stores/{store}/search", json={"query": "q"})
+
+
+async def test_search_without_pre_ping_recovers(
+    settings: Settings, engine: AsyncEngine, proxy: DatabaseProxy
+) -> None:
+    """The search pool does not ping before each checkout. While the database is down a
+    search is a 503; once it is back, the first search finds its pooled connection dead
+    (SQLAlchemy invalidates it and every connection opened before it) and runs once more
+    on a fresh one."""
+    through = settings.model_copy(
+        update={"database_url": proxy.url(), "workers": 0, "db_connect_timeout": 2.0}
+    )
+    app = create_app(through)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+            store = (await client.post("/v1/vector_stores", json={})).json()["id"]
+            assert (await _search(client, store)).status_code == 200
+            await proxy.cut()
+            _assert_unavailable(await _search(client, store))
+            await proxy.start()
+            assert (await _search(client, store)).status_code == 200
+            # Dropped while idle and back before anyone noticed: the search finds its
+            # pooled connection dead and runs once more on a fresh one.
+            await proxy.cut()
+            await proxy.start()
+            assert (await _search(client, store)).status_code == 200
