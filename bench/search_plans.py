@@ -60,9 +60,10 @@ async def _explain_search(
     assert target is not None
     exact = target.exact
     captured.clear()
-    await queries.vector_hits(
-        session, **search, limit=K, exact=exact, dimensions=target.model.dimensions
+    leg = queries.vector_candidates(
+        **search, limit=K, exact=exact, dimensions=target.model.dimensions
     )
+    await queries.fetch_legs(session, [leg])
     statement, parameters = captured[-1]
     connection = await session.connection()
     result = await connection.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
