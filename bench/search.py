@@ -24,6 +24,7 @@ from functools import partial
 from pathlib import Path
 
 import httpx
+from cpu import CpuMeter
 from harness import (
     fake_openai,
     log,
@@ -91,12 +92,12 @@ def parse_args() -> Options:
 
 
 async def api_runs(
-    base_url: str, opts: Options, queries: QuerySet, recall_set: range
+    base_url: str, opts: Options, queries: QuerySet, recall_set: range, meter: CpuMeter
 ) -> tuple[list[Run], dict[str, Run]]:
     """Warm up, time every mode at every concurrency, then one pass over the recall set."""
     limits = httpx.Limits(max_connections=max(opts.concurrency))
     async with httpx.AsyncClient(base_url=base_url, timeout=120, limits=limits) as client:
-        bench = ApiBench(client, opts.layout, queries)
+        bench = ApiBench(client, opts.layout, queries, meter)
         for mode in API_MODES:
             await bench.run(mode, queries.take(WARMUP), max(opts.concurrency))
         runs = []
@@ -150,10 +151,12 @@ def mean_recall(run: Run, truth: dict[int, list[str]]) -> float:
     return sum(recall(run.found.get(n, []), t) for n, t in truth.items()) / len(truth)
 
 
-async def measure(url: str, base_url: str, opts: Options, queries: QuerySet) -> Measured:
+async def measure(
+    url: str, base_url: str, opts: Options, queries: QuerySet, meter: CpuMeter
+) -> Measured:
     connect = pg_connect_kwargs(url)
     recall_set = queries.take(RECALL_QUERIES)
-    runs, api_passes = await api_runs(base_url, opts, queries, recall_set)
+    runs, api_passes = await api_runs(base_url, opts, queries, recall_set, meter)
     log("exact top-10 for the recall set")
     layout = opts.layout
     truth = {
@@ -221,7 +224,8 @@ def main() -> None:
                 INGEST_WORKERS="0",
             ) as server,
         ):
-            measured = asyncio.run(measure(url, server.base_url, opts, queries))
+            meter = CpuMeter.of(server.pid, root / "pgdata")
+            measured = asyncio.run(measure(url, server.base_url, opts, queries, meter))
     print(render(opts.layout, built, measured, opts.server_workers))
 
 

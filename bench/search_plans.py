@@ -116,7 +116,7 @@ async def baseline_plans(
             await conn.execute("SELECT set_config($1, $2, false)", name, value)
         plans = {}
         for name, filtered in (("sql-vector", False), ("sql-filtered", True)):
-            sql = "EXPLAIN (ANALYZE, BUFFERS) " + top_k_sql(filtered=filtered)
+            sql = "EXPLAIN (ANALYZE, BUFFERS) " + top_k_sql(filtered=filtered, dims=layout.dims)
             rows = await conn.fetch(sql, layout.target, vector)
             plans[name] = _readable(str(row[0]) for row in rows)
     finally:

@@ -79,12 +79,13 @@ def chunk_key(text: str) -> str:
     return text.split(" ", 2)[1]
 
 
-def top_k_sql(*, filtered: bool) -> str:
-    """The plain query the API is compared with: nearest K in one store, optionally filtered."""
+def top_k_sql(*, filtered: bool, dims: int) -> str:
+    """The plain query the API is compared with: nearest K in one store, optionally filtered,
+    in the expression of the width's partial HNSW index (db/vector_indexes.py)."""
     shard = f" AND attributes -> '{FILTER_KEY}' = '{FILTER_VALUE}'::jsonb" if filtered else ""
     return (
-        "SELECT text FROM file_chunks WHERE vector_store_id = $1"
-        f"{shard} ORDER BY embedding <=> $2::halfvec LIMIT {K}"
+        f"SELECT text FROM file_chunks WHERE vector_store_id = $1 AND embedding_dim = {dims}"
+        f"{shard} ORDER BY embedding::halfvec({dims}) <=> $2::halfvec({dims}) LIMIT {K}"
     )
 
 
@@ -95,7 +96,7 @@ async def exact_top_k(
     async with conn.transaction():
         for statement in EXACT_SCAN:
             await conn.execute(statement)
-        rows = await conn.fetch(top_k_sql(filtered=filtered), store, vector)
+        rows = await conn.fetch(top_k_sql(filtered=filtered, dims=len(vector)), store, vector)
     return [chunk_key(row["text"]) for row in rows]
 
 

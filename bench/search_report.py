@@ -29,6 +29,8 @@ HEADERS = (
     "recall@10",
     "results/search",
     "errors",
+    "server CPU ms/search",
+    "PostgreSQL CPU ms/search",
 )
 LABELS = {
     "vector": "API vector (ranker none)",
@@ -66,6 +68,7 @@ def _row(run: Run, recalls: dict[str, float]) -> list[object]:
         f"{recall:.3f}" if recall is not None else "n/a",
         f"{run.mean_results:.1f}",
         run.errors,
+        *(f"{ms:.1f}" for ms in run.cpu_ms_per_search() or ("n/a", "n/a")),
     ]
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+from cpu import CpuMeter
 from search_data import Layout
 from search_queries import K, QuerySet, chunk_key, top_k_sql
 from search_sql import FILTER_KEY, FILTER_VALUE
@@ -44,6 +45,15 @@ class Run:
     wall_seconds: float = 0.0
     errors: int = 0
     found: dict[int, list[str]] = field(default_factory=dict)
+    cpu_seconds: tuple[float, float] | None = None
+    """(API server, PostgreSQL) CPU over the run, when measured."""
+
+    def cpu_ms_per_search(self) -> tuple[float, float] | None:
+        if self.cpu_seconds is None or not self.latencies_ms:
+            return None
+        server, postgres = self.cpu_seconds
+        count = len(self.latencies_ms)
+        return server * 1000 / count, postgres * 1000 / count
 
     @property
     def throughput(self) -> float:
@@ -68,7 +78,10 @@ def request_body(mode: str, text: str) -> dict[str, Any]:
 
 
 class ApiBench:
-    def __init__(self, client: httpx.AsyncClient, layout: Layout, queries: QuerySet) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, layout: Layout, queries: QuerySet, meter: CpuMeter
+    ) -> None:
+        self.meter = meter
         self.client = client
         self.paths = {
             store: f"/v1/vector_stores/{store}/search" for store in (layout.target, layout.small)
@@ -80,9 +93,11 @@ class ApiBench:
         """Each of `concurrency` clients sends its next search as soon as the last one returns."""
         run = Run(mode, concurrency)
         pending = iter(numbers)
-        started = time.perf_counter()
+        cpu, started = self.meter.read(), time.perf_counter()
         await asyncio.gather(*(self._client(mode, pending, run) for _ in range(concurrency)))
         run.wall_seconds = time.perf_counter() - started
+        after = self.meter.read()
+        run.cpu_seconds = (after[0] - cpu[0], after[1] - cpu[1])
         return run
 
     async def _client(self, mode: str, pending: Iterator[int], run: Run) -> None:
@@ -113,7 +128,7 @@ async def sql_run(
     """The same search as one plain SQL statement with `variant`'s settings, one at a time."""
     for name, value in SQL_VARIANTS[variant].items():
         await conn.execute("SELECT set_config($1, $2, false)", name, value)
-    sql = await conn.prepare(top_k_sql(filtered=filtered))
+    sql = await conn.prepare(top_k_sql(filtered=filtered, dims=layout.dims))
     run = Run(f"{variant}-{'filtered' if filtered else 'vector'}", 1)
     started = time.perf_counter()
     for number in numbers:
