@@ -68,8 +68,13 @@ def _row(run: Run, recalls: dict[str, float]) -> list[object]:
         f"{recall:.3f}" if recall is not None else "n/a",
         f"{run.mean_results:.1f}",
         run.errors,
-        *(f"{ms:.1f}" for ms in run.cpu_ms_per_search() or ("n/a", "n/a")),
+        *_cpu(run),
     ]
+
+
+def _cpu(run: Run) -> list[str]:
+    cpu = run.cpu_ms_per_search()
+    return ["n/a", "n/a"] if cpu is None else [f"{ms:.1f}" for ms in cpu]
 
 
 def _setup(layout: Layout, built: Built, versions: str, workers: int) -> list[str]:

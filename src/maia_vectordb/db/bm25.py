@@ -45,14 +45,14 @@ def _idf(n: ColumnElement[float], df: ColumnElement[float] | float) -> ColumnEle
     return func.ln(1.0 + (n - df + 0.5) / (df + 0.5))
 
 
-def _query_terms(query: str) -> ColumnElement[list[str]]:
+def _query_terms(query: str | BindParameter[str]) -> ColumnElement[list[str]]:
     """The query's distinct lexemes, as the chunks' tsvector was built."""
     # Unique: one statement may hold several queries' legs.
-    text: BindParameter[str] = bindparam("q", query, unique=True)
+    text = query if isinstance(query, BindParameter) else bindparam("q", query, unique=True)
     return func.tsvector_to_array(func.to_tsvector(TEXT_SEARCH_CONFIG, text))
 
 
-def _stats(vector_store_id: str) -> CTE:
+def _stats(vector_store_id: str | BindParameter[str]) -> CTE:
     """N and avgdl of the store, one row (none for a store without chunks)."""
     chunks = cast(Bm25Store.chunks, Float)
     return (
@@ -62,7 +62,7 @@ def _stats(vector_store_id: str) -> CTE:
     )
 
 
-def _postings(vector_store_id: str, terms: ColumnElement[list[str]]) -> CTE:
+def _postings(vector_store_id: str | BindParameter[str], terms: ColumnElement[list[str]]) -> CTE:
     """Every posting of a query term in the store, with the term's document frequency."""
     return (
         select(
@@ -100,10 +100,10 @@ def _scored(stats: CTE, postings: CTE) -> Select[Any]:
 
 def keyword_candidates(
     *,
-    vector_store_id: str,
-    query: str,
+    vector_store_id: str | BindParameter[str],
+    query: str | BindParameter[str],
     condition: ColumnElement[bool],
-    limit: int,
+    limit: int | BindParameter[int],
 ) -> Select[Any]:
     """The `limit` best chunks by BM25, `score` scaled to 0..1 by the query's ceiling (for
     `db.search.fetch_legs`). Without a filter the ranking is cut to `limit` before any

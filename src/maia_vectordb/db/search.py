@@ -16,7 +16,7 @@ the request needs (vector and keyword, per query) in one statement.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,7 +36,8 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import Label
+from sqlalchemy.sql import Executable
+from sqlalchemy.sql.elements import BindParameter, Label
 from sqlalchemy.types import NullType
 
 from maia_vectordb.db.models import File, FileChunk, VectorStore
@@ -126,23 +127,28 @@ HIT_COLUMNS = (FileChunk.id, FileChunk.file_id, FileChunk.text, FileChunk.attrib
 
 
 def cosine_distance(
-    embedding: list[float], dimensions: int, *, unique: bool = False
+    embedding: list[float] | BindParameter[Any], dimensions: int, *, unique: bool = False
 ) -> ColumnElement[Any]:
     """Both sides cast to `halfvec(dimensions)`, the expression of that width's partial
     HNSW index (db/vector_indexes.py), so the planner can use it. `unique` names the
-    parameter apart from other query vectors in the same statement."""
+    parameter apart from other query vectors in the same statement; a statement built
+    once passes its own named parameter instead of a value."""
     width = HALFVEC(dimensions)
-    vector = bindparam("query_vec", embedding, type_=NullType(), unique=unique)
+    vector = (
+        embedding
+        if isinstance(embedding, BindParameter)
+        else bindparam("query_vec", embedding, type_=NullType(), unique=unique)
+    )
     query_vec = cast(vector, width)
     return cast(FileChunk.embedding, width).op("<=>", return_type=NullType())(query_vec)
 
 
 def vector_candidates(
     *,
-    vector_store_id: str,
-    embedding: list[float],
+    vector_store_id: str | BindParameter[str],
+    embedding: list[float] | BindParameter[Any],
     condition: ColumnElement[bool],
-    limit: int,
+    limit: int | BindParameter[int],
     exact: bool,
     dimensions: int,
 ) -> Select[Any]:
@@ -164,20 +170,30 @@ def vector_candidates(
     )
 
 
-async def fetch_legs(session: AsyncSession, legs: Sequence[Select[Any]]) -> list[list[Hit]]:
+def legs_statement(legs: Sequence[Select[Any]]) -> Executable:
     """Every retrieval of a search (vector and keyword, one per query) in one statement,
     one round trip: each leg a materialised CTE, already limited, then joined to its file
-    names and tagged with its position. Each list comes back best first; scores are
-    floored at 0."""
+    names and tagged with its position."""
     parts = []
     for number, candidates in enumerate(legs):
         cte = candidates.cte(f"leg{number}").prefix_with("MATERIALIZED")
         tag: Label[int] = literal_column(str(number)).label("leg")
         columns = (cte.c.id, cte.c.file_id, cte.c.text, cte.c.attributes, cte.c.score)
         parts.append(select(tag, *columns, File.filename).join(File, File.id == cte.c.file_id))
-    statement = parts[0] if len(parts) == 1 else union_all(*parts)
-    found: list[list[Hit]] = [[] for _ in legs]
-    for r in await session.execute(statement):
+    return parts[0] if len(parts) == 1 else union_all(*parts)
+
+
+async def fetch_legs(session: AsyncSession, legs: Sequence[Select[Any]]) -> list[list[Hit]]:
+    """`legs_statement` built for this search and run."""
+    return await fetch_statement(session, legs_statement(legs), len(legs))
+
+
+async def fetch_statement(
+    session: AsyncSession, statement: Executable, legs: int, params: Mapping[str, Any] | None = None
+) -> list[list[Hit]]:
+    """Runs a `legs_statement`; each leg's hits best first, scores floored at 0."""
+    found: list[list[Hit]] = [[] for _ in range(legs)]
+    for r in await session.execute(statement, params):
         score = max(0.0, float(r.score))
         found[r.leg].append(Hit(r.id, r.file_id, r.filename, r.text, r.attributes, score))
     for hits in found:

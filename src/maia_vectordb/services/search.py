@@ -23,12 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import func
 
 from maia_vectordb.config import Settings
-from maia_vectordb.db import bm25
+from maia_vectordb.db import bm25, search_statements
 from maia_vectordb.db import search as queries
 from maia_vectordb.db.filters import compile_filter
 from maia_vectordb.db.liveness import file_is_live
 from maia_vectordb.db.models import FileChunk, VectorStore
 from maia_vectordb.db.outage import once_more_if_dropped
+from maia_vectordb.db.search_statements import LegShape
 from maia_vectordb.embeddings import (
     EmbedderRegistry,
     ModelSpec,
@@ -140,6 +141,16 @@ def query_cache(embedders: EmbedderRegistry, model: ModelSpec) -> QueryEmbedding
 
 
 @dataclass(frozen=True)
+class Leg:
+    """One retrieval: its statement's shape, its query (vector or text), its fusion weight."""
+
+    shape: LegShape
+    value: list[float] | str
+    weight: float
+    norm: Normalisation
+
+
+@dataclass(frozen=True)
 class Plan:
     """The retrievals one search runs, all sent in one statement (`fetch_legs`)."""
 
@@ -163,28 +174,43 @@ class Plan:
         self, session: AsyncSession, embedders: EmbedderRegistry, fusion: Fusion, mode: str
     ) -> list[Ranked[queries.Hit]]:
         """The legs the mode asks for, weighted; vector legs first, one per query text."""
-        condition = self.condition
-        legs: list[tuple[Select[Any], float, Normalisation]] = []
+        legs: list[Leg] = []
         embeddings: list[list[float]] = []
         if mode == "vector" or (mode == "hybrid" and fusion.vector_weight > 0):
             embeddings = await query_cache(embedders, self.target.model).embed_queries(self.texts)
-            legs += [
-                (
-                    self.vector(e, condition, exact=self.target.exact),
-                    fusion.vector_weight,
-                    fusion.vector_normalisation,
-                )
-                for e in embeddings
-            ]
+            shape = LegShape("vector", self.target.exact, self.target.model.dimensions)
+            weight, norm = fusion.vector_weight, fusion.vector_normalisation
+            legs += [Leg(shape, e, weight, norm) for e in embeddings]
         if mode == "keyword" or (mode == "hybrid" and fusion.text_weight > 0):
-            legs += [
-                (self.keyword(text, condition), fusion.text_weight, fusion.text_normalisation)
-                for text in self.texts
-            ]
-        found = await queries.fetch_legs(session, [leg for leg, _, _ in legs])
+            weight, norm = fusion.text_weight, fusion.text_normalisation
+            legs += [Leg(LegShape("keyword"), text, weight, norm) for text in self.texts]
+        found = await self._fetch(session, legs)
         vectors = len(embeddings)
+        condition = self.condition
         found[:vectors] = await self.refill_starved(session, found[:vectors], embeddings, condition)
-        return [Ranked(hits, w, norm) for hits, (_, w, norm) in zip(found, legs, strict=True)]
+        return [Ranked(hits, leg.weight, leg.norm) for hits, leg in zip(found, legs, strict=True)]
+
+    async def _fetch(self, session: AsyncSession, legs: list[Leg]) -> list[list[queries.Hit]]:
+        """Unfiltered searches reuse a statement built once per shape; filtered ones build
+        theirs around the compiled filter."""
+        if self.body.filters is None:
+            statement = search_statements.unfiltered(tuple(leg.shape for leg in legs))
+            named = search_statements.parameters(
+                vector_store_id=self.vector_store_id,
+                limit=self.limit,
+                values=[leg.value for leg in legs],
+            )
+            return await queries.fetch_statement(session, statement, len(legs), named)
+        condition = self.condition
+        return await queries.fetch_legs(
+            session,
+            [
+                self.keyword(leg.value, condition)
+                if isinstance(leg.value, str)
+                else self.vector(leg.value, condition, exact=self.target.exact)
+                for leg in legs
+            ],
+        )
 
     def vector(
         self, embedding: list[float], condition: ColumnElement[bool], *, exact: bool
