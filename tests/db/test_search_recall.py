@@ -131,6 +131,9 @@ async def _top(
             # The index path of a large store (enable_seqscan off, as open_search sets it).
             await session.execute(text("SET LOCAL hnsw.iterative_scan = off"))
             await session.execute(text("SET LOCAL enable_seqscan = off"))
+            # Planned now, not a generic plan prepared earlier on this pooled connection
+            # under the small store's settings (enable_seqscan on).
+            await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
         hits = await _hits(
             session,
             vector_store_id=store,
