@@ -1,15 +1,16 @@
 """Retrieval quality through the public API on any BEIR-layout folder.
 
-    uv run --frozen python bench/quality.py DATASET_DIR [--embedder local|minilm|openai]
+    uv run --frozen python bench/quality.py DATASET_DIR [--embedder hash|local|openai]
 
 Every document becomes one small file (title, blank line, text) attached with its id
 as the attribute `doc_id`; every query of the split is searched in each mode, and
 nDCG@10 / Recall@10 (trec_eval definitions, graded relevance; no result scores 0) are
 printed per mode with ingest time and search latency. A result list holds chunks: a
-document counts at its best-ranked chunk. `--minilm MODEL_DIR` serves all-MiniLM-L6-v2
-from its ONNX export (bench/onnx_embeddings_server.py, in its own `uv run --with`
-environment); `--embedder local` (the lexical hashing embedder) needs no model; keyword
-quality does not depend on the embedder.
+document counts at its best-ranked chunk. `--embedder local` is the service's built-in
+all-MiniLM-L6-v2 (files from `--model-path`, default ../shared/models/all-MiniLM-L6-v2);
+`--embedder hash` (the lexical hashing embedder, the default) needs no model; `openai`
+uses `--embed-url` (any OpenAI-compatible server). Keyword quality does not depend on
+the embedder.
 `--keep-data DIR` keeps the database and reuses an ingested store on the next run.
 """
 
@@ -23,21 +24,17 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import quality_metrics as qm
 from harness import (
-    child_process,
-    free_port,
     log,
     machine,
     maia_server,
     markdown_table,
     revision,
-    wait_until_ok,
     workspace,
 )
 from ingest_client import attach_files, upload_texts, wait_done
@@ -46,6 +43,7 @@ from quality_fusion import study
 from ingest import postgres_stopped_after
 
 MODES = ("vector", "keyword", "hybrid")
+SHARED_MODEL = Path(__file__).resolve().parents[2] / "shared" / "models" / "all-MiniLM-L6-v2"
 K = 10
 FETCH = 20
 STATE = "quality-store.json"
@@ -56,7 +54,7 @@ class Options:
     dataset: Path
     split: str
     embedder: str
-    model_dir: Path | None
+    model_path: Path
     embed_url: str | None
     keep_data: Path | None
     modes: tuple[str, ...]
@@ -67,47 +65,38 @@ def parse_args() -> Options:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dataset", type=Path)
     parser.add_argument("--split", default="test")
+    parser.add_argument("--embedder", choices=("hash", "local", "openai"), default="hash")
     parser.add_argument(
-        "--embedder",
-        default="local",
-        help="minilm (with --minilm), or an EMBEDDING_PROVIDER value such as local or openai",
+        "--model-path", type=Path, default=SHARED_MODEL, help="EMBEDDING_MODEL_PATH for local"
     )
-    parser.add_argument("--minilm", type=Path, default=None, help="all-MiniLM-L6-v2 ONNX dir")
     parser.add_argument("--embed-url", default=None, help="OpenAI-compatible /v1 base URL")
     parser.add_argument("--keep-data", type=Path, default=None)
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--fusion-study", action="store_true", help="compare fusion methods")
     a = parser.parse_args()
-    if a.embedder == "minilm" and a.minilm is None:
-        parser.error("--embedder minilm needs --minilm MODEL_DIR")
+    if a.embedder == "openai" and a.embed_url is None and "OPENAI_API_KEY" not in os.environ:
+        parser.error("--embedder openai needs --embed-url or OPENAI_API_KEY")
     modes = tuple(m for m in a.modes.split(",") if m)
     return Options(
-        a.dataset, a.split, a.embedder, a.minilm, a.embed_url, a.keep_data, modes, a.fusion_study
+        a.dataset,
+        a.split,
+        a.embedder,
+        a.model_path,
+        a.embed_url,
+        a.keep_data,
+        modes,
+        a.fusion_study,
     )
 
 
-@contextlib.contextmanager
-def minilm_server(root: Path, model_dir: Path) -> Iterator[str]:
-    port = free_port()
-    script = Path(__file__).resolve().parent / "onnx_embeddings_server.py"
-    args = ["uv", "run", "--no-project", "--with", "onnxruntime", "--with", "tokenizers"]
-    args += ["--with", "numpy", str(script), "--port", str(port), "--model", str(model_dir)]
-    log_path = root / "onnx-embeddings.log"
-    with child_process(args, env=os.environ, log_path=log_path, cwd=root) as proc:
-        wait_until_ok(f"http://127.0.0.1:{port}/health", proc, log_path)
-        yield f"http://127.0.0.1:{port}/v1"
-
-
-def embedder_settings(opts: Options, embed_url: str | None) -> dict[str, str]:
-    if opts.embedder not in ("minilm", "openai"):
-        return {"EMBEDDING_PROVIDER": opts.embedder, "EMBEDDING_DIMENSIONS": "384"}
-    model = "all-MiniLM-L6-v2" if opts.embedder == "minilm" else "text-embedding-3-small"
-    dims = "384" if opts.embedder == "minilm" else "1536"
+def embedder_settings(opts: Options) -> dict[str, str]:
+    if opts.embedder == "hash":
+        return {"EMBEDDING_PROVIDER": "hash", "EMBEDDING_DIMENSIONS": "384"}
+    if opts.embedder == "local":
+        return {"EMBEDDING_PROVIDER": "local", "EMBEDDING_MODEL_PATH": str(opts.model_path)}
     return {
         "EMBEDDING_PROVIDER": "openai",
-        "EMBEDDING_BASE_URL": embed_url or "",
-        "EMBEDDING_MODEL": model,
-        "EMBEDDING_DIMENSIONS": dims,
+        "EMBEDDING_BASE_URL": opts.embed_url or "",
         "OPENAI_API_KEY": os.environ.get("OPENAI_API_KEY", "x"),
     }
 
@@ -194,12 +183,9 @@ def render(opts: Options, seconds: float, results: dict[str, ModeResult], count:
 def main() -> None:
     opts = parse_args()
     with workspace(opts.keep_data) as root, contextlib.ExitStack() as stack:
-        embed_url = opts.embed_url
-        if opts.embedder == "minilm" and embed_url is None and opts.model_dir is not None:
-            embed_url = stack.enter_context(minilm_server(root, opts.model_dir))
         data_dir = root / "data"
         stack.enter_context(postgres_stopped_after(data_dir / "pgdata"))
-        settings = {"MAIA_DATA_DIR": str(data_dir), **embedder_settings(opts, embed_url)}
+        settings = {"MAIA_DATA_DIR": str(data_dir), **embedder_settings(opts)}
         server = stack.enter_context(maia_server(root, **settings))
         seconds, results, fused = asyncio.run(measure(server.base_url, root, opts))
     count = len(qm.qrels(opts.dataset, opts.split))
