@@ -24,6 +24,7 @@ from functools import partial
 from pathlib import Path
 
 import httpx
+from cpu import CpuMeter
 from harness import (
     fake_openai,
     log,
@@ -41,12 +42,18 @@ from search_runs import SQL_VARIANTS, ApiBench, Run, sql_run
 
 from maia_vectordb.db.embedded import embedded_postgres
 from maia_vectordb.db.migrate import upgrade_head
+from maia_vectordb.embeddings.spec import ModelSpec
 
 SEED = 20261123
+# The model the stores record and the server is configured with (search_data inserts it).
+BENCH_MODEL = "text-embedding-3-small"
 VOCABULARY = 500
 WARMUP = 100
 RECALL_QUERIES = 50
-HYBRID_CONCURRENCY = 8
+# Timed through the API at every concurrency level; the first three are also measured for
+# recall against an exact scan, the first two in plain SQL.
+API_MODES = ("vector", "filtered", "small", "keyword", "hybrid")
+RECALL_MODES = ("vector", "filtered", "small")
 MODES = ("vector", "filtered")
 
 
@@ -60,9 +67,10 @@ class Options:
 
     @property
     def query_count(self) -> int:
-        # API modes at each level, hybrid once, and each SQL variant for each mode.
-        timed = self.queries * (len(MODES) * (len(self.concurrency) + len(SQL_VARIANTS)) + 1)
-        return len(MODES) * WARMUP + RECALL_QUERIES + timed
+        # API modes at each level and each SQL variant for each SQL mode.
+        api = len(API_MODES) * len(self.concurrency)
+        timed = self.queries * (api + len(MODES) * len(SQL_VARIANTS))
+        return len(API_MODES) * WARMUP + RECALL_QUERIES + timed
 
 
 def parse_args() -> Options:
@@ -84,27 +92,25 @@ def parse_args() -> Options:
 
 
 async def api_runs(
-    base_url: str, opts: Options, queries: QuerySet, recall_set: range
+    base_url: str, opts: Options, queries: QuerySet, recall_set: range, meter: CpuMeter
 ) -> tuple[list[Run], dict[str, Run]]:
     """Warm up, time every mode at every concurrency, then one pass over the recall set."""
-    limits = httpx.Limits(max_connections=max(*opts.concurrency, HYBRID_CONCURRENCY))
+    limits = httpx.Limits(max_connections=max(opts.concurrency))
     async with httpx.AsyncClient(base_url=base_url, timeout=120, limits=limits) as client:
-        bench = ApiBench(client, opts.layout, queries)
-        for mode in MODES:
-            await bench.run(mode, queries.take(WARMUP), HYBRID_CONCURRENCY)
+        bench = ApiBench(client, opts.layout, queries, meter)
+        for mode in API_MODES:
+            await bench.run(mode, queries.take(WARMUP), max(opts.concurrency))
         runs = []
-        for mode in MODES:
+        for mode in API_MODES:
             for level in opts.concurrency:
                 log(f"API {mode} at concurrency {level}")
                 runs.append(await bench.run(mode, queries.take(opts.queries), level))
-        log("API hybrid")
-        runs.append(await bench.run("hybrid", queries.take(opts.queries), HYBRID_CONCURRENCY))
-        recall_runs = {mode: await bench.run(mode, recall_set, 1) for mode in MODES}
+        recall_runs = {mode: await bench.run(mode, recall_set, 1) for mode in RECALL_MODES}
     return runs, recall_runs
 
 
 async def ground_truth(
-    connect: dict[str, str], layout: Layout, queries: QuerySet, numbers: range, *, filtered: bool
+    connect: dict[str, str], store: str, queries: QuerySet, numbers: range, *, filtered: bool
 ) -> dict[int, list[str]]:
     """Exact top-k for each query, over two connections (each scan uses one core)."""
 
@@ -112,7 +118,7 @@ async def ground_truth(
         conn = await pg_connect(connect)
         try:
             return {
-                n: await exact_top_k(conn, layout, queries.vector(n), filtered=filtered)
+                n: await exact_top_k(conn, store, queries.vector(n), filtered=filtered)
                 for n in numbers[offset::2]
             }
         finally:
@@ -145,20 +151,27 @@ def mean_recall(run: Run, truth: dict[int, list[str]]) -> float:
     return sum(recall(run.found.get(n, []), t) for n, t in truth.items()) / len(truth)
 
 
-async def measure(url: str, base_url: str, opts: Options, queries: QuerySet) -> Measured:
+async def measure(
+    url: str, base_url: str, opts: Options, queries: QuerySet, meter: CpuMeter
+) -> Measured:
     connect = pg_connect_kwargs(url)
     recall_set = queries.take(RECALL_QUERIES)
-    runs, api_passes = await api_runs(base_url, opts, queries, recall_set)
+    runs, api_passes = await api_runs(base_url, opts, queries, recall_set, meter)
     log("exact top-10 for the recall set")
+    layout = opts.layout
     truth = {
         mode: await ground_truth(
-            connect, opts.layout, queries, recall_set, filtered=mode != "vector"
+            connect,
+            layout.small if mode == "small" else layout.target,
+            queries,
+            recall_set,
+            filtered=mode == "filtered",
         )
-        for mode in MODES
+        for mode in RECALL_MODES
     }
     log("plain SQL")
     sql_timed, sql_passes = await sql_runs(connect, opts, queries, recall_set)
-    recalls = {m: mean_recall(api_passes[m], truth[m]) for m in MODES}
+    recalls = {m: mean_recall(api_passes[m], truth[m]) for m in RECALL_MODES}
     recalls |= {
         name: mean_recall(run, truth[name.split("-")[1]]) for name, run in sql_passes.items()
     }
@@ -183,7 +196,7 @@ async def load_data(
     url: str, opts: Options, words: list[str], root: Path
 ) -> tuple[Built, Basis | None]:
     """The data set (loaded now or kept), and the latent basis if the data has one."""
-    await upgrade_head(url, opts.layout.dims)
+    await upgrade_head(url, ModelSpec("openai", BENCH_MODEL, opts.layout.dims))
     built = await prepare(pg_connect_kwargs(url), opts.layout, words, root)
     latent = opts.layout.data == "latent"
     return built, await latent_basis(pg_connect_kwargs(url)) if latent else None
@@ -211,7 +224,8 @@ def main() -> None:
                 INGEST_WORKERS="0",
             ) as server,
         ):
-            measured = asyncio.run(measure(url, server.base_url, opts, queries))
+            meter = CpuMeter.of(server.pid, root / "pgdata")
+            measured = asyncio.run(measure(url, server.base_url, opts, queries, meter))
     print(render(opts.layout, built, measured, opts.server_workers))
 
 

@@ -25,7 +25,8 @@ from search_sql import (
     BUILD_SETTINGS,
     CHUNKS_PER_FILE,
     CREATE_BASIS,
-    FILTER_SHARD,
+    FILTER_KEY,
+    FILTER_VALUE,
     INSERT_CHUNKS,
     INSERT_FILES,
     LATENT_VECTOR,
@@ -39,11 +40,13 @@ from maia_vectordb.db.vector_indexes import create_statement, index_name
 LOAD_BATCH = 5000
 LOAD_CONNECTIONS = 2
 DATA_KINDS = ("random", "latent")
+SMALL_SHARE = 20
 
 
 @dataclass(frozen=True)
 class Layout:
-    """N chunks over `stores` stores; store 0, the target, holds N / stores of them."""
+    """N chunks over `stores` stores: the last, the small store, holds N / 20 of them (a
+    small store inside a large table); store 0, the target, and the others share the rest."""
 
     chunks: int
     stores: int
@@ -63,8 +66,10 @@ class Layout:
         return f"file-bench{store:02d}"
 
     def sizes(self) -> list[int]:
-        base = self.chunks // self.stores
-        return [base] * (self.stores - 1) + [self.chunks - base * (self.stores - 1)]
+        small = self.chunks // SMALL_SHARE
+        rest = self.chunks - small
+        base = rest // (self.stores - 1)
+        return [rest - base * (self.stores - 2)] + [base] * (self.stores - 2) + [small]
 
     @property
     def target(self) -> str:
@@ -73,6 +78,14 @@ class Layout:
     @property
     def target_chunks(self) -> int:
         return self.sizes()[0]
+
+    @property
+    def small(self) -> str:
+        return self.store_id(self.stores - 1)
+
+    @property
+    def small_chunks(self) -> int:
+        return self.sizes()[-1]
 
 
 @dataclass(frozen=True)
@@ -193,9 +206,10 @@ async def sizes(connect: dict[str, str], layout: Layout) -> tuple[float, float, 
         table = await conn.fetchval("SELECT pg_table_size('file_chunks')")
         filtered = await conn.fetchval(
             "SELECT count(*) FROM file_chunks WHERE vector_store_id = $1 "
-            "AND attributes -> 'shard' = $2::jsonb",
+            "AND attributes -> $2 = $3::jsonb",
             layout.target,
-            str(FILTER_SHARD),
+            FILTER_KEY,
+            str(FILTER_VALUE),
         )
     finally:
         await conn.close()

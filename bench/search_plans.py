@@ -60,9 +60,10 @@ async def _explain_search(
     assert target is not None
     exact = target.exact
     captured.clear()
-    await queries.vector_hits(
-        session, **search, limit=K, exact=exact, dimensions=target.model.dimensions
+    leg = queries.vector_candidates(
+        **search, limit=K, exact=exact, dimensions=target.model.dimensions
     )
+    await queries.fetch_legs(session, [leg])
     statement, parameters = captured[-1]
     connection = await session.connection()
     result = await connection.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
@@ -115,7 +116,7 @@ async def baseline_plans(
             await conn.execute("SELECT set_config($1, $2, false)", name, value)
         plans = {}
         for name, filtered in (("sql-vector", False), ("sql-filtered", True)):
-            sql = "EXPLAIN (ANALYZE, BUFFERS) " + top_k_sql(filtered=filtered)
+            sql = "EXPLAIN (ANALYZE, BUFFERS) " + top_k_sql(filtered=filtered, dims=layout.dims)
             rows = await conn.fetch(sql, layout.target, vector)
             plans[name] = _readable(str(row[0]) for row in rows)
     finally:

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
-from search_data import Layout
-from search_sql import FILTER_SHARD, LATENT_NOISE
+from search_sql import FILTER_KEY, FILTER_VALUE, LATENT_NOISE
 
 K = 10
 EXACT_SCAN = ("SET LOCAL enable_indexscan = off", "SET LOCAL enable_indexonlyscan = off")
@@ -80,23 +79,24 @@ def chunk_key(text: str) -> str:
     return text.split(" ", 2)[1]
 
 
-def top_k_sql(*, filtered: bool) -> str:
-    """The plain query the API is compared with: nearest K in one store, optionally filtered."""
-    shard = f" AND attributes -> 'shard' = '{FILTER_SHARD}'::jsonb" if filtered else ""
+def top_k_sql(*, filtered: bool, dims: int) -> str:
+    """The plain query the API is compared with: nearest K in one store, optionally filtered,
+    in the expression of the width's partial HNSW index (db/vector_indexes.py)."""
+    shard = f" AND attributes -> '{FILTER_KEY}' = '{FILTER_VALUE}'::jsonb" if filtered else ""
     return (
-        "SELECT text FROM file_chunks WHERE vector_store_id = $1"
-        f"{shard} ORDER BY embedding <=> $2::halfvec LIMIT {K}"
+        f"SELECT text FROM file_chunks WHERE vector_store_id = $1 AND embedding_dim = {dims}"
+        f"{shard} ORDER BY embedding::halfvec({dims}) <=> $2::halfvec({dims}) LIMIT {K}"
     )
 
 
 async def exact_top_k(
-    conn: asyncpg.Connection, layout: Layout, vector: list[float], *, filtered: bool
+    conn: asyncpg.Connection, store: str, vector: list[float], *, filtered: bool
 ) -> list[str]:
     """Ground truth: the HNSW index is disabled, so PostgreSQL sorts every candidate row."""
     async with conn.transaction():
         for statement in EXACT_SCAN:
             await conn.execute(statement)
-        rows = await conn.fetch(top_k_sql(filtered=filtered), layout.target, vector)
+        rows = await conn.fetch(top_k_sql(filtered=filtered, dims=len(vector)), store, vector)
     return [chunk_key(row["text"]) for row in rows]
 
 

@@ -8,7 +8,7 @@ from harness import machine, markdown_table, percentiles, revision
 from search_data import Built, Layout
 from search_plans import plan_summary
 from search_runs import BASELINE_SETTINGS, Run, service_settings
-from search_sql import BUILD_SETTINGS, FILTER_SHARD, LATENT_DIMS
+from search_sql import BUILD_SETTINGS, FILTER_KEY, FILTER_VALUE, LATENT_DIMS
 
 DATA = {
     "random": "random unit vectors",
@@ -18,6 +18,7 @@ TARGET_P50_MS = 10.0
 TARGET_RECALL = 0.95
 TARGET_THROUGHPUT = 200.0
 THROUGHPUT_AT = 8
+FILTER = f"{FILTER_KEY}={FILTER_VALUE}"
 HEADERS = (
     "scenario",
     "concurrency",
@@ -28,15 +29,19 @@ HEADERS = (
     "recall@10",
     "results/search",
     "errors",
+    "server CPU ms/search",
+    "PostgreSQL CPU ms/search",
 )
 LABELS = {
     "vector": "API vector (ranker none)",
-    "filtered": f"API vector + filter shard={FILTER_SHARD}",
+    "filtered": f"API vector + 1 % filter {FILTER}",
+    "small": "API vector, small store",
+    "keyword": "API keyword",
     "hybrid": "API hybrid (default ranker)",
     "sql-vector": "SQL baseline vector",
-    "sql-filtered": f"SQL baseline + filter shard={FILTER_SHARD}",
+    "sql-filtered": f"SQL baseline + 1 % filter {FILTER}",
     "tuned-vector": "SQL, server's HNSW settings, vector",
-    "tuned-filtered": f"SQL, server's HNSW settings + filter shard={FILTER_SHARD}",
+    "tuned-filtered": f"SQL, server's HNSW settings + 1 % filter {FILTER}",
 }
 
 
@@ -63,7 +68,13 @@ def _row(run: Run, recalls: dict[str, float]) -> list[object]:
         f"{recall:.3f}" if recall is not None else "n/a",
         f"{run.mean_results:.1f}",
         run.errors,
+        *_cpu(run),
     ]
+
+
+def _cpu(run: Run) -> list[str]:
+    cpu = run.cpu_ms_per_search()
+    return ["n/a", "n/a"] if cpu is None else [f"{ms:.1f}" for ms in cpu]
 
 
 def _setup(layout: Layout, built: Built, versions: str, workers: int) -> list[str]:
@@ -74,7 +85,7 @@ def _setup(layout: Layout, built: Built, versions: str, workers: int) -> list[st
         f"- machine: {machine()}; {versions}; code {revision()}",
         f"- data: N={layout.chunks} chunks, dims={layout.dims} (halfvec, {DATA[layout.data]}), "
         f"{layout.stores} stores; searched store {layout.target_chunks} chunks, "
-        f"{built.filtered_chunks} of them with shard={FILTER_SHARD}",
+        f"{built.filtered_chunks} of them with {FILTER}; small store {layout.small_chunks} chunks",
         f"- load {built.load_seconds:.0f} s; HNSW build (m=16, ef_construction=64, {settings}) "
         f"**{built.build_seconds:.0f} s** ({rate:.0f} rows/s){earlier}",
         f"- index {built.index_mb:.0f} MB; table {built.table_mb:.0f} MB (heap + TOAST)",
@@ -105,7 +116,7 @@ def _targets(measured: Measured) -> list[str]:
             f"- p50 ≤ {TARGET_P50_MS:.0f} ms (API vector, concurrency 1): "
             f"{p50:.1f} ms — {_verdict(p50 <= TARGET_P50_MS)}"
         )
-    for key in ("vector", "filtered"):
+    for key in ("vector", "filtered", "small"):
         value = measured.recall[key]
         lines.append(
             f"- recall@10 ≥ {TARGET_RECALL} ({LABELS[key]}): {value:.3f} — "

@@ -10,13 +10,14 @@ from typing import Any
 
 import asyncpg
 import httpx
+from cpu import CpuMeter
 from search_data import Layout
 from search_queries import K, QuerySet, chunk_key, top_k_sql
-from search_sql import FILTER_SHARD
+from search_sql import FILTER_KEY, FILTER_VALUE
 
 from maia_vectordb.config import Settings
 
-FILTER = {"type": "eq", "key": "shard", "value": FILTER_SHARD}
+FILTER = {"type": "eq", "key": FILTER_KEY, "value": FILTER_VALUE}
 # pgvector's defaults, stated so the baseline does not depend on the server's settings.
 BASELINE_SETTINGS = {"hnsw.iterative_scan": "off", "hnsw.ef_search": "40"}
 
@@ -44,6 +45,15 @@ class Run:
     wall_seconds: float = 0.0
     errors: int = 0
     found: dict[int, list[str]] = field(default_factory=dict)
+    cpu_seconds: tuple[float, float] | None = None
+    """(API server, PostgreSQL) CPU over the run, when measured."""
+
+    def cpu_ms_per_search(self) -> tuple[float, float] | None:
+        if self.cpu_seconds is None or not self.latencies_ms:
+            return None
+        server, postgres = self.cpu_seconds
+        count = len(self.latencies_ms)
+        return server * 1000 / count, postgres * 1000 / count
 
     @property
     def throughput(self) -> float:
@@ -55,9 +65,12 @@ class Run:
 
 
 def request_body(mode: str, text: str) -> dict[str, Any]:
-    """`vector` and `filtered` ask for pure vector search (ranker none); `hybrid` is the default."""
+    """`vector`, `filtered` and `small` ask for pure vector search (ranker none), `keyword`
+    for BM25 alone (`search_mode`); `hybrid` is the default."""
     body: dict[str, Any] = {"query": text, "max_num_results": K}
-    if mode != "hybrid":
+    if mode == "keyword":
+        body["search_mode"] = "keyword"
+    elif mode != "hybrid":
         body["ranking_options"] = {"ranker": "none"}
     if mode == "filtered":
         body["filters"] = FILTER
@@ -65,25 +78,34 @@ def request_body(mode: str, text: str) -> dict[str, Any]:
 
 
 class ApiBench:
-    def __init__(self, client: httpx.AsyncClient, layout: Layout, queries: QuerySet) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, layout: Layout, queries: QuerySet, meter: CpuMeter
+    ) -> None:
+        self.meter = meter
         self.client = client
-        self.path = f"/v1/vector_stores/{layout.target}/search"
+        self.paths = {
+            store: f"/v1/vector_stores/{store}/search" for store in (layout.target, layout.small)
+        }
+        self.target, self.small = layout.target, layout.small
         self.queries = queries
 
     async def run(self, mode: str, numbers: Iterable[int], concurrency: int) -> Run:
         """Each of `concurrency` clients sends its next search as soon as the last one returns."""
         run = Run(mode, concurrency)
         pending = iter(numbers)
-        started = time.perf_counter()
+        cpu, started = self.meter.read(), time.perf_counter()
         await asyncio.gather(*(self._client(mode, pending, run) for _ in range(concurrency)))
         run.wall_seconds = time.perf_counter() - started
+        after = self.meter.read()
+        run.cpu_seconds = (after[0] - cpu[0], after[1] - cpu[1])
         return run
 
     async def _client(self, mode: str, pending: Iterator[int], run: Run) -> None:
         for number in pending:
             body = request_body(mode, self.queries.texts[number])
+            path = self.paths[self.small if mode == "small" else self.target]
             started = time.perf_counter()
-            response = await self.client.post(self.path, json=body)
+            response = await self.client.post(path, json=body)
             elapsed = (time.perf_counter() - started) * 1000
             if response.status_code != httpx.codes.OK:
                 run.errors += 1
@@ -106,7 +128,7 @@ async def sql_run(
     """The same search as one plain SQL statement with `variant`'s settings, one at a time."""
     for name, value in SQL_VARIANTS[variant].items():
         await conn.execute("SELECT set_config($1, $2, false)", name, value)
-    sql = await conn.prepare(top_k_sql(filtered=filtered))
+    sql = await conn.prepare(top_k_sql(filtered=filtered, dims=layout.dims))
     run = Run(f"{variant}-{'filtered' if filtered else 'vector'}", 1)
     started = time.perf_counter()
     for number in numbers:

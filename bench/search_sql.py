@@ -13,7 +13,10 @@ BUILD_SETTINGS = {"maintenance_work_mem": "2GB", "max_parallel_maintenance_worke
 PROJECT = "00000000-0000-0000-0000-000000000001"
 CHUNKS_PER_FILE = 100
 SHARDS = 10
-FILTER_SHARD = 3
+# `pct` takes 100 values by file: `pct = 3` keeps 1 % of a store (the filtered scenario).
+PERCENTS = 100
+FILTER_KEY = "pct"
+FILTER_VALUE = 3
 WORDS_PER_CHUNK = 12
 STRATEGY = {"type": "static", "static": {"max_chunk_size_tokens": 800, "chunk_overlap_tokens": 400}}
 LATENT_DIMS = 32
@@ -40,7 +43,8 @@ SELECT $1, $2 || '-' || (i / {CHUNKS_PER_FILE}), i % {CHUNKS_PER_FILE},
         SELECT ($4::text[])[1 + floor(random() * cardinality($4::text[]))::int]
         FROM generate_series(1, {WORDS_PER_CHUNK}) WHERE i >= 0), ' '),
     {WORDS_PER_CHUNK + 4},
-    jsonb_build_object('shard', (i / {CHUNKS_PER_FILE}) % {SHARDS}),
+    jsonb_build_object('shard', (i / {CHUNKS_PER_FILE}) % {SHARDS},
+        'pct', (i / {CHUNKS_PER_FILE}) % {PERCENTS}),
     l2_normalize({{vector}})::halfvec
 FROM generate_series($6::int, $7::int - 1) AS i
 """

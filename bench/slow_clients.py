@@ -3,8 +3,10 @@
 30 clients of one project trickle multipart uploads (1 KiB a second) for 30 s while
 another project lists its stores every 0.2 s and uploads and attaches a 1 KiB file.
 Reported: the other project's statuses and latency, how long its file took to
-complete, and what `/health/ready` said meanwhile. Before issue 12 the slow
-uploads held the pool: the other project got 500s and its file stayed `in_progress`.
+complete (against the same file alone before, and again after the slow uploads
+ended), and what `/health/ready` said of the workers meanwhile and afterwards.
+Before issue 12 the slow uploads held the pool: the other project got 500s and its
+file stayed `in_progress`.
 
     uv run --frozen python bench/slow_clients.py [--clients 30] [--hold 30]
 """
@@ -64,7 +66,7 @@ async def other_project(client: httpx.AsyncClient, store: str, hold: float) -> d
         latencies.append((time.perf_counter() - started) * 1000)
         statuses[response.status_code] += 1
         await asyncio.sleep(0.2)
-    ready = (await client.get("/health/ready")).status_code
+    ready = await _ready(client)
     completed = await ingest
     p50, p95, p99 = percentiles(latencies)
     return {
@@ -77,6 +79,12 @@ async def other_project(client: httpx.AsyncClient, store: str, hold: float) -> d
     }
 
 
+async def _ready(client: httpx.AsyncClient) -> str:
+    """`/health/ready`'s status and what it says of the workers."""
+    response = await client.get("/health/ready")
+    return f"{response.status_code} workers={response.json().get('workers')}"
+
+
 async def _ingest_one(client: httpx.AsyncClient, store: str) -> float | str:
     started = time.monotonic()
     made = await client.post(
@@ -84,11 +92,12 @@ async def _ingest_one(client: httpx.AsyncClient, store: str) -> float | str:
     )
     if made.status_code != 200:
         return f"upload answered {made.status_code}"
+    file_id = made.json()["id"]
     attach = f"/v1/vector_stores/{store}/files"
-    await client.post(attach, json={"file_id": made.json()["id"]})
+    await client.post(attach, json={"file_id": file_id})
     while time.monotonic() - started < 120:
-        data = (await client.get(attach)).json().get("data", [])
-        if data and data[0]["status"] == "completed":
+        got = (await client.get(f"{attach}/{file_id}")).json()
+        if got.get("status") == "completed":
             return round(time.monotonic() - started, 2)
         await asyncio.sleep(0.1)
     return "not completed within 120 s"
@@ -98,9 +107,13 @@ async def measure(base: str, clients: int, hold: float) -> dict[str, object]:
     auth = {"authorization": f"Bearer {OTHER_KEY}"}
     async with httpx.AsyncClient(base_url=base, headers=auth, timeout=60) as client:
         store = (await client.post("/v1/vector_stores", json={})).json()["id"]
+        baseline = await _ingest_one(client, store)
         slow = [asyncio.create_task(trickle(base, hold)) for _ in range(clients)]
         result = await other_project(client, store, hold)
-    await asyncio.gather(*slow, return_exceptions=True)
+        await asyncio.gather(*slow, return_exceptions=True)
+        after = await _ingest_one(client, store)
+        ready = await _ready(client)
+        result |= {"file_alone_s": baseline, "file_after_s": after, "ready_after": ready}
     return result
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from maia_vectordb.config import Settings
 from maia_vectordb.db.bootstrap import STARTUP_DB_TIMEOUT, prepare_schema, wait_for_database
 from maia_vectordb.db.embedded import embedded_postgres
-from maia_vectordb.db.engine import build_engine, build_sessionmaker
+from maia_vectordb.db.engine import build_engine, build_search_engine, build_sessionmaker
 
 if TYPE_CHECKING:
     from maia_vectordb.ingest.worker import IngestWorker
@@ -115,17 +115,14 @@ async def _serving_state(
         # Found (or downloaded) before serving: a missing model is one line at start,
         # not a failure on the first file.
         await default.load()
-    search_sessionmaker = db.sessionmaker
-    if settings.search_database_url is not None:
-        search_engine = build_engine(settings, settings.search_database_url)
-        stack.push_async_callback(search_engine.dispose)
-        search_sessionmaker = build_sessionmaker(search_engine)
+    search_engine = build_search_engine(settings, settings.search_database_url or db.url)
+    stack.push_async_callback(search_engine.dispose)
     await _seed_keys(settings, db.sessionmaker)
     return AppState(
         settings=settings,
         engine=db.engine,
         sessionmaker=db.sessionmaker,
-        search_sessionmaker=search_sessionmaker,
+        search_sessionmaker=build_sessionmaker(search_engine),
         embedders=embedders,
         chunker=await asyncio.to_thread(Chunker),
         auth=AuthGate(db.sessionmaker, needs_keys=settings.needs_keys),

@@ -20,7 +20,8 @@ class AppState:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     search_sessionmaker: async_sessionmaker[AsyncSession]
-    """Reads for search: a replica's when SEARCH_DATABASE_URL is set, else the primary's."""
+    """Reads for search, in autocommit without pre-ping (`db.engine.build_search_engine`):
+    a replica's when SEARCH_DATABASE_URL is set, else the primary's."""
     embedders: EmbedderRegistry
     """Every model this server offers; each store is embedded and searched with its own."""
     chunker: Chunker

@@ -3,6 +3,7 @@ service recovers by itself when it comes back."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -26,6 +27,21 @@ async def proxy(migrated_url: str) -> AsyncIterator[DatabaseProxy]:
         yield proxy
 
 
+@contextlib.asynccontextmanager
+async def _served_through(
+    settings: Settings, proxy: DatabaseProxy
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An app whose every database connection goes through `proxy`."""
+    through = settings.model_copy(
+        update={"database_url": proxy.url(), "workers": 0, "db_connect_timeout": 2.0}
+    )
+    app = create_app(through)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+            yield client
+
+
 def _assert_unavailable(response: httpx.Response) -> None:
     assert response.status_code == 503, response.text
     assert int(response.headers["retry-after"]) > 0
@@ -37,24 +53,18 @@ def _assert_unavailable(response: httpx.Response) -> None:
 async def test_outage_is_503_then_recovers(
     settings: Settings, engine: AsyncEngine, proxy: DatabaseProxy
 ) -> None:
-    through = settings.model_copy(
-        update={"database_url": proxy.url(), "workers": 0, "db_connect_timeout": 2.0}
-    )
-    app = create_app(through)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
-            store = (await client.post("/v1/vector_stores", json={})).json()["id"]
-            await proxy.cut()
-            for path in (*ROUTES, f"/v1/vector_stores/{store}"):
-                _assert_unavailable(await client.get(path))
-            search = await client.post(f"/v1/vector_stores/{store}/search", json={"query": "q"})
-            _assert_unavailable(search)
-            assert (await client.get("/health/ready")).status_code == 503
-            await proxy.start()
-            for path in ROUTES:
-                assert (await client.get(path)).status_code == 200
-            assert (await client.get(f"/v1/vector_stores/{store}")).json()["id"] == store
+    async with _served_through(settings, proxy) as client:
+        store = (await client.post("/v1/vector_stores", json={})).json()["id"]
+        await proxy.cut()
+        for path in (*ROUTES, f"/v1/vector_stores/{store}"):
+            _assert_unavailable(await client.get(path))
+        search = await client.post(f"/v1/vector_stores/{store}/search", json={"query": "q"})
+        _assert_unavailable(search)
+        assert (await client.get("/health/ready")).status_code == 503
+        await proxy.start()
+        for path in ROUTES:
+            assert (await client.get(path)).status_code == 200
+        assert (await client.get(f"/v1/vector_stores/{store}")).json()["id"] == store
 
 
 async def test_exhausted_pool_is_503(settings: Settings, engine: AsyncEngine) -> None:
@@ -89,3 +99,28 @@ def test_outage_classification(error: BaseException, outage: bool) -> None:
     wrapped = DBAPIError("SELECT 1", None, Exception("adapted"))
     wrapped.orig.__cause__ = error
     assert is_database_outage(wrapped) is (outage and not isinstance(error, PoolTimeoutError))
+
+
+async def _search(client: httpx.AsyncClient, store: str) -> httpx.Response:
+    return await client.post(f"/v1/vector_stores/{store}/search", json={"query": "q"})
+
+
+async def test_search_without_pre_ping_recovers(
+    settings: Settings, engine: AsyncEngine, proxy: DatabaseProxy
+) -> None:
+    """The search pool does not ping before each checkout. While the database is down a
+    search is a 503; once it is back, the first search finds its pooled connection dead
+    (SQLAlchemy invalidates it and every connection opened before it) and runs once more
+    on a fresh one."""
+    async with _served_through(settings, proxy) as client:
+        store = (await client.post("/v1/vector_stores", json={})).json()["id"]
+        assert (await _search(client, store)).status_code == 200
+        await proxy.cut()
+        _assert_unavailable(await _search(client, store))
+        await proxy.start()
+        assert (await _search(client, store)).status_code == 200
+        # Dropped while idle and back before anyone noticed: the search finds its
+        # pooled connection dead and runs once more on a fresh one.
+        await proxy.cut()
+        await proxy.start()
+        assert (await _search(client, store)).status_code == 200

@@ -133,6 +133,14 @@ class TestWalk:
     def test_a_named_hidden_file_is_taken(self, tree: Path) -> None:
         assert [f.key for f in collect(["docs/.hidden"]).files] == [".hidden"]
 
+    def test_exclude_by_name_path_or_folder(self, tree: Path) -> None:
+        assert [f.key for f in collect(["docs"], ["*.md"]).files] == ["a.txt"]
+        assert [f.key for f in collect(["docs"], ["sub/*"]).files] == ["a.txt"]
+        found = collect(["docs"], ["sub", "*.txt"])
+        assert (found.files, found.excluded) == ([], 3)  # sub, a.txt, inside-link.txt
+        named = collect(["docs/a.txt", "docs/sub/b.md"], ["b.md"])
+        assert [f.key for f in named.files] == ["a.txt"]
+
     def test_missing_path_is_a_usage_error(self, tree: Path) -> None:
         with pytest.raises(CliError) as caught:
             collect(["docs", "nope"])

@@ -27,7 +27,8 @@ from maia_vectordb.db.filters import compile_filter
 from maia_vectordb.db.migrate import upgrade_head
 from maia_vectordb.db.models import FileChunk
 from maia_vectordb.embeddings.spec import ModelSpec
-from maia_vectordb.schemas.search import ComparisonFilter
+from maia_vectordb.schemas.search import ComparisonFilter, SearchRequest
+from maia_vectordb.services.search import Plan
 
 DIMS = 64
 K = 10
@@ -105,6 +106,12 @@ async def _attach(session: AsyncSession, store: str, file_id: str, attrs: dict[s
     )
 
 
+async def _hits(session: AsyncSession, **leg: Any) -> list[queries.Hit]:
+    """One vector leg, sent as the service sends it."""
+    (hits,) = await queries.fetch_legs(session, [queries.vector_candidates(**leg)])
+    return hits
+
+
 async def _top(
     db: AsyncEngine,
     store: str,
@@ -124,7 +131,10 @@ async def _top(
             # The index path of a large store (enable_seqscan off, as open_search sets it).
             await session.execute(text("SET LOCAL hnsw.iterative_scan = off"))
             await session.execute(text("SET LOCAL enable_seqscan = off"))
-        hits = await queries.vector_hits(
+            # Planned now, not a generic plan prepared earlier on this pooled connection
+            # under the small store's settings (enable_seqscan on).
+            await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+        hits = await _hits(
             session,
             vector_store_id=store,
             embedding=vector,
@@ -150,7 +160,7 @@ async def _recall(db: AsyncEngine, store: str, node: ComparisonFilter | None = N
 class TestFilteredRecall:
     async def test_index_path_uses_hnsw(self, recall_db: AsyncEngine) -> None:
         """The index path hides the store from its btree and disables sequential scans,
-        as `vector_hits` does, leaving HNSW as the planner's only choice."""
+        as `vector_candidates` does, leaving HNSW as the planner's only choice."""
         vector = _unit(random.Random(1))
         async with recall_db.begin() as conn:
             await conn.execute(text("SET LOCAL enable_seqscan = off"))
@@ -216,8 +226,6 @@ class TestFilteredRecall:
     async def test_selective_filter_falls_back_to_exact(self, recall_db: AsyncEngine) -> None:
         """When the index path runs dry under a selective filter (simulated here by turning
         the iterative scan off), the service answers exactly rather than with fewer rows."""
-        from maia_vectordb.services.search import nearest
-
         stingy = queries.IndexTuning(ef_search=10, max_scan_tuples=100, exact_threshold=2000)
         rare = compile_filter(
             FileChunk.attributes, ComparisonFilter(type="eq", key="shard", value=7)
@@ -230,7 +238,7 @@ class TestFilteredRecall:
             assert target is not None
             assert not target.exact
             await session.execute(text("SET LOCAL hnsw.iterative_scan = off"))
-            index_only = await queries.vector_hits(
+            index_only = await _hits(
                 session,
                 vector_store_id="vs_big",
                 embedding=vector,
@@ -239,8 +247,12 @@ class TestFilteredRecall:
                 exact=False,
                 dimensions=DIMS,
             )
-            answered = await nearest(session, "vs_big", vector, rare, K, target)
-            exact = await queries.vector_hits(
+            body = SearchRequest(
+                query="q", filters=ComparisonFilter(type="eq", key="shard", value=7)
+            )
+            plan = Plan("vs_big", body, target, K)
+            (answered,) = await plan.refill_starved(session, [index_only], [vector], rare)
+            exact = await _hits(
                 session,
                 vector_store_id="vs_big",
                 embedding=vector,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -35,7 +37,7 @@ class TestStartupFaults:
             "--port",
             str(free_port()),
             env=cli_env(DATABASE_URL=url, MAIA_DATA_DIR=str(data_root)),
-            timeout=30,
+            timeout=120,  # a guard against hanging, not a timing assertion
         )
         assert result.returncode != 0
         assert "cannot connect to PostgreSQL" in result.stderr
@@ -45,7 +47,7 @@ class TestStartupFaults:
     def test_unusable_data_dir_is_named(self, data_root: Path) -> None:
         not_a_dir = data_root / "file"
         not_a_dir.write_text("x")
-        result = run_cli("migrate", env=cli_env(MAIA_DATA_DIR=str(not_a_dir)), timeout=30)
+        result = run_cli("migrate", env=cli_env(MAIA_DATA_DIR=str(not_a_dir)), timeout=120)
         assert result.returncode != 0
         assert str(not_a_dir) in result.stderr
         assert "Traceback" not in result.stderr
@@ -53,20 +55,31 @@ class TestStartupFaults:
     def test_foreign_directory_is_not_taken_as_pgdata(self, data_root: Path) -> None:
         (data_root / "pgdata").mkdir()
         (data_root / "pgdata" / "notes.txt").write_text("mine")
-        result = run_cli("migrate", env=cli_env(MAIA_DATA_DIR=str(data_root)), timeout=30)
+        result = run_cli("migrate", env=cli_env(MAIA_DATA_DIR=str(data_root)), timeout=120)
         assert result.returncode != 0
         assert "not a PostgreSQL data directory" in result.stderr
 
     def test_bad_setting_is_explained(self, data_root: Path) -> None:
         env = cli_env(MAIA_DATA_DIR=str(data_root), EMBEDDING_DIMENSIONS="lots")
-        result = run_cli("migrate", env=env, timeout=30)
+        result = run_cli("migrate", env=env, timeout=120)
         assert result.returncode != 0
         assert "EMBEDDING_DIMENSIONS" in result.stderr
         assert "Traceback" not in result.stderr
 
 
+class TestConcurrentStart:
+    def test_three_migrates_on_a_fresh_directory_all_succeed(self, data_root: Path) -> None:
+        """Each saw the server stopped before starting it; only a process alone on it may
+        restart it to tune, or the others lose their connection mid-start (issue 12)."""
+        env = cli_env(MAIA_DATA_DIR=str(data_root / "data"))
+        args = [sys.executable, "-m", "maia_vectordb", "migrate"]
+        procs = [subprocess.Popen(args, env=env, stderr=subprocess.PIPE, text=True) for _ in "abc"]
+        errors = [proc.communicate(timeout=300)[1][-2000:] for proc in procs]
+        assert [proc.returncode for proc in procs] == [0, 0, 0], errors
+
+
 class TestVersion:
     def test_prints_version(self) -> None:
-        result = run_cli("--version", env=cli_env(), timeout=30)
+        result = run_cli("--version", env=cli_env(), timeout=120)
         assert result.returncode == 0
         assert result.stdout.startswith("maia-vectordb ")

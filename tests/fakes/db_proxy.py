@@ -1,7 +1,9 @@
 """A TCP forwarder in front of the test PostgreSQL that a test can cut and restore.
 
 Cutting it is what an outage looks like from the app: open connections reset,
-new ones refused. Restoring it on the same port is the database coming back.
+new ones refused. Restoring it on the same port is the database coming back. It also
+counts round trips: every simple Query and every Sync the clients send waits for the
+server's ReadyForQuery.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import glob
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import make_url
@@ -24,12 +26,51 @@ def upstream_of(url: str) -> tuple[str, int | str]:
     return parsed.host or "localhost", parsed.port or 5432
 
 
+# Untyped messages that precede the startup packet (the client sends another after them).
+SSL_REQUEST, GSSENC_REQUEST = 80877103, 80877104
+ROUND_TRIP_MESSAGES = frozenset(b"QS")
+
+
+@dataclass
+class FrontendCounter:
+    """Reads a client's message stream just enough to count its round trips."""
+
+    buffer: bytearray = field(default_factory=bytearray)
+    startup: bool = True
+    round_trips: int = 0
+
+    def feed(self, data: bytes) -> None:
+        self.buffer += data
+        while (size := self._next_size()) is not None and len(self.buffer) >= size:
+            if self.startup:
+                code = int.from_bytes(self.buffer[4:8], "big")
+                self.startup = code in (SSL_REQUEST, GSSENC_REQUEST)
+            elif self.buffer[0] in ROUND_TRIP_MESSAGES:
+                self.round_trips += 1
+            del self.buffer[:size]
+
+    def _next_size(self) -> int | None:
+        """Startup messages are length-first; the rest carry a type byte, then the length."""
+        header = 8 if self.startup else 5
+        if len(self.buffer) < header:
+            return None
+        if self.startup:
+            return int.from_bytes(self.buffer[0:4], "big")
+        return 1 + int.from_bytes(self.buffer[1:5], "big")
+
+
 @dataclass
 class DatabaseProxy:
     upstream: tuple[str, int | str]
     port: int = 0
     _server: asyncio.Server | None = None
     _writers: set[asyncio.StreamWriter] = field(default_factory=set)
+    _counters: list[FrontendCounter] = field(default_factory=list)
+
+    @property
+    def round_trips(self) -> int:
+        """Round trips so far over every connection, including ones since closed."""
+        return sum(counter.round_trips for counter in self._counters)
 
     def url(self) -> str:
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
@@ -57,12 +98,20 @@ class DatabaseProxy:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         up_reader, up_writer = await self._connect()
         self._writers |= {writer, up_writer}
-        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+        counter = FrontendCounter()
+        self._counters.append(counter)
+        await asyncio.gather(_pipe(reader, up_writer, counter.feed), _pipe(up_reader, writer))
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _pipe(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    observe: Callable[[bytes], None] | None = None,
+) -> None:
     with contextlib.suppress(OSError, asyncio.CancelledError):
         while data := await reader.read(65536):
+            if observe is not None:
+                observe(data)
             writer.write(data)
             await writer.drain()
     writer.transport.abort()

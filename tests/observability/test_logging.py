@@ -92,18 +92,19 @@ class TestJsonLogs:
         await client.get("/v1/vector_stores", headers={"x-request-id": "trace-42"})
         assert [e["request_id"] for e in json_logs.events("http.request")] == ["trace-42"]
 
-    async def test_work_outside_requests_has_no_request_id(
+    async def test_ingestion_names_the_request_that_queued_it(
         self, client: httpx.AsyncClient, json_logs: Captured
     ) -> None:
+        """The worker runs outside any request, so the id comes stored with its job."""
         store = (await client.post("/v1/vector_stores", json={})).json()
         upload = await client.post(
             "/v1/files", files={"file": ("a.txt", b"hello there")}, data={"purpose": "assistants"}
         )
         body = {"file_id": upload.json()["id"]}
-        await client.post(f"/v1/vector_stores/{store['id']}/files", json=body)
+        attach = await client.post(f"/v1/vector_stores/{store['id']}/files", json=body)
         await _wait_for(json_logs, "ingest.file.completed")
         [done] = json_logs.events("ingest.file.completed")
-        assert done["request_id"] is None
+        assert done["request_id"] == attach.headers["x-request-id"]
         assert done["vector_store_id"] == store["id"]
         assert done["chunks"] == 1
 

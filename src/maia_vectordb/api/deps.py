@@ -39,13 +39,10 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-async def get_search_session(state: StateDep, session: SessionDep) -> AsyncIterator[AsyncSession]:
-    """Search reads from the replica when SEARCH_DATABASE_URL is set; otherwise they share
-    the request's own session (one connection, one transaction)."""
-    if state.search_sessionmaker is state.sessionmaker:
-        yield session
-        return
-    async with state.search_sessionmaker() as reader, reader.begin():
+async def get_search_session(state: StateDep) -> AsyncIterator[AsyncSession]:
+    """Search reads through its own autocommit pool (a replica's when SEARCH_DATABASE_URL
+    is set): no transaction to open or commit, so no round trips beyond the statements."""
+    async with state.search_sessionmaker() as reader:
         yield reader
 
 

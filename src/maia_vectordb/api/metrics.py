@@ -11,11 +11,12 @@ import asyncio
 import logging
 
 from fastapi import APIRouter, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.exc import SQLAlchemyError
 
 from maia_vectordb.api.deps import StateDep
 from maia_vectordb.db import jobs
+from maia_vectordb.observability import multiprocess
 from maia_vectordb.observability.errors import describe_error
 from maia_vectordb.state import AppState
 
@@ -43,4 +44,5 @@ async def refresh_queue_depth(state: AppState) -> None:
 async def metrics(state: StateDep) -> Response:
     """Prometheus metrics; gauges that need the database are read now, at scrape time."""
     await refresh_queue_depth(state)
-    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    body = multiprocess.exposition(state.metrics.registry)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

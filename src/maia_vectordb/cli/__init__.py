@@ -1,4 +1,4 @@
-"""`maia-vectordb serve | worker | migrate | keys | ingest | search`: the one entry point.
+"""`maia-vectordb serve | worker | migrate | keys | ingest | search | stores`: the one entry point.
 
 Only the chosen command's module is imported, and only once its arguments parse:
 `--help` and typos answer at once, without loading the web, database and embedding stacks.
@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str | None, str]] = {
     "keys": ("keys", "create, list and revoke API keys"),
     "ingest": ("ingest", "upload files and folders into a vector store and wait for ingestion"),
     "search": ("search", "search a vector store"),
+    "stores": ("stores", "list and delete vector stores"),
 }
 """Command → (module under maia_vectordb.cli that defines its options, one-line help)."""
 

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import logging
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx2
 import openai
@@ -23,7 +22,6 @@ IN_PROCESS_URL = "http://localhost"
 """The app is called in-process; a keyless app answers only a loopback `Host`."""
 KEYLESS = "unused"
 """The SDK insists on a key; a server without API keys ignores whatever is sent."""
-NOISY_LOGGERS = ("maia_vectordb", "alembic", "httpx", "httpx2", "openai")
 
 
 class CliError(Exception):
@@ -77,23 +75,6 @@ async def _in_process(settings: Settings, key: str) -> AsyncIterator[AsyncOpenAI
             base_url=f"{IN_PROCESS_URL}/v1", api_key=key, http_client=http, max_retries=0
         ) as client:
             yield client
-
-
-@contextlib.contextmanager
-def quiet_logs() -> Iterator[None]:
-    """Per-request and per-file INFO lines would scroll the progress bar and the table away."""
-    loggers = [logging.getLogger(name) for name in NOISY_LOGGERS]
-    if logging.getLogger().getEffectiveLevel() <= logging.DEBUG:
-        yield
-        return
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        for logger, level in zip(loggers, levels, strict=True):
-            logger.setLevel(level)
 
 
 async def find_store(client: AsyncOpenAI, name_or_id: str) -> VectorStore | None:

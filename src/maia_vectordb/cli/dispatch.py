@@ -65,6 +65,10 @@ def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
         from maia_vectordb.cli import search
 
         return asyncio.run(search.run(settings, args))
+    elif args.command == "stores":
+        from maia_vectordb.cli import stores
+
+        return asyncio.run(stores.run(settings, args))
     return 0
 
 

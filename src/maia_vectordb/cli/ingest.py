@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import re
-import sys
 
 import openai
 from openai import AsyncOpenAI
@@ -22,7 +21,6 @@ from maia_vectordb.cli.connect import (
     describe_api_error,
     find_store,
     open_client,
-    quiet_logs,
 )
 from maia_vectordb.cli.ingest_batches import (
     AttributeValue,
@@ -42,7 +40,15 @@ from maia_vectordb.cli.ingest_plan import (
     attached_by_path,
     make_plan,
 )
-from maia_vectordb.cli.ingest_report import IngestProgress, Summary, render_summary
+from maia_vectordb.cli.ingest_preview import Preview, preview, preview_json, render_preview
+from maia_vectordb.cli.ingest_report import (
+    IngestProgress,
+    Summary,
+    render_summary,
+    summary_json,
+)
+from maia_vectordb.cli.output import add_json_flag, print_error, print_json
+from maia_vectordb.cli.quiet import quiet_logs
 from maia_vectordb.cli.walk import Collected, collect
 from maia_vectordb.config import Settings
 
@@ -77,6 +83,20 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument(
         "--concurrency", type=_concurrency, default=4, metavar="N", help="parallel uploads (4)"
     )
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="leave out files and folders matching this glob, by name (*.png) or by path "
+        "below the ingested folder (drafts/*), repeatable",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="show what would be uploaded, replaced, deleted and re-tagged; change nothing",
+    )
+    add_json_flag(parser)
     add_connection_args(parser)
 
 
@@ -133,20 +153,35 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
     """0 when every file completed or was unchanged, 1 when any failed, 2 for usage errors."""
     try:
         options = parse_options(args)
-        collected = await asyncio.to_thread(collect, args.paths)
+        collected = await asyncio.to_thread(collect, args.paths, args.exclude)
         with quiet_logs():
             async with open_client(settings, args) as client:
+                if args.dry_run:
+                    return _show_preview(
+                        args, await preview(client, args.store, options.attributes, collected)
+                    )
                 summary = await _ingest(client, args.store, options, collected)
     except openai.OpenAIError as exc:
         return _fail(describe_api_error(exc, args.base_url))
     except CliError as exc:
         return _fail(exc)
-    render_summary(Console(), summary)
+    if args.json:
+        print_json(summary_json(summary))
+    else:
+        render_summary(Console(), summary)
     return 0 if all(o.status == "completed" for o in summary.outcomes) else 1
 
 
+def _show_preview(args: argparse.Namespace, view: Preview) -> int:
+    if args.json:
+        print_json(preview_json(view))
+    else:
+        render_preview(Console(), view)
+    return 0
+
+
 def _fail(error: CliError) -> int:
-    print(f"error: {error.message}", file=sys.stderr)
+    print_error(error.message)
     return error.exit_code
 
 
@@ -171,7 +206,14 @@ async def _ingest(
     replaced = await detach_stale(client, store.id, plan.pending, results)
     usage = (await client.vector_stores.retrieve(store.id)).usage_bytes
     return Summary(
-        f"{store.name} ({store.id})", results, len(plan.skipped), replaced, collected.ignored, usage
+        store.id,
+        store.name,
+        results,
+        len(plan.skipped),
+        replaced,
+        collected.ignored,
+        collected.excluded,
+        usage,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -21,6 +22,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from maia_vectordb.cli.console_logs import logs_through
 from maia_vectordb.cli.ingest_plan import Outcome
 
 MAX_COMPLETED_ROWS = 50
@@ -38,10 +40,12 @@ class RateColumn(ProgressColumn):
 
 
 class IngestProgress:
-    """Two bars: bytes going up (with files uploaded), then files the server has finished."""
+    """Two bars: bytes going up (with files uploaded), then files the server has finished.
+    While they show, log lines are printed above them instead of through them."""
 
     def __init__(self, console: Console, *, files: int, total_bytes: int) -> None:
         self._files = files
+        self._logs = contextlib.ExitStack()
         self._uploaded = 0
         self._progress = Progress(
             TextColumn("{task.description:<9}"),
@@ -59,6 +63,7 @@ class IngestProgress:
         return self._progress.add_task(name, total=total, unit=unit, detail=f"0/{self._files}")
 
     def __enter__(self) -> IngestProgress:
+        self._logs.enter_context(logs_through(self._progress.console))
         self._progress.start()
         return self
 
@@ -66,6 +71,7 @@ class IngestProgress:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._progress.stop()
+        self._logs.close()
 
     def sent(self, size: int) -> None:
         """Called for failed uploads too, so the bar still reaches its end."""
@@ -82,40 +88,79 @@ class IngestProgress:
 
 @dataclass(frozen=True)
 class Summary:
-    store: str
+    store_id: str
+    store_name: str
     outcomes: Sequence[Outcome]
     skipped: int
     replaced: int
     ignored: int
+    excluded: int
     usage_bytes: int
+
+    @property
+    def store(self) -> str:
+        return f"{self.store_name} ({self.store_id})"
+
+    def split(self) -> tuple[list[Outcome], list[Outcome]]:
+        """(completed, not completed), each by key."""
+        ordered = sorted(self.outcomes, key=lambda o: o.local.key)
+        return [o for o in ordered if o.status == "completed"], [
+            o for o in ordered if o.status != "completed"
+        ]
 
 
 def render_summary(console: Console, summary: Summary) -> None:
-    ordered = sorted(summary.outcomes, key=lambda o: o.local.key)
-    failed = [o for o in ordered if o.status != "completed"]
-    completed = [o for o in ordered if o.status == "completed"]
+    """Failures come last, just above the counts, so a long run cannot push them off screen."""
+    completed, failed = summary.split()
     if summary.outcomes:
         console.print(_files_table(summary.store, failed, completed))
     console.print(
         f"completed {len(completed)} · skipped (unchanged) {summary.skipped} · "
         f"failed {len(failed)} · replaced {summary.replaced} · "
-        f"ignored {summary.ignored} (hidden or symlinked out of the tree)\n"
+        f"ignored {summary.ignored} (hidden or symlinked out of the tree) · "
+        f"excluded {summary.excluded}\n"
         f"store {summary.store}: {decimal(summary.usage_bytes)} in use",
         highlight=False,
     )
+    if failed:
+        console.print(f"{len(failed)} file(s) failed: see the red rows above", style="bold red")
+
+
+def summary_json(summary: Summary) -> dict[str, object]:
+    completed, failed = summary.split()
+    return {
+        "store": {"id": summary.store_id, "name": summary.store_name},
+        "files": [outcome_json(o) for o in [*completed, *failed]],
+        "completed": len(completed),
+        "failed": len(failed),
+        "skipped": summary.skipped,
+        "replaced": summary.replaced,
+        "ignored": summary.ignored,
+        "excluded": summary.excluded,
+        "usage_bytes": summary.usage_bytes,
+    }
+
+
+def outcome_json(outcome: Outcome) -> dict[str, object]:
+    return {
+        "path": outcome.local.key,
+        "status": outcome.status,
+        "file_id": outcome.file_id,
+        "error": {"code": outcome.code, "message": outcome.message} if outcome.code else None,
+    }
 
 
 def _files_table(store: str, failed: list[Outcome], completed: list[Outcome]) -> Table:
-    """Failures first and always in full; a long tail of successes is only counted."""
+    """Failures last and always in full; a long tail of successes is only counted."""
     table = Table(title=f"ingest into {store}", title_justify="left")
     table.add_column("file", overflow="fold")
     table.add_column("status")
     table.add_column("reason", overflow="fold")
-    for item in failed:
-        reason = f"{item.code}: {item.message}" if item.code else item.message
-        table.add_row(item.local.key, Text(item.status, style="red"), reason)
     for item in completed[:MAX_COMPLETED_ROWS]:
         table.add_row(item.local.key, Text("completed", style="green"), "")
     if len(completed) > MAX_COMPLETED_ROWS:
         table.add_row(f"… {len(completed) - MAX_COMPLETED_ROWS} more", "completed", "")
+    for item in failed:
+        reason = f"{item.code}: {item.message}" if item.code else item.message
+        table.add_row(item.local.key, Text(item.status, style="red"), reason, style="red")
     return table

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any, cast
 
 import openai
@@ -20,8 +19,9 @@ from maia_vectordb.cli.connect import (
     describe_api_error,
     find_store,
     open_client,
-    quiet_logs,
 )
+from maia_vectordb.cli.output import add_json_flag, print_error, print_json
+from maia_vectordb.cli.quiet import quiet_logs
 from maia_vectordb.config import Settings
 
 SNIPPET_CHARS = 120
@@ -44,6 +44,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "-k", type=_result_count, default=10, metavar="N", help="results to show (1..50)"
     )
     parser.add_argument("--mode", choices=MODES, default=None, help="default: the server's")
+    add_json_flag(parser)
     add_connection_args(parser)
 
 
@@ -74,12 +75,15 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
         return _fail(describe_api_error(exc, args.base_url))
     except CliError as exc:
         return _fail(exc)
-    Console().print(results_table(args.query, hits))
+    if args.json:
+        print_json({"query": args.query, "data": [hit.model_dump(mode="json") for hit in hits]})
+    else:
+        Console().print(results_table(args.query, hits))
     return 0
 
 
 def _fail(error: CliError) -> int:
-    print(f"error: {error.message}", file=sys.stderr)
+    print_error(error.message)
     return error.exit_code
 
 

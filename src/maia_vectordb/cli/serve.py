@@ -105,6 +105,9 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
             # Each process builds its own app from the environment; they share only
             # PostgreSQL (the data, the job queue), which is what makes them stateless.
             # The schema is at head already, so their runtimes only check it.
+            from maia_vectordb.observability import multiprocess
+
+            multiprocess.prepare(settings.data_dir)
             os.environ.update(
                 DATABASE_URL=str(settings.database_url),
                 HOST=host,

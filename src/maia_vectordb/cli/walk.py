@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import os
 from collections.abc import Iterator, Sequence
@@ -27,15 +28,35 @@ class Collected:
     files: list[LocalFile] = field(default_factory=list)
     ignored: int = 0
     """Hidden entries, symlinks leading out of their tree, and special files."""
+    excluded: int = 0
+    """Files and folders matching an `--exclude` pattern (a folder counts once)."""
 
 
-def collect(paths: Sequence[str]) -> Collected:
+@dataclass(frozen=True)
+class Exclusions:
+    """`--exclude` globs, matched against a path relative to the ingested root and
+    against its last part, so both `*.png` and `drafts/*` mean what they say."""
+
+    patterns: Sequence[str] = ()
+    root: Path = Path()
+
+    def match(self, path: Path) -> bool:
+        if not self.patterns:
+            return False
+        key = path_key(path, self.root)
+        return any(
+            fnmatch.fnmatchcase(key, p) or fnmatch.fnmatchcase(path.name, p) for p in self.patterns
+        )
+
+
+def collect(paths: Sequence[str], exclude: Sequence[str] = ()) -> Collected:
     """Every regular file under `paths`, each once, in a stable order."""
     found = Collected()
     seen: set[Path] = set()
     root = ingest_root(paths)
+    skip = Exclusions(tuple(exclude), root)
     for raw in paths:
-        for path in _expand(Path(raw), found):
+        for path in _expand(Path(raw), found, skip):
             real = path.resolve()
             if real not in seen:
                 seen.add(real)
@@ -51,31 +72,38 @@ def ingest_root(paths: Sequence[str]) -> Path:
     return Path(os.path.commonpath([p if p.is_dir() else p.parent for p in absolute]))
 
 
-def _expand(path: Path, found: Collected) -> Iterator[Path]:
-    """A path named on the command line is taken as given, even when hidden."""
-    if path.is_file():
+def _expand(path: Path, found: Collected, skip: Exclusions) -> Iterator[Path]:
+    """A path named on the command line is taken as given, even when hidden, unless
+    an `--exclude` pattern matches it."""
+    if path.is_file() and skip.match(path):
+        found.excluded += 1
+    elif path.is_file():
         yield path
     elif path.is_dir():
-        yield from _walk(path, found)
+        yield from _walk(path, found, skip)
     elif path.exists() or path.is_symlink():
         raise CliError(f"not a regular file or folder: {path}", exit_code=2)
     else:
         raise CliError(f"no such file or folder: {path}", exit_code=2)
 
 
-def _walk(root: Path, found: Collected) -> Iterator[Path]:
+def _walk(root: Path, found: Collected, skip: Exclusions) -> Iterator[Path]:
     """Symlinked folders are never entered (no loops); symlinked files only inside `root`."""
     inside = root.resolve()
     for folder, dirnames, filenames in os.walk(root):
         kept = [d for d in dirnames if _enterable(Path(folder, d))]
         found.ignored += len(dirnames) - len(kept)
-        dirnames[:] = sorted(kept)
+        wanted = [d for d in kept if not skip.match(Path(folder, d))]
+        found.excluded += len(kept) - len(wanted)
+        dirnames[:] = sorted(wanted)
         for name in sorted(filenames):
             path = Path(folder, name)
-            if _wanted(path, inside):
-                yield path
-            else:
+            if not _wanted(path, inside):
                 found.ignored += 1
+            elif skip.match(path):
+                found.excluded += 1
+            else:
+                yield path
 
 
 def _enterable(path: Path) -> bool:

@@ -32,11 +32,10 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import True_
+from sqlalchemy.sql.elements import BindParameter, True_
 
 from maia_vectordb.db.models import Bm25Posting, Bm25Store, FileChunk
-from maia_vectordb.db.search import HIT_COLUMNS, TEXT_SEARCH_CONFIG, Hit, with_filenames
+from maia_vectordb.db.search import HIT_COLUMNS, TEXT_SEARCH_CONFIG
 
 K1 = 1.2
 B = 0.75
@@ -46,22 +45,24 @@ def _idf(n: ColumnElement[float], df: ColumnElement[float] | float) -> ColumnEle
     return func.ln(1.0 + (n - df + 0.5) / (df + 0.5))
 
 
-def _query_terms(query: str) -> ColumnElement[list[str]]:
+def _query_terms(query: str | BindParameter[str]) -> ColumnElement[list[str]]:
     """The query's distinct lexemes, as the chunks' tsvector was built."""
-    return func.tsvector_to_array(func.to_tsvector(TEXT_SEARCH_CONFIG, bindparam("q", query)))
+    # Unique: one statement may hold several queries' legs.
+    text = query if isinstance(query, BindParameter) else bindparam("q", query, unique=True)
+    return func.tsvector_to_array(func.to_tsvector(TEXT_SEARCH_CONFIG, text))
 
 
-def _stats(vector_store_id: str) -> CTE:
+def _stats(vector_store_id: str | BindParameter[str]) -> CTE:
     """N and avgdl of the store, one row (none for a store without chunks)."""
     chunks = cast(Bm25Store.chunks, Float)
     return (
         select(chunks.label("n"), (cast(Bm25Store.length, Float) / chunks).label("avgdl"))
         .where(Bm25Store.vector_store_id == vector_store_id, Bm25Store.chunks > 0)
-        .cte("stats")
+        .cte("stats", nesting=True)
     )
 
 
-def _postings(vector_store_id: str, terms: ColumnElement[list[str]]) -> CTE:
+def _postings(vector_store_id: str | BindParameter[str], terms: ColumnElement[list[str]]) -> CTE:
     """Every posting of a query term in the store, with the term's document frequency."""
     return (
         select(
@@ -72,7 +73,7 @@ def _postings(vector_store_id: str, terms: ColumnElement[list[str]]) -> CTE:
             cast(func.count().over(partition_by=Bm25Posting.term), Float).label("df"),
         )
         .where(Bm25Posting.vector_store_id == vector_store_id, Bm25Posting.term == any_(terms))
-        .cte("postings")
+        .cte("postings", nesting=True)
     )
 
 
@@ -86,7 +87,7 @@ def _ceiling(terms: ColumnElement[list[str]], stats: CTE, postings: CTE) -> CTE:
     return (
         select(((K1 + 1) * total).label("ceiling"))
         .select_from(matched.join(stats, true()))
-        .cte("ceiling")
+        .cte("ceiling", nesting=True)
     )
 
 
@@ -97,25 +98,25 @@ def _scored(stats: CTE, postings: CTE) -> Select[Any]:
     return select(p.chunk_id, bm25).select_from(postings.join(stats, true())).group_by(p.chunk_id)
 
 
-async def keyword_hits(
-    session: AsyncSession,
+def keyword_candidates(
     *,
-    vector_store_id: str,
-    query: str,
+    vector_store_id: str | BindParameter[str],
+    query: str | BindParameter[str],
     condition: ColumnElement[bool],
-    limit: int,
-) -> list[Hit]:
-    """The `limit` best chunks by BM25, scores scaled to 0..1 by the query's ceiling.
-    Without a filter the ranking is cut to `limit` before any chunk row is read."""
+    limit: int | BindParameter[int],
+) -> Select[Any]:
+    """The `limit` best chunks by BM25, `score` scaled to 0..1 by the query's ceiling (for
+    `db.search.fetch_legs`). Without a filter the ranking is cut to `limit` before any
+    chunk row is read."""
     terms = _query_terms(query)
     stats = _stats(vector_store_id)
     postings = _postings(vector_store_id, terms)
     scored = _scored(stats, postings)
     if isinstance(condition, True_):
         scored = scored.order_by(literal_column("bm25").desc(), "chunk_id").limit(limit)
-    ranked = scored.cte("scored")
+    ranked = scored.cte("scored", nesting=True)
     ceiling = _ceiling(terms, stats, postings)
-    candidates = (
+    return (
         select(*HIT_COLUMNS, (ranked.c.bm25 / ceiling.c.ceiling).label("score"))
         .join(ranked, ranked.c.chunk_id == FileChunk.id)
         .join(ceiling, true())
@@ -123,5 +124,3 @@ async def keyword_hits(
         .order_by(ranked.c.bm25.desc(), FileChunk.id)
         .limit(limit)
     )
-    rows = await session.execute(with_filenames(candidates, "score", descending=True))
-    return [Hit(r.id, r.file_id, r.filename, r.text, r.attributes, float(r.score)) for r in rows]

@@ -66,6 +66,19 @@ def _is_running(pgdata: Path) -> bool:
     return bool(psutil.pid_exists(pid))
 
 
+def _tune_if_alone(server: Any, pgdata: Path, *, started_here: bool) -> None:
+    """Tune (which may restart the server) only when no other process has joined it.
+
+    Processes started together on a fresh directory all see it stopped before they
+    start, so that alone does not make one the sole user: the wheel's registry of
+    joined pids does. Its inter-process lock is held throughout, so a process joining
+    meanwhile waits for the restart instead of finding the server half-stopped.
+    """
+    with server._lock:
+        alone = server.global_process_id_list.get() == [os.getpid()]
+        tune(server, pgdata, sole_user=started_here and alone)
+
+
 def asyncpg_url(socket_dir: str, database: str = "postgres") -> str:
     """asyncpg reaches a Unix socket through the `host` query parameter."""
     return f"postgresql+asyncpg://postgres@/{database}?host={quote(socket_dir)}"
@@ -102,7 +115,7 @@ def embedded_postgres(pgdata: Path, *, delete_on_exit: bool = False) -> Iterator
             f"embedded PostgreSQL failed to start in {pgdata}: {exc} (see {pgdata / 'log'})"
         ) from exc
     try:
-        tune(server, pgdata, sole_user=not already_running)
+        _tune_if_alone(server, pgdata, started_here=not already_running)
         info = server.get_postmaster_info()
         yield asyncpg_url(str(info.socket_dir))
     finally:

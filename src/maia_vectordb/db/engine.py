@@ -18,17 +18,33 @@ from maia_vectordb.config import Settings
 
 def build_engine(settings: Settings, url: str) -> AsyncEngine:
     """A pooled asyncpg engine; pre-ping turns a restarted database into a retry, not an error."""
+    return _engine(settings, url, pool_pre_ping=True)
+
+
+def build_search_engine(settings: Settings, url: str) -> AsyncEngine:
+    """The search pool: read-only statements in autocommit, no pre-ping, so a search costs
+    only its own statements (no BEGIN, COMMIT or the ping's three round trips).
+
+    A connection the database dropped fails its next statement instead: SQLAlchemy sees
+    the disconnect, invalidates that connection and every other one opened before it, and
+    the request answers 503 (`db/outage.py`); the next checkout connects afresh. Settings
+    that search applies with `set_config(..., false)` last for the connection's session,
+    which only searches use, and each search sets every one of them again."""
+    return _engine(settings, url, pool_pre_ping=False, isolation_level="AUTOCOMMIT")
+
+
+def _engine(settings: Settings, url: str, **options: Any) -> AsyncEngine:
     engine = create_async_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout,
         pool_recycle=settings.db_pool_recycle,
-        pool_pre_ping=True,
         # Statement parameters hold chunk text, query text and embeddings; errors are
         # logged, so they must never quote them.
         hide_parameters=True,
         connect_args={"timeout": settings.db_connect_timeout},
+        **options,
     )
     event.listen(engine.sync_engine, "connect", _register_vector_codecs)
     return engine

@@ -26,6 +26,8 @@ class ClaimedJob:
     vector_store_id: str
     file_id: str
     attempts: int
+    request_id: str | None = None
+    """Of the request that queued the job, so the worker's log lines can name it."""
 
 
 @dataclass(frozen=True)
@@ -41,13 +43,23 @@ class JobTarget:
 
 
 async def enqueue(
-    session: AsyncSession, *, project_id: uuid.UUID, vector_store_id: str, file_ids: list[str]
+    session: AsyncSession,
+    *,
+    project_id: uuid.UUID,
+    vector_store_id: str,
+    file_ids: list[str],
+    request_id: str | None = None,
 ) -> None:
     """One job per attachment; a job already queued or running is left as it is."""
     if not file_ids:
         return
     rows = [
-        {"project_id": project_id, "vector_store_id": vector_store_id, "file_id": f}
+        {
+            "project_id": project_id,
+            "vector_store_id": vector_store_id,
+            "file_id": f,
+            "request_id": request_id,
+        }
         for f in file_ids
     ]
     stmt = insert(IngestJob).values(rows)
@@ -92,7 +104,8 @@ _CLAIM = text(
     UPDATE ingest_jobs j SET leased_until = now() + make_interval(secs => :lease),
                              attempts = j.attempts + 1
     FROM chosen p WHERE j.id = p.id
-    RETURNING j.id, j.project_id, j.vector_store_id, j.file_id, j.attempts, p.turn, p.run_after
+    RETURNING j.id, j.project_id, j.vector_store_id, j.file_id, j.attempts, j.request_id,
+              p.turn, p.run_after
     """
 )
 # Candidates looked at per job wanted, so concurrent claimers still fill their batches.
@@ -112,8 +125,8 @@ async def claim_many(
         "budget": max_bytes if max_bytes is not None else 2**62,
     }
     rows = (await session.execute(_CLAIM, params)).all()
-    ordered = sorted(rows, key=lambda row: (row[5], row[6], row[0]))
-    return [ClaimedJob(*row[:5]) for row in ordered]
+    ordered = sorted(rows, key=lambda row: (row[6], row[7], row[0]))
+    return [ClaimedJob(*row[:6]) for row in ordered]
 
 
 async def claim(session: AsyncSession, *, lease_seconds: int) -> ClaimedJob | None:

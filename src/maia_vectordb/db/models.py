@@ -252,6 +252,8 @@ class IngestJob(Base):
     run_after: Mapped[datetime] = _now()
     leased_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
+    request_id: Mapped[str | None] = mapped_column(String(128))
+    """The `x-request-id` of the request that queued the job, for the worker's log lines."""
     created_at: Mapped[datetime] = _now()
 
     __table_args__ = (

@@ -8,8 +8,14 @@ classification lives here, once, because it has to know the driver's types.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+T = TypeVar("T")
 
 # SQLSTATE classes and codes that mean "the server cannot serve you right now".
 _OUTAGE_CLASSES = ("08",)  # connection exception
@@ -35,3 +41,17 @@ def _driver_outage(exc: BaseException | None) -> bool:
             return True
         exc, seen = exc.__cause__, seen + 1
     return False
+
+
+async def once_more_if_dropped(session: AsyncSession, read: Callable[[], Awaitable[T]]) -> T:
+    """Run a read; if its pooled connection turns out to have been dropped while idle
+    (pools without pre-ping find out only this way), run it once more on a fresh one.
+    SQLAlchemy has already invalidated that connection and every one opened before it,
+    so the retry connects anew; a database that is really down fails it again (503)."""
+    try:
+        return await read()
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+    await session.rollback()
+    return await read()

@@ -8,11 +8,15 @@ enough rows pass the filters, so a small store inside a large table is not
 starved. (A filter so selective that the scan gives up early is retried exactly
 by the caller.) (Left alone, the planner prices a wide `ef_search` beam above a
 sequential scan of the whole table and picks the slower plan.)
+
+A search is two round trips: `open_search`, then `fetch_legs` with every retrieval
+the request needs (vector and keyword, per query) in one statement.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,8 +33,11 @@ from sqlalchemy import (
     literal_column,
     select,
     true,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Executable
+from sqlalchemy.sql.elements import BindParameter, Label
 from sqlalchemy.types import NullType
 
 from maia_vectordb.db.models import File, FileChunk, VectorStore
@@ -75,7 +82,10 @@ async def open_search(
     tuning: IndexTuning,
 ) -> SearchTarget | None:
     """One round trip: the tenant's store, whether it is small enough to scan exactly
-    (counting at most threshold + 1 rows), and the transaction's HNSW settings."""
+    (counting at most threshold + 1 rows), and the HNSW settings for the statement that
+    follows. The settings are the session's, not the transaction's: the search pool runs
+    in autocommit (`db.engine.build_search_engine`), only searches use its connections,
+    and every search sets all of them here."""
     sample = (
         select(literal(1))
         .where(FileChunk.vector_store_id == vector_store_id)
@@ -93,10 +103,10 @@ async def open_search(
             VectorStore.embedding_model,
             VectorStore.embedding_dimensions,
             small,
-            func.set_config("hnsw.iterative_scan", "relaxed_order", True),
-            func.set_config("hnsw.ef_search", str(tuning.ef_search), True),
-            func.set_config("hnsw.max_scan_tuples", str(tuning.max_scan_tuples), True),
-            func.set_config("enable_seqscan", case((small, "on"), else_="off"), True),
+            func.set_config("hnsw.iterative_scan", "relaxed_order", False),
+            func.set_config("hnsw.ef_search", str(tuning.ef_search), False),
+            func.set_config("hnsw.max_scan_tuples", str(tuning.max_scan_tuples), False),
+            func.set_config("enable_seqscan", case((small, "on"), else_="off"), False),
         )
         .select_from(VectorStore)
         .join(size_cte, true())
@@ -116,33 +126,34 @@ async def open_search(
 HIT_COLUMNS = (FileChunk.id, FileChunk.file_id, FileChunk.text, FileChunk.attributes)
 
 
-def with_filenames(candidates: Select[Any], order: str, descending: bool) -> Select[Any]:
-    """File names join the (already limited) candidates, not the scan."""
-    cte = candidates.cte("candidates").prefix_with("MATERIALIZED")
-    key = cte.c[order].desc() if descending else cte.c[order]
-    return select(cte, File.filename).join(File, File.id == cte.c.file_id).order_by(key, cte.c.id)
-
-
-def cosine_distance(embedding: list[float], dimensions: int) -> ColumnElement[Any]:
+def cosine_distance(
+    embedding: list[float] | BindParameter[Any], dimensions: int, *, unique: bool = False
+) -> ColumnElement[Any]:
     """Both sides cast to `halfvec(dimensions)`, the expression of that width's partial
-    HNSW index (db/vector_indexes.py), so the planner can use it."""
+    HNSW index (db/vector_indexes.py), so the planner can use it. `unique` names the
+    parameter apart from other query vectors in the same statement; a statement built
+    once passes its own named parameter instead of a value."""
     width = HALFVEC(dimensions)
-    query_vec = cast(bindparam("query_vec", embedding, type_=NullType()), width)
+    vector = (
+        embedding
+        if isinstance(embedding, BindParameter)
+        else bindparam("query_vec", embedding, type_=NullType(), unique=unique)
+    )
+    query_vec = cast(vector, width)
     return cast(FileChunk.embedding, width).op("<=>", return_type=NullType())(query_vec)
 
 
-async def vector_hits(
-    session: AsyncSession,
+def vector_candidates(
     *,
-    vector_store_id: str,
-    embedding: list[float],
+    vector_store_id: str | BindParameter[str],
+    embedding: list[float] | BindParameter[Any],
     condition: ColumnElement[bool],
-    limit: int,
+    limit: int | BindParameter[int],
     exact: bool,
     dimensions: int,
-) -> list[Hit]:
-    """Nearest chunks by cosine distance; score = 1 - distance, floored at 0."""
-    distance = cosine_distance(embedding, dimensions)
+) -> Select[Any]:
+    """Nearest chunks by cosine distance, `score` = 1 - distance (for `fetch_legs`)."""
+    distance = cosine_distance(embedding, dimensions, unique=True)
     if exact:
         # `+ 0` hides the ordering from the HNSW index: scan the store's rows via its btree.
         in_store, ordering = FileChunk.vector_store_id == vector_store_id, distance + literal(0)
@@ -151,14 +162,40 @@ async def vector_hits(
         in_store, ordering = (FileChunk.vector_store_id + "") == vector_store_id, distance
     # A literal, not a parameter: a generic plan could not prove the partial index's predicate.
     in_store = in_store & (FileChunk.embedding_dim == literal_column(str(int(dimensions))))
-    candidates = (
-        select(*HIT_COLUMNS, distance.label("distance"))
+    return (
+        select(*HIT_COLUMNS, (1.0 - distance).label("score"))
         .where(in_store, condition)
         .order_by(ordering)
         .limit(limit)
     )
-    rows = await session.execute(with_filenames(candidates, "distance", descending=False))
-    return [
-        Hit(r.id, r.file_id, r.filename, r.text, r.attributes, max(0.0, 1.0 - float(r.distance)))
-        for r in rows
-    ]
+
+
+def legs_statement(legs: Sequence[Select[Any]]) -> Executable:
+    """Every retrieval of a search (vector and keyword, one per query) in one statement,
+    one round trip: each leg a materialised CTE, already limited, then joined to its file
+    names and tagged with its position."""
+    parts = []
+    for number, candidates in enumerate(legs):
+        cte = candidates.cte(f"leg{number}").prefix_with("MATERIALIZED")
+        tag: Label[int] = literal_column(str(number)).label("leg")
+        columns = (cte.c.id, cte.c.file_id, cte.c.text, cte.c.attributes, cte.c.score)
+        parts.append(select(tag, *columns, File.filename).join(File, File.id == cte.c.file_id))
+    return parts[0] if len(parts) == 1 else union_all(*parts)
+
+
+async def fetch_legs(session: AsyncSession, legs: Sequence[Select[Any]]) -> list[list[Hit]]:
+    """`legs_statement` built for this search and run."""
+    return await fetch_statement(session, legs_statement(legs), len(legs))
+
+
+async def fetch_statement(
+    session: AsyncSession, statement: Executable, legs: int, params: Mapping[str, Any] | None = None
+) -> list[list[Hit]]:
+    """Runs a `legs_statement`; each leg's hits best first, scores floored at 0."""
+    found: list[list[Hit]] = [[] for _ in range(legs)]
+    for r in await session.execute(statement, params):
+        score = max(0.0, float(r.score))
+        found[r.leg].append(Hit(r.id, r.file_id, r.filename, r.text, r.attributes, score))
+    for hits in found:
+        hits.sort(key=lambda hit: (-hit.score, hit.chunk_id))
+    return found

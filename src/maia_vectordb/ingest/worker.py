@@ -173,6 +173,7 @@ class IngestWorker:
                 "code": verdict.code if isinstance(verdict, Failed) else None,
                 "chunks": chunks,
                 "seconds": round(seconds, 3),
+                "request_id": job.request_id,
             },
         )
         if self.metrics is not None:

@@ -8,11 +8,16 @@ so label values are chosen here and cannot drift into high cardinality.
 
 from __future__ import annotations
 
+import platform
 from dataclasses import dataclass
 from typing import Literal
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
+from sqlalchemy import event
 from sqlalchemy.pool import Pool, QueuePool
+
+from maia_vectordb import __version__
+from maia_vectordb.observability import multiprocess
 
 EmbeddingOutcome = Literal["ok", "transient_error", "permanent_error"]
 
@@ -66,6 +71,7 @@ class IngestMetrics:
             queue_depth=Gauge(
                 "maia_ingest_queue_depth",
                 "Jobs in ingest_jobs (queued, leased or waiting to retry), read at scrape time.",
+                multiprocess_mode="livemostrecent",
                 registry=registry,
             ),
             job_duration=Histogram(
@@ -169,25 +175,58 @@ class PoolMetrics:
     def build(cls, registry: CollectorRegistry) -> PoolMetrics:
         return cls(
             checked_out=Gauge(
-                "maia_db_pool_checked_out", "Connections in use right now.", registry=registry
+                "maia_db_pool_checked_out",
+                "Connections in use right now (summed over `serve --workers` processes).",
+                multiprocess_mode="livesum",
+                registry=registry,
             ),
             size=Gauge(
-                "maia_db_pool_size", "Configured pool size (DB_POOL_SIZE).", registry=registry
+                "maia_db_pool_size",
+                "Configured pool size (DB_POOL_SIZE), summed over processes.",
+                multiprocess_mode="livesum",
+                registry=registry,
             ),
             overflow=Gauge(
                 "maia_db_pool_overflow",
                 "Connections beyond the pool size (negative: pool not yet full).",
+                multiprocess_mode="livesum",
                 registry=registry,
             ),
         )
 
     def watch(self, pool: Pool) -> None:
-        """Read at scrape time, so the figures are current without any polling task."""
+        """Read at scrape time, so the figures are current without any polling task.
+        Other processes cannot be asked at scrape time, so with several they write
+        their figures whenever a connection is taken or given back."""
         if not isinstance(pool, QueuePool):
             return
-        self.checked_out.set_function(pool.checkedout)
-        self.size.set_function(pool.size)
-        self.overflow.set_function(pool.overflow)
+        if not multiprocess.active():
+            self.checked_out.set_function(pool.checkedout)
+            self.size.set_function(pool.size)
+            self.overflow.set_function(pool.overflow)
+            return
+        self._copy(pool, returning=0)
+        event.listen(pool, "checkout", lambda *_: self._copy(pool, returning=0))
+        # `checkin` fires before the connection is back in the pool: count it as returned.
+        event.listen(pool, "checkin", lambda *_: self._copy(pool, returning=1))
+
+    def _copy(self, pool: QueuePool, *, returning: int) -> None:
+        self.checked_out.set(pool.checkedout() - returning)
+        self.size.set(pool.size())
+        self.overflow.set(pool.overflow())
+
+
+def build_info(registry: CollectorRegistry) -> Gauge:
+    """`maia_build_info{version, python} 1`: which release each scraped process runs."""
+    info = Gauge(
+        "maia_build_info",
+        "Always 1; the labels name the running release and Python.",
+        ["version", "python"],
+        multiprocess_mode="max",
+        registry=registry,
+    )
+    info.labels(__version__, platform.python_version()).set(1)
+    return info
 
 
 @dataclass(frozen=True)
@@ -203,7 +242,11 @@ class Metrics:
 
     @classmethod
     def build(cls) -> Metrics:
+        """Process series (CPU, memory, open files, start time) come with a single
+        process; prometheus-client cannot combine them across `serve --workers`."""
         registry = CollectorRegistry()
+        ProcessCollector(registry=registry)
+        build_info(registry)
         return cls(
             registry=registry,
             http=HttpMetrics.build(registry),

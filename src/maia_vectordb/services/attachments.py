@@ -18,6 +18,7 @@ from maia_vectordb.db import jobs
 from maia_vectordb.db.liveness import is_live
 from maia_vectordb.db.models import File, FileBatchFile, VectorStoreFile
 from maia_vectordb.errors import NotFound
+from maia_vectordb.logging_setup import REQUEST_ID
 from maia_vectordb.schemas.chunking import AutoStrategy, StaticStrategy, resolve
 
 RETRYABLE = ("failed", "cancelled")
@@ -83,7 +84,11 @@ async def attach(
     if batch_id is not None:
         await _add_members(session, batch_id, vector_store_id, [s.file_id for s in unique])
     await jobs.enqueue(
-        session, project_id=project_id, vector_store_id=vector_store_id, file_ids=queued
+        session,
+        project_id=project_id,
+        vector_store_id=vector_store_id,
+        file_ids=queued,
+        request_id=REQUEST_ID.get(),
     )
     return queued
 

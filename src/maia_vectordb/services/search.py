@@ -15,18 +15,21 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, update
+from sqlalchemy import ColumnElement, Select, and_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import func
-from sqlalchemy.sql.elements import True_
 
 from maia_vectordb.config import Settings
-from maia_vectordb.db import bm25
+from maia_vectordb.db import bm25, search_statements
 from maia_vectordb.db import search as queries
 from maia_vectordb.db.filters import compile_filter
 from maia_vectordb.db.liveness import file_is_live
 from maia_vectordb.db.models import FileChunk, VectorStore
+from maia_vectordb.db.outage import once_more_if_dropped
+from maia_vectordb.db.search_statements import LegShape
 from maia_vectordb.embeddings import (
     EmbedderRegistry,
     ModelSpec,
@@ -39,6 +42,7 @@ from maia_vectordb.schemas.search import SearchPage, SearchRequest, SearchResult
 from maia_vectordb.schemas.vector_store_files import ContentPart
 from maia_vectordb.services import vector_stores
 from maia_vectordb.services.ranking import (
+    Normalisation,
     Ranked,
     best_of,
     convex_fusion,
@@ -74,10 +78,12 @@ async def search(
     writer: AsyncSession | None = None,
 ) -> SearchPage:
     """Reads through `session` (possibly a replica); the one write, `last_active_at`, goes
-    through `writer` (the primary), defaulting to `session`. Timed per mode; failed
-    searches (unknown store, bad filter) are not observed."""
+    through `writer` (the primary), defaulting to `session`. A search whose pooled
+    connection was dropped while idle runs once more on a fresh one. Timed per mode;
+    failed searches (unknown store, bad filter) are not observed."""
     started = time.perf_counter()
-    page = await _search(
+    run = partial(
+        _search,
         session,
         writer=writer or session,
         project_id=project_id,
@@ -86,6 +92,7 @@ async def search(
         embedders=embedders,
         settings=settings,
     )
+    page = await once_more_if_dropped(session, run)
     if metrics is not None:
         seconds = time.perf_counter() - started
         metrics.search.record(mode=resolve_mode(body), seconds=seconds, results=len(page.data))
@@ -103,12 +110,8 @@ async def _search(
     settings: Settings,
 ) -> SearchPage:
     mode = resolve_mode(body)
-    texts = body.queries()
     pool = candidate_depth(body, mode)
     fusion = fusion_for(body.ranking_options)
-    condition = and_(
-        compile_filter(FileChunk.attributes, body.filters), file_is_live(FileChunk.file_id)
-    )
     tuning = queries.IndexTuning(
         ef_search=max(settings.search_ef_search, pool),
         max_scan_tuples=settings.search_max_scan_tuples,
@@ -119,24 +122,14 @@ async def _search(
     )
     if target is None:
         raise vector_stores.store_not_found(vector_store_id)
-    leg = Leg(session, vector_store_id, condition, pool)
-    lists: list[Ranked[queries.Hit]] = []
-    if mode == "vector" or (mode == "hybrid" and fusion.vector_weight > 0):
-        cache = query_cache(embedders, target.model)
-        for embedding in await cache.embed_queries(texts):
-            hits = await nearest(session, vector_store_id, embedding, condition, pool, target)
-            lists.append(Ranked(hits, fusion.vector_weight, fusion.vector_normalisation))
-    if mode == "keyword" or (mode == "hybrid" and fusion.text_weight > 0):
-        for query in texts:
-            lists.append(
-                Ranked(await leg.keyword(query), fusion.text_weight, fusion.text_normalisation)
-            )
+    plan = Plan(vector_store_id, body, target, pool)
+    lists = await plan.retrieve(session, embedders, fusion, mode)
     fused = fuse(lists, fusion) if mode == "hybrid" else best_of(lists)
     threshold = body.ranking_options.score_threshold if body.ranking_options else 0.0
     kept = [(hit, score) for hit, score in fused if score >= threshold][: body.max_num_results]
     if _due_for_touch(target):
         await _mark_active(writer, vector_store_id)
-    return SearchPage(search_query=texts, data=[_result(hit, score) for hit, score in kept])
+    return SearchPage(search_query=plan.texts, data=[_result(hit, score) for hit, score in kept])
 
 
 def query_cache(embedders: EmbedderRegistry, model: ModelSpec) -> QueryEmbeddingCache:
@@ -149,53 +142,115 @@ def query_cache(embedders: EmbedderRegistry, model: ModelSpec) -> QueryEmbedding
 
 @dataclass(frozen=True)
 class Leg:
-    """What every keyword retrieval of one search shares."""
+    """One retrieval: its statement's shape, its query (vector or text), its fusion weight."""
 
-    session: AsyncSession
+    shape: LegShape
+    value: list[float] | str
+    weight: float
+    norm: Normalisation
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The retrievals one search runs, all sent in one statement (`fetch_legs`)."""
+
     vector_store_id: str
-    condition: ColumnElement[bool]
+    body: SearchRequest
+    target: queries.SearchTarget
     limit: int
 
-    async def keyword(self, query: str) -> list[queries.Hit]:
-        return await bm25.keyword_hits(
-            self.session,
+    @property
+    def texts(self) -> list[str]:
+        return self.body.queries()
+
+    @property
+    def condition(self) -> ColumnElement[bool]:
+        return and_(
+            compile_filter(FileChunk.attributes, self.body.filters),
+            file_is_live(FileChunk.file_id),
+        )
+
+    async def retrieve(
+        self, session: AsyncSession, embedders: EmbedderRegistry, fusion: Fusion, mode: str
+    ) -> list[Ranked[queries.Hit]]:
+        """The legs the mode asks for, weighted; vector legs first, one per query text."""
+        legs: list[Leg] = []
+        embeddings: list[list[float]] = []
+        if mode == "vector" or (mode == "hybrid" and fusion.vector_weight > 0):
+            embeddings = await query_cache(embedders, self.target.model).embed_queries(self.texts)
+            shape = LegShape("vector", self.target.exact, self.target.model.dimensions)
+            weight, norm = fusion.vector_weight, fusion.vector_normalisation
+            legs += [Leg(shape, e, weight, norm) for e in embeddings]
+        if mode == "keyword" or (mode == "hybrid" and fusion.text_weight > 0):
+            weight, norm = fusion.text_weight, fusion.text_normalisation
+            legs += [Leg(LegShape("keyword"), text, weight, norm) for text in self.texts]
+        found = await self._fetch(session, legs)
+        vectors = len(embeddings)
+        condition = self.condition
+        found[:vectors] = await self.refill_starved(session, found[:vectors], embeddings, condition)
+        return [Ranked(hits, leg.weight, leg.norm) for hits, leg in zip(found, legs, strict=True)]
+
+    async def _fetch(self, session: AsyncSession, legs: list[Leg]) -> list[list[queries.Hit]]:
+        """Unfiltered searches reuse a statement built once per shape; filtered ones build
+        theirs around the compiled filter."""
+        if self.body.filters is None:
+            statement = search_statements.unfiltered(tuple(leg.shape for leg in legs))
+            named = search_statements.parameters(
+                vector_store_id=self.vector_store_id,
+                limit=self.limit,
+                values=[leg.value for leg in legs],
+            )
+            return await queries.fetch_statement(session, statement, len(legs), named)
+        condition = self.condition
+        return await queries.fetch_legs(
+            session,
+            [
+                self.keyword(leg.value, condition)
+                if isinstance(leg.value, str)
+                else self.vector(leg.value, condition, exact=self.target.exact)
+                for leg in legs
+            ],
+        )
+
+    def vector(
+        self, embedding: list[float], condition: ColumnElement[bool], *, exact: bool
+    ) -> Select[Any]:
+        return queries.vector_candidates(
             vector_store_id=self.vector_store_id,
-            query=query,
-            condition=self.condition,
+            embedding=embedding,
+            condition=condition,
+            limit=self.limit,
+            exact=exact,
+            dimensions=self.target.model.dimensions,
+        )
+
+    def keyword(self, text: str, condition: ColumnElement[bool]) -> Select[Any]:
+        return bm25.keyword_candidates(
+            vector_store_id=self.vector_store_id,
+            query=text,
+            condition=condition,
             limit=self.limit,
         )
 
-
-async def nearest(
-    session: AsyncSession,
-    vector_store_id: str,
-    embedding: list[float],
-    condition: ColumnElement[bool],
-    limit: int,
-    target: queries.SearchTarget,
-) -> list[queries.Hit]:
-    """The index path first; if a selective filter made the iterative scan give up with
-    fewer than `limit` rows, the exact path is the only way to find the rest."""
-    hits = await queries.vector_hits(
-        session,
-        vector_store_id=vector_store_id,
-        embedding=embedding,
-        condition=condition,
-        limit=limit,
-        exact=target.exact,
-        dimensions=target.model.dimensions,
-    )
-    if target.exact or len(hits) >= limit or isinstance(condition, True_):
-        return hits
-    return await queries.vector_hits(
-        session,
-        vector_store_id=vector_store_id,
-        embedding=embedding,
-        condition=condition,
-        limit=limit,
-        exact=True,
-        dimensions=target.model.dimensions,
-    )
+    async def refill_starved(
+        self,
+        session: AsyncSession,
+        found: list[list[queries.Hit]],
+        embeddings: list[list[float]],
+        condition: ColumnElement[bool],
+    ) -> list[list[queries.Hit]]:
+        """If a selective filter made an iterative index scan give up with fewer than
+        `limit` rows, the exact path is the only way to find the rest (a third round trip,
+        taken only then)."""
+        if not found or self.target.exact or self.body.filters is None:
+            return found
+        short = [n for n, hits in enumerate(found) if len(hits) < self.limit]
+        if not short:
+            return found
+        exact = [self.vector(embeddings[n], condition, exact=True) for n in short]
+        for n, hits in zip(short, await queries.fetch_legs(session, exact), strict=True):
+            found[n] = hits
+        return found
 
 
 def _due_for_touch(target: queries.SearchTarget) -> bool:
