@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 import pytest
@@ -39,6 +40,18 @@ async def _eventually(check: Callable[[], bool], within: float = 10.0) -> bool:
             return True
         await asyncio.sleep(0.05)
     return check()
+
+
+async def _past_503(
+    call: Callable[..., Awaitable[httpx.Response]], *args: Any, **kw: Any
+) -> httpx.Response:
+    """The call, repeated while the service answers 503 (its pool is busy), for up to 10 s."""
+    for _ in range(200):
+        response = await call(*args, **kw)
+        if response.status_code != 503:
+            return response
+        await asyncio.sleep(0.05)
+    return response
 
 
 def _logged(caplog: pytest.LogCaptureFixture, event: str) -> list[logging.LogRecord]:
@@ -81,16 +94,20 @@ class TestPoolExhaustion:
                         for r in _logged(caplog, "ingest.worker.failed")
                     )
                 )
-            store = (await client.post("/v1/vector_stores", json={})).json()["id"]
-            made = await client.post(
+            # One connection shared with the worker, 0.1 s to get it: a request may meet
+            # the documented 503 and is retried, as a client would.
+            store = (await _past_503(client.post, "/v1/vector_stores", json={})).json()["id"]
+            made = await _past_503(
+                client.post,
                 "/v1/files",
                 files={"file": ("a.txt", b"alpha beta")},
                 data={"purpose": "assistants"},
             )
             attach = f"/v1/vector_stores/{store}/files"
-            await client.post(attach, json={"file_id": made.json()["id"]})
-            for _ in range(200):
-                listed = (await client.get(attach)).json()["data"]
+            await _past_503(client.post, attach, json={"file_id": made.json()["id"]})
+            # The worker may be in its longest backoff (30 s) when the pool frees up.
+            for _ in range(1200):
+                listed = (await _past_503(client.get, attach)).json()["data"]
                 if listed[0]["status"] != "in_progress":
                     break
                 await asyncio.sleep(0.05)
