@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import random
-import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 from alembic import command
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from maia_vectordb.db.migrate import alembic_config, upgrade_head
@@ -26,17 +23,11 @@ LOCAL = ModelSpec("local", "all-MiniLM-L6-v2", 384)
 
 
 @pytest.fixture
-async def old_database(engine: AsyncEngine, migrated_url: str) -> AsyncIterator[str]:
-    name = f"upgrade_{uuid.uuid4().hex[:8]}"
-    admin = engine.execution_options(isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f"CREATE DATABASE {name}"))
-    url = make_url(migrated_url).set(database=name).render_as_string(hide_password=False)
-    config = alembic_config(url, ModelSpec("hash", "hash", OLD_WIDTH))
+async def old_database(fresh_url: str) -> str:
+    """A scratch database at the revision before per-store models."""
+    config = alembic_config(fresh_url, ModelSpec("hash", "hash", OLD_WIDTH))
     await asyncio.to_thread(command.upgrade, config, BEFORE)
-    yield url
-    async with admin.connect() as conn:
-        await conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+    return fresh_url
 
 
 async def _seed(db: AsyncEngine) -> None:

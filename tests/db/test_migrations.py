@@ -4,15 +4,11 @@ however many processes start together."""
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from maia_vectordb.db.bootstrap import prepare_schema
@@ -75,18 +71,6 @@ class TestMigrations:
         finally:
             async with engine.begin() as conn:
                 await conn.execute(text("DROP INDEX IF EXISTS ix_file_chunks_embedding_hnsw_768"))
-
-
-@pytest.fixture
-async def fresh_url(engine: AsyncEngine, migrated_url: str) -> AsyncIterator[str]:
-    """An empty database on the test server, dropped afterwards."""
-    name = f"fresh_{uuid.uuid4().hex[:8]}"
-    admin = engine.execution_options(isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f"CREATE DATABASE {name}"))
-    yield make_url(migrated_url).set(database=name).render_as_string(hide_password=False)
-    async with admin.connect() as conn:
-        await conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
 
 
 class TestConcurrentStart:
