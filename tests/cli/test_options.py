@@ -222,6 +222,13 @@ class TestLazyImports:
         heavy = {"alembic", "fastapi", "openai", "tiktoken", "onnxruntime", "numpy"}
         assert heavy_modules_loaded(setup, heavy) == []
 
+    def test_serving_without_an_openai_provider_leaves_the_sdk_out(self) -> None:
+        setup = (
+            "import maia_vectordb.app, maia_vectordb.runtime, maia_vectordb.cli.serve\n"
+            "import maia_vectordb.embeddings.registry, maia_vectordb.ingest.pool"
+        )
+        assert heavy_modules_loaded(setup, {"openai"}) == []
+
     def test_the_embeddings_package_still_offers_every_name(self) -> None:
         import maia_vectordb.embeddings as embeddings
 

@@ -22,7 +22,6 @@ from maia_vectordb.embeddings.cache import QueryEmbeddingCache
 from maia_vectordb.embeddings.hash import HashEmbeddings
 from maia_vectordb.embeddings.local import LocalModelEmbeddings
 from maia_vectordb.embeddings.offer import offered_providers
-from maia_vectordb.embeddings.openai import OpenAIEmbeddings
 from maia_vectordb.embeddings.spec import ModelSpec
 from maia_vectordb.observability.metrics import Metrics
 
@@ -80,6 +79,9 @@ def describe_all(specs: Sequence[ModelSpec]) -> str:
 
 def _build(provider: str, settings: Settings, metrics: Metrics | None) -> Embedder:
     if provider == "openai":
+        # The SDK costs about a second of imports: only servers that offer it load it.
+        from maia_vectordb.embeddings.openai import OpenAIEmbeddings
+
         return OpenAIEmbeddings(settings, metrics=metrics)
     if provider == "local":
         return LocalModelEmbeddings(settings, metrics=metrics)
