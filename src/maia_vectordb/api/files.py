@@ -17,8 +17,8 @@ from maia_vectordb.api.deps import (
     StateDep,
 )
 from maia_vectordb.api.responses import errors
-from maia_vectordb.db.files import stream_parts
 from maia_vectordb.db.pagination import Order, PageRequest
+from maia_vectordb.db.queries.file_parts import stream_parts
 from maia_vectordb.errors import InvalidRequest, PayloadTooLarge
 from maia_vectordb.schemas.common import ListPage, SafeStr, check_text
 from maia_vectordb.schemas.files import FileDeleted, FileObject, UploadPurpose

@@ -21,7 +21,7 @@ def load_settings() -> Settings:
 
 def describe(settings: Settings) -> None:
     log.info("database: %s", settings.describe_database())
-    from maia_vectordb.embeddings.registry import offered_specs
+    from maia_vectordb.embeddings.offer import offered_specs
 
     specs = offered_specs(settings)
     log.info("embeddings: default %s", specs[0].describe())
