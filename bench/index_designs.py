@@ -2,9 +2,11 @@
 
     uv run --frozen python bench/index_designs.py [--rows 100000] [--dims 1536,384]
         [--queries 100] [--inserts 2000] [--pools 40,100,200,400] [--scifact DIR]
-        [--keep-data DIR]
+        [--designs halfvec,bit,bit-m24] [--commit-modes on,off] [--keep-data DIR]
 
-Designs (each alone on the table while it is measured):
+Designs (each alone on the table while it is measured; `none` has no vector index,
+the base cost of a row; `halfvec-m8` and `halfvec-efc32` are today's index with m 8,
+or ef_construction 32):
 - `halfvec`: today's index, `embedding::halfvec(d)` with `halfvec_cosine_ops`, m 16,
   ef_construction 64, searched at the server's `ef_search` 200 (iterative scan);
 - `bit`: `binary_quantize(embedding::halfvec(d))::bit(d)` with `bit_hamming_ops`, m 16,
@@ -78,6 +80,8 @@ class Design:
         return f"(embedding::halfvec({dims}))"
 
     def create(self, dims: int) -> str:
+        if not self.opclass:
+            return "SELECT 'no vector index'"
         return (
             f"CREATE INDEX rows_hnsw ON rows USING hnsw ({self.key(dims)} {self.opclass}) "
             f"WITH (m = {self.m}, ef_construction = {self.ef_construction})"
@@ -89,7 +93,10 @@ class Design:
 
 
 DESIGNS = (
+    Design("none", ""),
     Design("halfvec", "halfvec_cosine_ops"),
+    Design("halfvec-m8", "halfvec_cosine_ops", m=8),
+    Design("halfvec-efc32", "halfvec_cosine_ops", ef_construction=32),
     Design("bit", "bit_hamming_ops"),
     Design("bit-m24", "bit_hamming_ops", m=24, ef_construction=128),
 )
@@ -271,23 +278,17 @@ async def design_pass(
     started = time.perf_counter()
     await conn.execute(design.create(dims))
     built = time.perf_counter() - started
-    size = await conn.fetchval("SELECT pg_relation_size('rows_hnsw')") / 2**20
-    log(f"{dims}-d {design.name}: built in {built:.0f} s, {size:.0f} MB")
-    report.recalls += await recall_rows(conn, design, dims, truth, args.pools)
-    cpu, wall = await timed_inserts(conn, args.rows, args.inserts)
-    report.inserts.append(
-        [
-            f"{dims}",
-            design.name,
-            f"{args.rows}",
-            f"{built:.0f}",
-            f"{size:.0f}",
-            f"{cpu:.2f}",
-            f"{wall:.2f}",
-            load_average(),
-        ]
-    )
-    log(" ".join(report.inserts[-1]))
+    size = await conn.fetchval("SELECT coalesce(pg_relation_size(to_regclass('rows_hnsw')), 0)")
+    log(f"{dims}-d {design.name}: built in {built:.0f} s, {size / 2**20:.0f} MB")
+    if design.opclass:
+        report.recalls += await recall_rows(conn, design, dims, truth, args.pools)
+    for commit in args.commit_modes:
+        await conn.execute("SELECT set_config('synchronous_commit', $1, false)", commit)
+        cpu, wall = await timed_inserts(conn, args.rows, args.inserts)
+        row = [dims, design.name, args.rows, f"{built:.0f}", f"{size / 2**20:.0f}", commit]
+        report.inserts.append([*map(str, row), f"{cpu:.2f}", f"{wall:.2f}", load_average()])
+        log(" ".join(report.inserts[-1]))
+    await conn.execute("RESET synchronous_commit")
 
 
 async def synthetic(conn: asyncpg.Connection, args: argparse.Namespace, report: Report) -> None:
@@ -342,11 +343,13 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--inserts", type=int, default=2000)
     parser.add_argument("--pools", type=ints, default=[40, 100, 200, 400])
     parser.add_argument("--designs", default="halfvec,bit,bit-m24")
+    parser.add_argument("--commit-modes", default="on", help="synchronous_commit values")
     parser.add_argument("--scifact", type=Path, default=None)
     parser.add_argument("--model-path", type=Path, default=None)
     parser.add_argument("--keep-data", type=Path, default=None)
     args = parser.parse_args()
     args.designs = args.designs.split(",")
+    args.commit_modes = args.commit_modes.split(",")
     return args
 
 
