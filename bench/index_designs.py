@@ -320,6 +320,7 @@ def render(report: Report, quality: SciFact | None) -> str:
         "rows",
         "build s",
         "index MB",
+        "synchronous_commit",
         "insert CPU ms/row",
         "insert wall ms/row",
         "load avg",
