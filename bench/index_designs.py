@@ -326,10 +326,16 @@ def render(report: Report, quality: SciFact | None) -> str:
         "load avg",
     ]
     recalls = ["dims", "design", "scenario", "setting", "recall@10", "PG CPU ms/search", "load avg"]
-    parts = [
-        "Inserts (after the index is built):\n\n" + markdown_table(inserts, report.inserts),
-        "Recall@10 against exact (latent vectors):\n\n" + markdown_table(recalls, report.recalls),
-    ]
+    parts = []
+    if report.inserts:
+        parts.append(
+            "Inserts (after the index is built):\n\n" + markdown_table(inserts, report.inserts)
+        )
+    if report.recalls:
+        parts.append(
+            "Recall@10 against exact (latent vectors):\n\n"
+            + markdown_table(recalls, report.recalls)
+        )
     if quality is not None:
         parts.append(quality.render())
     return "\n\n".join(parts)

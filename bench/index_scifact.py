@@ -96,7 +96,8 @@ def scores(
 
 async def fill(conn: asyncpg.Connection, vectors: dict[str, list[float]]) -> None:
     await conn.execute(
-        "DROP TABLE IF EXISTS sci; CREATE TABLE sci (doc text PRIMARY KEY, embedding halfvec)"
+        "CREATE EXTENSION IF NOT EXISTS vector; DROP TABLE IF EXISTS sci; "
+        "CREATE TABLE sci (doc text PRIMARY KEY, embedding halfvec)"
     )
     records = [(doc, literal(v)) for doc, v in vectors.items()]
     await conn.executemany("INSERT INTO sci VALUES ($1, $2::halfvec)", records)
