@@ -11,9 +11,9 @@ from starlette.datastructures import FormData, UploadFile
 from maia_vectordb.api.deps import (
     Cursor,
     FileID,
+    HttpSettingsDep,
     ProjectDep,
     SessionDep,
-    SettingsDep,
     StateDep,
 )
 from maia_vectordb.api.responses import errors
@@ -98,7 +98,7 @@ def _check_declared_size(request: Request, limit: int) -> None:
     },
 )
 async def upload_file(
-    request: Request, session: SessionDep, project: ProjectDep, settings: SettingsDep
+    request: Request, session: SessionDep, project: ProjectDep, settings: HttpSettingsDep
 ) -> FileObject:
     """Upload a file (multipart: `file`, `purpose`, optional `expires_after[...]`)."""
     _check_declared_size(request, settings.max_upload_bytes)
