@@ -15,10 +15,23 @@ def load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        # A field's error is located by its group and variable; the variable is the name
-        # the user set, so it alone is shown (a check across a group's fields names the group).
-        lines = [f"  {e['loc'][-1]}: {e['msg']}" for e in exc.errors()]
-        raise SystemExit("invalid configuration:\n" + "\n".join(lines)) from None
+        raise SystemExit(invalid_configuration(exc)) from None
+
+
+def with_options(settings: Settings, **variables: object) -> Settings:
+    """Command-line options (`--port`, `--concurrency`) over the configuration, held to the
+    same rules as the variables they stand for."""
+    try:
+        return settings.replace(**variables)
+    except ValidationError as exc:
+        raise SystemExit(invalid_configuration(exc)) from None
+
+
+def invalid_configuration(exc: ValidationError) -> str:
+    """One line per fault, named by its variable: an error is located by group and
+    variable, and the variable is what the user set (a check across a group names it)."""
+    lines = [f"  {e['loc'][-1]}: {e['msg']}" for e in exc.errors()]
+    return "invalid configuration:\n" + "\n".join(lines)
 
 
 def describe(settings: Settings) -> None:

@@ -84,16 +84,22 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
     from maia_vectordb.app import create_app
+    from maia_vectordb.cli.common import with_options
     from maia_vectordb.runtime import hosted_database
 
-    host, port = args.host or settings.http.host, args.port or settings.http.port
+    # The app checks Host headers and decides open vs keyed mode from where it is bound.
+    settings = with_options(
+        settings,
+        HOST=args.host or settings.http.host,
+        PORT=args.port or settings.http.port,
+        MAIA_INSECURE=args.insecure,
+    )
+    host, port = settings.http.host, settings.http.port
     # A stop signal (also the one uvicorn re-raises after its own shutdown) becomes a
     # normal exit, so the embedded PostgreSQL is always stopped on the way out.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _exit_quietly)
     with hosted_database(settings) as settings:
-        # The app checks Host headers and decides open vs keyed mode from where it is bound.
-        settings = settings.replace(HOST=host, PORT=port, MAIA_INSECURE=args.insecure)
         asyncio.run(_prepare(settings, host, args.insecure))
         if settings.embeddings.resolved_provider == "local":
             from maia_vectordb.embeddings.local import model_directory
@@ -133,14 +139,16 @@ def _exit_quietly(_signum: int, _frame: object) -> None:
 
 async def worker(settings: Settings, args: argparse.Namespace) -> None:
     """The app's runtime without HTTP: same database checks, same workers, until a signal."""
+    from maia_vectordb.cli.common import with_options
     from maia_vectordb.runtime import open_runtime
 
     concurrency = args.concurrency or max(settings.ingest.workers, 1)
+    settings = with_options(settings, INGEST_WORKERS=concurrency)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with open_runtime(settings.replace(INGEST_WORKERS=concurrency)) as state:
+    async with open_runtime(settings) as state:
         with _worker_metrics(state.metrics.registry, settings.http.host, args.metrics_port):
             log.info("worker: %d ingestion workers running", concurrency)
             await stop.wait()
