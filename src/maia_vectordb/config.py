@@ -5,26 +5,21 @@ Dockerfile, compose) and stay flat; inside, they are grouped so each part of the
 service takes only its own group: `database`, `embeddings`, `ingest`, `search`,
 `http`, `log`. A group field's alias is its variable, and `Settings` folds the
 flat names into their groups, from the environment, `.env` and keyword arguments
-alike (pydantic-settings reads flat names only into top-level fields).
+alike (`flat_env`).
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, Self
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
-from pydantic.fields import FieldInfo
-from pydantic_settings import (
-    BaseSettings,
-    EnvSettingsSource,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from maia_vectordb import flat_env
 from maia_vectordb.key_spec import parse_key_spec
 
 EmbeddingProvider = Literal["openai", "local", "hash"]
@@ -119,7 +114,7 @@ class EmbeddingSettings(Group):
     data_dir: Path = Field(default_factory=default_data_dir, alias="MAIA_DATA_DIR")
     """Shared with `database`: downloaded model files live beside the embedded database."""
 
-    _blank_provider = field_validator("provider", "model_path", mode="before")(_blank_is_none)
+    _blanks = field_validator("provider", "model_path", mode="before")(_blank_is_none)
 
     @model_validator(mode="after")
     def _check_provider(self) -> Self:
@@ -258,32 +253,19 @@ class Settings(BaseSettings):
         """Keyword arguments, then the environment, then `.env`: each by variable name."""
         return (
             init_settings,
-            FlatNamesSource(settings_cls, env_settings),
-            FlatNamesSource(settings_cls, dotenv_settings),
+            flat_env.FlatNamesSource(settings_cls, env_settings),
+            flat_env.FlatNamesSource(settings_cls, dotenv_settings),
         )
 
     @classmethod
     def env_names(cls) -> frozenset[str]:
         """Every environment variable the service reads."""
-        return frozenset(alias for _group, alias in _variables(cls))
+        return frozenset(alias for _group, alias in flat_env.variables(cls))
 
     @model_validator(mode="before")
     @classmethod
     def _fold(cls, data: object) -> object:
-        """Flat variable names (any case) into their groups, keyed by name so an error names
-        the variable; a variable wins over a group given whole; anything else is ignored."""
-        if not isinstance(data, Mapping):
-            return data
-        flat = {str(key).upper(): value for key, value in data.items()}
-        folded: dict[str, dict[str, Any]] = {}
-        for group in cls.model_fields:
-            given = data.get(group, {})
-            given = given.model_dump(by_alias=True) if isinstance(given, BaseModel) else given
-            folded[group] = dict(given)
-        for group, alias in _variables(cls):
-            if alias in flat:
-                folded[group][alias] = flat[alias]
-        return folded
+        return flat_env.fold(cls, data) if isinstance(data, Mapping) else data
 
     def to_env(self) -> dict[str, Any]:
         """These settings by variable name, the inverse of reading them."""
@@ -304,35 +286,3 @@ class Settings(BaseSettings):
         if unknown:
             raise TypeError(f"not a settings group: {', '.join(unknown)}; use Settings.replace")
         return super().model_copy(update=update, deep=deep)
-
-
-def _variables(settings_cls: type[BaseSettings]) -> Iterator[tuple[str, str]]:
-    """(group, variable) for every field of every group."""
-    for group, info in settings_cls.model_fields.items():
-        for field in _group_model(info).model_fields.values():
-            if field.alias is not None:
-                yield group, field.alias
-
-
-def _group_model(info: FieldInfo) -> type[BaseModel]:
-    model = info.annotation
-    if not (isinstance(model, type) and issubclass(model, BaseModel)):
-        raise TypeError(f"a settings group must be a model, not {model!r}")
-    return model
-
-
-class FlatNamesSource(PydanticBaseSettingsSource):
-    """The variables `Settings` reads, under their own names, from the environment or `.env`
-    as pydantic-settings loaded it (honouring `_env_file`); `Settings._fold` groups them."""
-
-    def __init__(self, settings_cls: type[BaseSettings], loaded: PydanticBaseSettingsSource):
-        super().__init__(settings_cls)
-        self._vars = loaded.env_vars if isinstance(loaded, EnvSettingsSource) else {}
-
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        return None, field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        names = {alias for _group, alias in _variables(self.settings_cls)}
-        found = {key.upper(): value for key, value in self._vars.items() if value is not None}
-        return {name: value for name, value in found.items() if name in names}
