@@ -107,8 +107,12 @@ class EmbeddingSettings(Group):
     timeout: float = Field(default=60.0, gt=0, alias="EMBEDDING_TIMEOUT")
     model_path: Path | None = Field(default=None, alias="EMBEDDING_MODEL_PATH")
     """A directory holding the local model's `model.onnx` + `tokenizer.json` (no download)."""
-    model_url: str = Field(default="https://huggingface.co", alias="EMBEDDING_MODEL_URL")
-    """Where the local model is downloaded from on first use (a mirror of the hub's layout)."""
+    model_url: str = Field(
+        default="https://chroma-onnx-models.s3.amazonaws.com/all-MiniLM-L6-v2/onnx.tar.gz",
+        alias="EMBEDDING_MODEL_URL",
+    )
+    """The local model's archive, downloaded on first use and checked against its pinned
+    SHA-256 (a mirror must serve the same bytes)."""
     local_threads: int = Field(default=2, ge=1, le=64, alias="EMBEDDING_LOCAL_THREADS")
     """onnxruntime threads for one local inference; one inference runs at a time."""
     data_dir: Path = Field(default_factory=default_data_dir, alias="MAIA_DATA_DIR")

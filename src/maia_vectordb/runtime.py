@@ -72,7 +72,7 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
         await wait_for_database(url, within=STARTUP_DB_TIMEOUT)
         engine = build_engine(settings.database, url)
         try:
-            from maia_vectordb.embeddings.registry import offered_specs
+            from maia_vectordb.embeddings.offer import offered_specs
 
             specs = offered_specs(settings.embeddings)
             await prepare_schema(engine, url, specs[0], specs)

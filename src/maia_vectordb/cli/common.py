@@ -36,7 +36,7 @@ def invalid_configuration(exc: ValidationError) -> str:
 
 def describe(settings: Settings) -> None:
     log.info("database: %s", settings.database.describe())
-    from maia_vectordb.embeddings.registry import offered_specs
+    from maia_vectordb.embeddings.offer import offered_specs
 
     specs = offered_specs(settings.embeddings)
     log.info("embeddings: default %s", specs[0].describe())
