@@ -6,7 +6,7 @@ from openai import AsyncOpenAI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from maia_vectordb.db.files import PART_BYTES, stream_parts
+from maia_vectordb.db.queries.file_parts import PART_BYTES, stream_parts
 
 
 async def test_file_deleted_mid_download_ends_the_stream_early(

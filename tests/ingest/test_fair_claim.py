@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from maia_vectordb.app import create_app
 from maia_vectordb.config import Settings
-from maia_vectordb.db import jobs
+from maia_vectordb.db.queries import jobs
 from maia_vectordb.services import keys
 
 

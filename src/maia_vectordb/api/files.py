@@ -17,7 +17,6 @@ from maia_vectordb.api.deps import (
     StateDep,
 )
 from maia_vectordb.api.responses import errors
-from maia_vectordb.db.files import stream_parts
 from maia_vectordb.db.pagination import Order, PageRequest
 from maia_vectordb.errors import InvalidRequest, PayloadTooLarge
 from maia_vectordb.schemas.common import ListPage, SafeStr, check_text
@@ -144,9 +143,11 @@ async def file_content(
     session: SessionDep, project: ProjectDep, file_id: FileID, state: StateDep
 ) -> Any:
     """Download the file's bytes exactly as uploaded."""
-    row = await service.get_row(session, project_id=project, file_id=file_id)
+    found = await service.download(
+        session, project_id=project, file_id=file_id, reader=state.sessionmaker
+    )
     return StreamingResponse(
-        stream_parts(state.sessionmaker, row.id),
+        found.parts,
         media_type="application/octet-stream",
-        headers={"content-length": str(row.bytes)},
+        headers={"content-length": str(found.size)},
     )

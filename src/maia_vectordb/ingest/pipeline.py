@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from maia_vectordb.config import IngestSettings
-from maia_vectordb.db.chunks import ChunkRow
-from maia_vectordb.db.jobs import ClaimedJob, JobTarget
+from maia_vectordb.db.queries.chunks import ChunkRow
+from maia_vectordb.db.queries.jobs import ClaimedJob, JobTarget
 from maia_vectordb.embeddings import Embedder, PermanentEmbeddingError, TransientEmbeddingError
 from maia_vectordb.ingest.chunking import Chunk, Chunker, ChunkingConfig
 from maia_vectordb.ingest.parsers import InvalidFile, ParseLimits, UnsupportedFile, parse

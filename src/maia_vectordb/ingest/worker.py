@@ -21,8 +21,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from maia_vectordb.config import IngestSettings
-from maia_vectordb.db import jobs
-from maia_vectordb.db.files import read_many
+from maia_vectordb.db.queries import jobs
+from maia_vectordb.db.queries.file_parts import read_many
 from maia_vectordb.embeddings import EmbedderRegistry, ModelSpec, PermanentEmbeddingError
 from maia_vectordb.ingest.chunking import Chunker
 from maia_vectordb.ingest.liveness import TaskLiveness

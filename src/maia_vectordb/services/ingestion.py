@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from maia_vectordb.config import IngestSettings
-from maia_vectordb.db import chunks, jobs
-from maia_vectordb.db.chunks import ChunkRow, FileChunks
-from maia_vectordb.db.jobs import ClaimedJob
 from maia_vectordb.db.models import VectorStoreFile
+from maia_vectordb.db.queries import chunks, jobs
+from maia_vectordb.db.queries.chunks import ChunkRow, FileChunks
+from maia_vectordb.db.queries.jobs import ClaimedJob
 from maia_vectordb.lifecycle import FileStatus, LastErrorCode
 
 MAX_BACKOFF_SECONDS = 300.0
