@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 from openai.types.vector_store_search_response import VectorStoreSearchResponse
 
-from maia_vectordb.cli import _parser
+from maia_vectordb.cli import _parser, serve
 from maia_vectordb.cli.connect import CliError
 from maia_vectordb.cli.ingest import parse_attribute, parse_options
 from maia_vectordb.cli.ingest_plan import Attached, Pending, to_detach
 from maia_vectordb.cli.search import snippet
 from maia_vectordb.cli.walk import LocalFile, collect, path_key
+from maia_vectordb.config import Settings
 
 
 def _parse(args: list[str]) -> argparse.Namespace:
@@ -189,6 +190,19 @@ class TestSnippet:
         assert text.startswith("one two xxx")
         assert len(text) == 120
         assert text.endswith("…")
+
+
+class TestOptionsOverSettings:
+    """`--port` and `--concurrency` stand for PORT and INGEST_WORKERS and obey their limits,
+    told in one line before any database is started."""
+
+    def test_out_of_range_port(self) -> None:
+        with pytest.raises(SystemExit, match=r"(?m)^  PORT: .*65535"):
+            serve.serve(Settings(_env_file=None), _parse(["serve", "--port", "70000"]))
+
+    async def test_too_many_workers(self) -> None:
+        with pytest.raises(SystemExit, match=r"(?m)^  INGEST_WORKERS: .*64"):
+            await serve.worker(Settings(_env_file=None), _parse(["worker", "--concurrency", "65"]))
 
 
 def heavy_modules_loaded(setup: str, heavy: set[str]) -> list[str]:

@@ -53,7 +53,7 @@ async def recall_db(engine: AsyncEngine, migrated_url: str) -> AsyncIterator[Asy
     url = make_url(migrated_url).set(database=name).render_as_string(hide_password=False)
     await upgrade_head(url, ModelSpec("hash", "hash", DIMS))
     settings = Settings(DATABASE_URL=url, EMBEDDING_DIMENSIONS=DIMS, _env_file=None)  # type: ignore[call-arg]
-    db = build_engine(settings, url)
+    db = build_engine(settings.database, url)
     await _load(async_sessionmaker(db))
     yield db
     await db.dispose()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from maia_vectordb.config import Settings
+from maia_vectordb.config import EmbeddingSettings
 from maia_vectordb.embeddings.base import Embedder, PermanentEmbeddingError
 from maia_vectordb.embeddings.cache import QueryEmbeddingCache
 from maia_vectordb.embeddings.hash import HashEmbeddings
@@ -77,7 +77,7 @@ def describe_all(specs: Sequence[ModelSpec]) -> str:
     return ", ".join(spec.describe() for spec in specs)
 
 
-def _build(provider: str, settings: Settings, metrics: Metrics | None) -> Embedder:
+def _build(provider: str, settings: EmbeddingSettings, metrics: Metrics | None) -> Embedder:
     if provider == "openai":
         # The SDK costs about a second of imports: only servers that offer it load it.
         from maia_vectordb.embeddings.openai import OpenAIEmbeddings
@@ -85,9 +85,12 @@ def _build(provider: str, settings: Settings, metrics: Metrics | None) -> Embedd
         return OpenAIEmbeddings(settings, metrics=metrics)
     if provider == "local":
         return LocalModelEmbeddings(settings, metrics=metrics)
-    return HashEmbeddings(settings.embedding_dimensions, metrics=metrics)
+    return HashEmbeddings(settings.dimensions, metrics=metrics)
 
 
-def build_registry(settings: Settings, *, metrics: Metrics | None = None) -> EmbedderRegistry:
+def build_registry(
+    settings: EmbeddingSettings, *, cache_size: int, metrics: Metrics | None = None
+) -> EmbedderRegistry:
+    """Every offered model's embedder; `cache_size` (SEARCH_CACHE_SIZE) bounds each query cache."""
     embedders = [_build(p, settings, metrics) for p in offered_providers(settings)]
-    return EmbedderRegistry(embedders, cache_size=settings.search_cache_size)
+    return EmbedderRegistry(embedders, cache_size=cache_size)

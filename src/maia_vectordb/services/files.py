@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import BinaryIO
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from maia_vectordb.db.models import File
 from maia_vectordb.db.pagination import PageRequest
@@ -81,6 +82,25 @@ async def get_row(session: AsyncSession, *, project_id: uuid.UUID, file_id: str)
     if row is None:
         raise NotFound(f"No such File object: {file_id}", param="file_id")
     return row
+
+
+@dataclass(frozen=True)
+class Download:
+    size: int
+    parts: AsyncIterator[bytes]
+
+
+async def download(
+    session: AsyncSession,
+    *,
+    project_id: uuid.UUID,
+    file_id: str,
+    reader: async_sessionmaker[AsyncSession],
+) -> Download:
+    """The file's size now, and its bytes read part by part through `reader`'s own
+    sessions as the response streams (the request's session ends before the body does)."""
+    row = await get_row(session, project_id=project_id, file_id=file_id)
+    return Download(size=row.bytes, parts=file_parts.stream_parts(reader, row.id))
 
 
 async def get(session: AsyncSession, *, project_id: uuid.UUID, file_id: str) -> FileObject:

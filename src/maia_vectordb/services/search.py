@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from maia_vectordb.config import Settings
+from maia_vectordb.config import SearchSettings
 from maia_vectordb.db import bm25, search_statements
 from maia_vectordb.db import search as queries
 from maia_vectordb.db.filters import compile_filter
@@ -73,7 +73,7 @@ async def search(
     vector_store_id: str,
     body: SearchRequest,
     embedders: EmbedderRegistry,
-    settings: Settings,
+    settings: SearchSettings,
     metrics: Metrics | None = None,
     writer: AsyncSession | None = None,
 ) -> SearchPage:
@@ -107,15 +107,15 @@ async def _search(
     vector_store_id: str,
     body: SearchRequest,
     embedders: EmbedderRegistry,
-    settings: Settings,
+    settings: SearchSettings,
 ) -> SearchPage:
     mode = resolve_mode(body)
     pool = candidate_depth(body, mode)
     fusion = fusion_for(body.ranking_options)
     tuning = queries.IndexTuning(
-        ef_search=max(settings.search_ef_search, pool),
-        max_scan_tuples=settings.search_max_scan_tuples,
-        exact_threshold=settings.search_exact_max_chunks,
+        ef_search=max(settings.ef_search, pool),
+        max_scan_tuples=settings.max_scan_tuples,
+        exact_threshold=settings.exact_max_chunks,
     )
     target = await queries.open_search(
         session, project_id=project_id, vector_store_id=vector_store_id, tuning=tuning
