@@ -42,6 +42,12 @@ TENANT_TABLES = (
     "files",
     "api_keys",
 )
+ANYTHING_COMMITTED = "SELECT " + " OR ".join(
+    [
+        *(f"EXISTS (SELECT FROM {table})" for table in TENANT_TABLES),
+        "EXISTS (SELECT FROM projects WHERE name <> 'default')",
+    ]
+)
 
 
 @pytest.fixture(scope="session")
@@ -80,16 +86,20 @@ def database() -> Database | None:
 @pytest.fixture(autouse=True)
 async def _clean_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     """Committed tests commit for real (workers need it), so each one leaves the tables
-    empty; a test whose app ran on a rolled-back connection left nothing behind."""
+    empty. A test whose app ran on a rolled-back connection must have left nothing: if
+    it committed rows anyway (through `engine`, or an app of its own), it fails here."""
     yield
     if "engine" not in request.fixturenames:
         return
-    if getattr(request.node, "funcargs", {}).get("database") is not None:
-        return
     engine: AsyncEngine = request.getfixturevalue("engine")
+    rolled_back = getattr(request.node, "funcargs", {}).get("database") is not None
     async with engine.begin() as conn:
+        if rolled_back and not await conn.scalar(text(ANYTHING_COMMITTED)):
+            return
         await conn.execute(text(f"TRUNCATE {', '.join(TENANT_TABLES)} CASCADE"))
         await conn.execute(text("DELETE FROM projects WHERE name <> 'default'"))
+    if rolled_back:
+        pytest.fail("this rollback-tier test committed rows: mark it `committed`")
 
 
 @pytest.fixture

@@ -43,7 +43,12 @@ async def connection(rollback_engine: AsyncEngine) -> AsyncIterator[AsyncConnect
         try:
             yield conn
         finally:
-            await outer.rollback()
+            try:
+                await outer.rollback()
+            except Exception:
+                # Left mid-statement by a failed test: never hand it to the next one.
+                await conn.invalidate()
+                raise
 
 
 @pytest.fixture

@@ -19,7 +19,8 @@ from maia_vectordb.db.search import cosine_distance
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.shared_model import SHARED_MODEL, needs_model
 
-pytestmark = needs_model
+# Stores of two models ingested by the workers, checked from another connection.
+pytestmark = [needs_model, pytest.mark.committed]
 
 DOCS = {
     "cars.txt": ("Fixing cars and trucks: brakes, engines and tyres.", {"team": "garage"}),

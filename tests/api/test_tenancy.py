@@ -17,6 +17,9 @@ from maia_vectordb.services import keys
 
 Call = Callable[[AsyncOpenAI], Any]
 
+# Keys committed for per-project SDK clients of their own.
+pytestmark = pytest.mark.committed
+
 
 @asynccontextmanager
 async def _as(app: FastAPI, key: str | None) -> AsyncIterator[AsyncOpenAI]:
