@@ -52,7 +52,7 @@ async def run(args: argparse.Namespace) -> None:
         EMBEDDING_LOCAL_THREADS=args.threads,
         _env_file=None,  # type: ignore[call-arg]
     )
-    model = LocalModelEmbeddings(settings)
+    model = LocalModelEmbeddings(settings.embeddings)
     await model.load()
     passages = _lines("corpus.jsonl", "text", args.passages)
     queries = _lines("queries.jsonl", "text", args.queries)

@@ -157,7 +157,7 @@ class Server:
 
 def server_env(**settings: str) -> dict[str, str]:
     """The caller's environment without any variable the server reads, plus `settings`."""
-    known = {field.alias or name for name, field in Settings.model_fields.items()}
+    known = Settings.env_names()
     env = {k: v for k, v in os.environ.items() if k.upper() not in known}
     env.update(settings)
     return env

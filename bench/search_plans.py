@@ -18,7 +18,7 @@ from search_sql import INDEX
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from maia_vectordb.config import Settings
+from maia_vectordb.config import SearchSettings, Settings
 from maia_vectordb.db import search as queries
 from maia_vectordb.db.engine import build_engine, build_sessionmaker
 from maia_vectordb.db.filters import compile_filter
@@ -44,12 +44,12 @@ def plan_summary(plan: Sequence[str]) -> str:
 
 
 async def _explain_search(
-    session: AsyncSession, captured: list[tuple[str, Any]], settings: Settings, **search: Any
+    session: AsyncSession, captured: list[tuple[str, Any]], settings: SearchSettings, **search: Any
 ) -> list[str]:
     tuning = queries.IndexTuning(
-        ef_search=max(settings.search_ef_search, K),
-        max_scan_tuples=settings.search_max_scan_tuples,
-        exact_threshold=settings.search_exact_max_chunks,
+        ef_search=max(settings.ef_search, K),
+        max_scan_tuples=settings.max_scan_tuples,
+        exact_threshold=settings.exact_max_chunks,
     )
     target = await queries.open_search(
         session,
@@ -78,7 +78,7 @@ def _readable(lines: Iterable[str]) -> list[str]:
 async def service_plans(url: str, layout: Layout, vector: list[float]) -> dict[str, list[str]]:
     """Plans for `vector` and `filtered` searches with the server's default settings."""
     settings = Settings(_env_file=None, DATABASE_URL=url, EMBEDDING_DIMENSIONS=layout.dims)
-    engine = build_engine(settings, url)
+    engine = build_engine(settings.database, url)
     captured: list[tuple[str, Any]] = []
 
     @event.listens_for(engine.sync_engine, "before_cursor_execute")
@@ -96,7 +96,7 @@ async def service_plans(url: str, layout: Layout, vector: list[float]) -> dict[s
                 plans[name] = await _explain_search(
                     session,
                     captured,
-                    settings,
+                    settings.search,
                     vector_store_id=layout.target,
                     embedding=vector,
                     condition=condition,

@@ -15,7 +15,7 @@ from search_data import Layout
 from search_queries import K, QuerySet, chunk_key, top_k_sql
 from search_sql import FILTER_KEY, FILTER_VALUE
 
-from maia_vectordb.config import Settings
+from maia_vectordb.config import SearchSettings
 
 FILTER = {"type": "eq", "key": FILTER_KEY, "value": FILTER_VALUE}
 # pgvector's defaults, stated so the baseline does not depend on the server's settings.
@@ -24,11 +24,11 @@ BASELINE_SETTINGS = {"hnsw.iterative_scan": "off", "hnsw.ef_search": "40"}
 
 def service_settings() -> dict[str, str]:
     """What the server sets for each search at its default configuration (db/search.py)."""
-    fields = Settings.model_fields
+    fields = SearchSettings.model_fields
     return {
         "hnsw.iterative_scan": "relaxed_order",
-        "hnsw.ef_search": str(max(fields["search_ef_search"].default, K)),
-        "hnsw.max_scan_tuples": str(fields["search_max_scan_tuples"].default),
+        "hnsw.ef_search": str(max(fields["ef_search"].default, K)),
+        "hnsw.max_scan_tuples": str(fields["max_scan_tuples"].default),
     }
 
 

@@ -34,7 +34,7 @@ class TestHousekeeping:
                 text("UPDATE files SET expires_at = now() - interval '1 second' WHERE id = :f"),
                 {"f": made.id},
             )
-        async with open_runtime(settings.model_copy(update={"workers": 0})):
+        async with open_runtime(settings.replace(INGEST_WORKERS=0)):
             for _ in range(PURGE_WAIT_ROUNDS):
                 if await _files_left(engine) == 1:
                     break

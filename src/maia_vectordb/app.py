@@ -65,11 +65,11 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     # Outermost last: the guard answers 401/403 before the body limit reads a byte.
     app.add_middleware(
         BodyLimitMiddleware,
-        upload_limit=settings.max_upload_bytes + MULTIPART_OVERHEAD,
-        idle_timeout=settings.body_idle_timeout,
-        total_timeout=settings.body_timeout,
+        upload_limit=settings.http.max_upload_bytes + MULTIPART_OVERHEAD,
+        idle_timeout=settings.http.body_idle_timeout,
+        total_timeout=settings.http.body_timeout,
     )
-    app.add_middleware(GuardMiddleware, settings=settings)
+    app.add_middleware(GuardMiddleware, settings=settings.http)
     app.add_middleware(AccessMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
@@ -92,5 +92,5 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
 def create_app_from_env() -> FastAPI:
     """The factory each `serve --workers N` process calls: settings from its environment."""
     settings = Settings()
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log.level, settings.log.format)
     return create_app(settings)

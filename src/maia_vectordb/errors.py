@@ -1,6 +1,36 @@
-"""The domain error tree; `api/errors.py` renders it as OpenAI's error envelope once."""
+"""The domain error tree and the one envelope every error leaves in.
+
+`ErrorEnvelope` is both what `api/errors.py` renders (every error response, from a
+route, the middleware or a crash, is built from it) and what the OpenAPI document
+declares, so the documented shape and the sent shape cannot drift apart.
+"""
 
 from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class ErrorBody(BaseModel):
+    """OpenAI's error object: the SDKs read `message`, `type`, `param` and `code`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    message: str
+    """What went wrong, for a person."""
+    type: str
+    """`invalid_request_error` for the caller's mistakes, `server_error` for ours."""
+    param: str | None = None
+    """The offending request field (`metadata.k`, `filters.filters[0].value`), if one."""
+    code: str | None = None
+    """A stable machine-readable reason (`invalid_value`, `database_unavailable`…)."""
+
+
+class ErrorEnvelope(BaseModel):
+    """The body of every error response: `{"error": {...}}`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    error: ErrorBody
 
 
 class MaiaError(Exception):
@@ -14,6 +44,10 @@ class MaiaError(Exception):
         self.message = message
         self.param = param
         self.code = code
+
+    def envelope(self) -> ErrorEnvelope:
+        body = ErrorBody(message=self.message, type=self.type, param=self.param, code=self.code)
+        return ErrorEnvelope(error=body)
 
 
 class InvalidRequest(MaiaError):

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from maia_vectordb.config import Settings
+from maia_vectordb.config import DatabaseSettings, HttpSettings, Settings
 from maia_vectordb.db.bootstrap import STARTUP_DB_TIMEOUT, prepare_schema, wait_for_database
 from maia_vectordb.db.embedded import embedded_postgres
 from maia_vectordb.db.engine import (
@@ -64,11 +64,11 @@ class Database:
 def hosted_database(settings: Settings) -> Iterator[Settings]:
     """Settings aimed at a running server: the configured one, or the embedded one
     started here (joined if already running) and stopped when the context closes."""
-    if settings.database_url is not None:
+    if settings.database.url is not None:
         yield settings
         return
-    with embedded_postgres(settings.pgdata) as url:
-        yield settings.model_copy(update={"database_url": url})
+    with embedded_postgres(settings.database.pgdata) as url:
+        yield settings.replace(DATABASE_URL=url)
 
 
 @contextlib.asynccontextmanager
@@ -77,8 +77,8 @@ async def _hosted(settings: Settings) -> AsyncIterator[str]:
     with contextlib.ExitStack() as stack:
         hosted = await asyncio.to_thread(stack.enter_context, hosted_database(settings))
         try:
-            assert hosted.database_url is not None
-            yield hosted.database_url
+            assert hosted.database.url is not None
+            yield hosted.database.url
         finally:
             await asyncio.to_thread(stack.close)
 
@@ -88,11 +88,11 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
     """Start (or reach) PostgreSQL, wait for it, migrate once, build the primary engine."""
     async with _hosted(settings) as url:
         await wait_for_database(url, within=STARTUP_DB_TIMEOUT)
-        engine = build_engine(settings, url)
+        engine = build_engine(settings.database, url)
         try:
-            from maia_vectordb.embeddings.registry import offered_specs
+            from maia_vectordb.embeddings.offer import offered_specs
 
-            specs = offered_specs(settings)
+            specs = offered_specs(settings.embeddings)
             await prepare_schema(engine, url, specs[0], specs)
             yield Database(url=url, engine=engine, sessionmaker=build_sessionmaker(engine))
         finally:
@@ -133,44 +133,46 @@ async def _serving_state(
     from maia_vectordb.services.auth_gate import AuthGate
     from maia_vectordb.state import AppState
 
-    embedders = build_registry(settings, metrics=metrics)
+    embedders = build_registry(
+        settings.embeddings, cache_size=settings.search.cache_size, metrics=metrics
+    )
     stack.push_async_callback(embedders.aclose)
     default = embedders.default_embedder
     if isinstance(default, LocalModelEmbeddings):
         # Found (or downloaded) before serving: a missing model is one line at start,
         # not a failure on the first file.
         await default.load()
-    await _seed_keys(settings, db.sessionmaker)
+    await _seed_keys(settings.http, db.sessionmaker)
     return AppState(
         settings=settings,
         engine=db.engine,
         sessionmaker=db.sessionmaker,
-        search_sessionmaker=_search_sessionmaker(stack, settings, db),
+        search_sessionmaker=_search_sessionmaker(stack, settings.database, db),
         embedders=embedders,
         chunker=await asyncio.to_thread(Chunker),
-        auth=AuthGate(db.sessionmaker, needs_keys=settings.needs_keys),
+        auth=AuthGate(db.sessionmaker, needs_keys=settings.http.needs_keys),
         metrics=metrics,
     )
 
 
 def _search_sessionmaker(
-    stack: contextlib.AsyncExitStack, settings: Settings, db: Database
+    stack: contextlib.AsyncExitStack, database: DatabaseSettings, db: Database
 ) -> async_sessionmaker[AsyncSession]:
     """Searches read through their own autocommit pool (a replica's when configured),
     unless every session must share the database's one connection."""
     if db.one_connection:
         return db.sessionmaker
-    search_engine = build_search_engine(settings, settings.search_database_url or db.url)
+    search_engine = build_search_engine(database, database.search_url or db.url)
     stack.push_async_callback(search_engine.dispose)
     return build_sessionmaker(search_engine)
 
 
-async def _seed_keys(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+async def _seed_keys(http: HttpSettings, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     from maia_vectordb.services import keys
 
-    if settings.api_keys is not None:
+    if http.api_keys is not None:
         async with sessionmaker() as session, session.begin():
-            await keys.seed_keys(session, settings.api_keys.get_secret_value())
+            await keys.seed_keys(session, http.api_keys.get_secret_value())
 
 
 def build_workers(state: AppState) -> list[IngestWorker]:
@@ -181,11 +183,11 @@ def build_workers(state: AppState) -> list[IngestWorker]:
             sessionmaker=state.sessionmaker,
             embedders=state.embedders,
             chunker=state.chunker,
-            settings=state.settings,
+            settings=state.settings.ingest,
             name=f"ingest-{i}",
             metrics=state.metrics,
         )
-        for i in range(state.settings.workers)
+        for i in range(state.settings.ingest.workers)
     ]
 
 

@@ -69,7 +69,7 @@ def ingest_now(app: FastAPI, database: Database | None) -> IngestNow:
         sessionmaker=state.sessionmaker,
         embedders=state.embedders,
         chunker=state.chunker,
-        settings=state.settings,
+        settings=state.settings.ingest,
         name="ingest-now",
         metrics=state.metrics,
     )

@@ -55,7 +55,7 @@ class TestStaysClosed:
         self, settings: Settings, engine: AsyncEngine, caplog: pytest.LogCaptureFixture
     ) -> None:
         caplog.set_level(logging.WARNING)
-        async with serving(settings.model_copy(update={"host": "0.0.0.0"})) as client:
+        async with serving(settings.replace(HOST="0.0.0.0")) as client:
             response = await client.get("/v1/files")
         assert response.status_code == 401
         assert any("beyond loopback" in reason for reason in _closed_reasons(caplog))
@@ -63,7 +63,7 @@ class TestStaysClosed:
     async def test_insecure_beyond_loopback_is_open(
         self, settings: Settings, engine: AsyncEngine
     ) -> None:
-        insecure = settings.model_copy(update={"host": "0.0.0.0", "insecure": True})
+        insecure = settings.replace(HOST="0.0.0.0", MAIA_INSECURE=True)
         async with serving(insecure) as client:
             response = await client.get("/v1/files", headers={"host": "nas.lan:8000"})
         assert response.status_code == 200

@@ -7,7 +7,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from maia_vectordb.db.engine import connection_sessionmaker
-from maia_vectordb.db.files import PART_BYTES, stream_parts
+from maia_vectordb.db.queries.file_parts import PART_BYTES, stream_parts
 
 
 async def test_file_deleted_mid_download_ends_the_stream_early(

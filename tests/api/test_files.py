@@ -59,7 +59,7 @@ class TestUpload:
     ) -> None:
         from maia_vectordb.app import create_app
 
-        small = settings.model_copy(update={"max_upload_bytes": 1000, "workers": 0})
+        small = settings.replace(MAX_UPLOAD_BYTES=1000, INGEST_WORKERS=0)
         app: FastAPI = create_app(small, database=database)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)

@@ -59,7 +59,7 @@ async def serving(settings: Settings, host: str = "localhost") -> AsyncIterator[
 
 @pytest.fixture
 async def keyed(settings: Settings, engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
-    async with serving(settings.model_copy(update={"api_keys": SecretStr(API_KEY)})) as client:
+    async with serving(settings.replace(MAIA_API_KEYS=SecretStr(API_KEY))) as client:
         yield client
 
 
@@ -113,8 +113,8 @@ class TestStreamedLimits:
     async def test_chunked_upload_is_refused_as_soon_as_it_passes_the_limit(
         self, settings: Settings, engine: AsyncEngine
     ) -> None:
-        small = settings.model_copy(update={"max_upload_bytes": 256 * 1024})
-        limit = small.max_upload_bytes + 64 * 1024  # the multipart allowance
+        small = settings.replace(MAX_UPLOAD_BYTES=256 * 1024)
+        limit = small.http.max_upload_bytes + 64 * 1024  # the multipart allowance
         body = Tracked(chunks=64, prefix=FORM_HEAD, suffix=FORM_TAIL)  # 4 MiB
         async with serving(small) as client:
             response = await client.post(
@@ -134,7 +134,7 @@ class TestStreamedLimits:
         assert body.pulled <= 4 * 1024 * 1024 + len(CHUNK)
 
     async def test_stalled_upload_is_408(self, settings: Settings, engine: AsyncEngine) -> None:
-        impatient = settings.model_copy(update={"body_idle_timeout": 0.2})
+        impatient = settings.replace(BODY_IDLE_TIMEOUT=0.2)
         body = Tracked(chunks=3, prefix=FORM_HEAD, suffix=FORM_TAIL, pause=1.0)
         async with serving(impatient) as client:
             response = await client.post(
@@ -143,7 +143,7 @@ class TestStreamedLimits:
         assert _error(response, 408)["code"] == "request_timeout"
 
     async def test_stalled_json_body_is_408(self, settings: Settings, engine: AsyncEngine) -> None:
-        impatient = settings.model_copy(update={"body_idle_timeout": 0.2})
+        impatient = settings.replace(BODY_IDLE_TIMEOUT=0.2)
         body = Tracked(chunks=3, prefix=b'{"name": "', pause=1.0)
         async with serving(impatient) as client:
             response = await client.post(
@@ -168,7 +168,7 @@ class TestOpenModeHostAndOrigin:
     async def test_configured_host_is_answered(
         self, settings: Settings, engine: AsyncEngine
     ) -> None:
-        async with serving(settings.model_copy(update={"host": "::1"}), host="[::1]:8000") as c:
+        async with serving(settings.replace(HOST="::1"), host="[::1]:8000") as c:
             assert (await c.get("/v1/vector_stores")).status_code == 200
 
     @pytest.mark.parametrize("origin", ["http://evil.example", "null", "http://localhost:9999"])
@@ -205,10 +205,8 @@ class TestSlowClients:
         """With a pool of one, another request is served while an upload waits mid-body."""
         # No in-process workers: the one connection is the requests' alone (housekeeping
         # takes it briefly at start, hence a timeout that tolerates a loaded machine).
-        pool_of_one = {"db_pool_size": 1, "db_max_overflow": 0, "db_pool_timeout": 3.0}
-        one = settings.model_copy(
-            update={"api_keys": SecretStr(API_KEY), "workers": 0, **pool_of_one}
-        )
+        pool_of_one = {"DB_POOL_SIZE": 1, "DB_MAX_OVERFLOW": 0, "DB_POOL_TIMEOUT": 3.0}
+        one = settings.replace(MAIA_API_KEYS=SecretStr(API_KEY), INGEST_WORKERS=0, **pool_of_one)
         resume = asyncio.Event()
 
         async def stalled() -> AsyncIterator[bytes]:

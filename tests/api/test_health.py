@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 
 import httpx
 
+from maia_vectordb.errors import ErrorEnvelope
+
 
 class TestLiveness:
     async def test_reports_ok(self, client: httpx.AsyncClient) -> None:
@@ -31,6 +33,33 @@ class TestErrorEnvelope:
         assert error["type"] == "invalid_request_error"
         assert "/v1/nope" in error["message"]
         assert set(error) == {"message", "type", "param", "code"}
+
+    async def test_responses_are_exactly_the_documented_envelope(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        sent = [
+            await client.get("/v1/nope"),
+            await client.post("/v1/vector_stores", json={"name": 5}),
+            await client.get("/v1/vector_stores/vs_missing"),
+        ]
+        for response in sent:
+            assert ErrorEnvelope.model_validate(response.json()).model_dump() == response.json()
+        assert sent[1].json()["error"]["param"] == "name"
+
+    async def test_openapi_declares_the_envelope_the_responses_use(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        document = (await client.get("/openapi.json")).json()
+        declared = document["components"]["schemas"]["ErrorEnvelope"]
+        model = ErrorEnvelope.model_json_schema(ref_template="#/components/schemas/{model}")
+        assert declared == {k: v for k, v in model.items() if k != "$defs"}
+        assert document["components"]["schemas"]["ErrorBody"] == model["$defs"]["ErrorBody"]
+        ref = {"$ref": "#/components/schemas/ErrorEnvelope"}
+        for path, operations in document["paths"].items():
+            if path.startswith("/v1"):
+                for operation in operations.values():
+                    content = operation["responses"]["400"]["content"]
+                    assert content["application/json"]["schema"] == ref
 
     async def test_wrong_method_is_405_envelope(self, client: httpx.AsyncClient) -> None:
         response = await client.delete("/health")

@@ -35,9 +35,7 @@ async def _served_through(
     settings: Settings, proxy: DatabaseProxy
 ) -> AsyncIterator[httpx.AsyncClient]:
     """An app whose every database connection goes through `proxy`."""
-    through = settings.model_copy(
-        update={"database_url": proxy.url(), "workers": 0, "db_connect_timeout": 2.0}
-    )
+    through = settings.replace(DATABASE_URL=proxy.url(), INGEST_WORKERS=0, DB_CONNECT_TIMEOUT=2.0)
     app = create_app(through)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -71,8 +69,8 @@ async def test_outage_is_503_then_recovers(
 
 
 async def test_exhausted_pool_is_503(settings: Settings, engine: AsyncEngine) -> None:
-    tiny = settings.model_copy(
-        update={"db_pool_size": 1, "db_max_overflow": 0, "db_pool_timeout": 0.2, "workers": 0}
+    tiny = settings.replace(
+        DB_POOL_SIZE=1, DB_MAX_OVERFLOW=0, DB_POOL_TIMEOUT=0.2, INGEST_WORKERS=0
     )
     app = create_app(tiny)
     async with app.router.lifespan_context(app):

@@ -44,7 +44,7 @@ async def reader_url(engine: AsyncEngine, migrated_url: str) -> AsyncIterator[st
 async def test_search_reads_the_replica_and_touches_the_primary(
     settings: Settings, reader_url: str, engine: AsyncEngine
 ) -> None:
-    app = create_app(settings.model_copy(update={"search_database_url": reader_url}))
+    app = create_app(settings.replace(SEARCH_DATABASE_URL=reader_url))
     async with app.router.lifespan_context(app):
         http = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://localhost"

@@ -61,7 +61,7 @@ async def searching_app(
     app: FastAPI, settings: Settings, proxy: DatabaseProxy
 ) -> AsyncIterator[FastAPI]:
     """A second app whose search pool reaches the database through the proxy."""
-    through = settings.model_copy(update={"search_database_url": proxy.url(), "workers": 0})
+    through = settings.replace(SEARCH_DATABASE_URL=proxy.url(), INGEST_WORKERS=0)
     searching = create_app(through)
     async with searching.router.lifespan_context(searching):
         yield searching

@@ -186,8 +186,8 @@ class TestAuthentication:
 
         from maia_vectordb.app import create_app
 
-        seeded = settings.model_copy(
-            update={"api_keys": SecretStr("team:sk-seeded-team-0001, sk-seeded-default-2")}
+        seeded = settings.replace(
+            MAIA_API_KEYS=SecretStr("team:sk-seeded-team-0001, sk-seeded-default-2")
         )
         app = create_app(seeded)
         async with app.router.lifespan_context(app):

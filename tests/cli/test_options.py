@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import subprocess
 import sys
@@ -11,12 +12,13 @@ from pathlib import Path
 import pytest
 from openai.types.vector_store_search_response import VectorStoreSearchResponse
 
-from maia_vectordb.cli import _parser
+from maia_vectordb.cli import _parser, serve
 from maia_vectordb.cli.connect import CliError
 from maia_vectordb.cli.ingest import parse_attribute, parse_options
 from maia_vectordb.cli.ingest_plan import Attached, Pending, to_detach
 from maia_vectordb.cli.search import snippet
 from maia_vectordb.cli.walk import LocalFile, collect, path_key
+from maia_vectordb.config import Settings
 
 
 def _parse(args: list[str]) -> argparse.Namespace:
@@ -190,17 +192,60 @@ class TestSnippet:
         assert text.endswith("…")
 
 
+class TestOptionsOverSettings:
+    """`--port` and `--concurrency` stand for PORT and INGEST_WORKERS and obey their limits,
+    told in one line before any database is started."""
+
+    def test_out_of_range_port(self) -> None:
+        with pytest.raises(SystemExit, match=r"(?m)^  PORT: .*65535"):
+            serve.serve(Settings(_env_file=None), _parse(["serve", "--port", "70000"]))
+
+    async def test_too_many_workers(self) -> None:
+        with pytest.raises(SystemExit, match=r"(?m)^  INGEST_WORKERS: .*64"):
+            await serve.worker(Settings(_env_file=None), _parse(["worker", "--concurrency", "65"]))
+
+
+def heavy_modules_loaded(setup: str, heavy: set[str]) -> list[str]:
+    """Which of `heavy` a fresh interpreter has imported after running `setup`."""
+    probe = f"import sys\n{setup}\nprint(sorted(set({sorted(heavy)!r}) & set(sys.modules)))\n"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    return list(ast.literal_eval(result.stdout.strip().splitlines()[-1]))
+
+
 class TestLazyImports:
     @pytest.mark.parametrize("argv", [["--help"], ["keys", "--help"], ["serve", "--help"]])
     def test_help_loads_no_database_web_or_embedding_stack(self, argv: list[str]) -> None:
-        probe = (
-            "import contextlib, sys\n"
+        setup = (
+            "import contextlib\n"
             "from maia_vectordb.cli import _parser\n"
-            f"with contextlib.suppress(SystemExit): _parser({argv!r}).parse_args({argv!r})\n"
-            "heavy = {'sqlalchemy', 'fastapi', 'openai', 'asyncpg', 'alembic', 'tiktoken'}\n"
-            "print(sorted(heavy & set(sys.modules)))\n"
+            f"with contextlib.suppress(SystemExit): _parser({argv!r}).parse_args({argv!r})"
         )
-        result = subprocess.run(
-            [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+        heavy = {"sqlalchemy", "fastapi", "openai", "asyncpg", "alembic", "tiktoken"}
+        assert heavy_modules_loaded(setup, heavy) == []
+
+    def test_keys_and_migrate_load_no_web_or_embedding_stack(self) -> None:
+        """What `keys list` and `migrate` import to reach the database (the runtime's
+        database stage, the schema check, the keys service) leaves alembic (needed only
+        when the schema is behind), the SDK and the web stack out."""
+        setup = (
+            "import maia_vectordb.cli.keys, maia_vectordb.cli.quiet, maia_vectordb.runtime\n"
+            "import maia_vectordb.db.migrate, maia_vectordb.services.keys"
         )
-        assert result.stdout.strip().splitlines()[-1] == "[]"
+        heavy = {"alembic", "fastapi", "openai", "tiktoken", "onnxruntime", "numpy"}
+        assert heavy_modules_loaded(setup, heavy) == []
+
+    def test_serving_without_an_openai_provider_leaves_the_sdk_out(self) -> None:
+        setup = (
+            "import maia_vectordb.app, maia_vectordb.runtime, maia_vectordb.cli.serve\n"
+            "import maia_vectordb.embeddings.registry, maia_vectordb.ingest.pool"
+        )
+        assert heavy_modules_loaded(setup, {"openai"}) == []
+
+    def test_the_embeddings_package_still_offers_every_name(self) -> None:
+        import maia_vectordb.embeddings as embeddings
+
+        assert all(getattr(embeddings, name) is not None for name in embeddings.__all__)
+        with pytest.raises(AttributeError):
+            _ = embeddings.NoSuchThing  # type: ignore[attr-defined]

@@ -17,6 +17,7 @@ from maia_vectordb.db.migrate import (
     current_revision,
     head_revision,
     include_object,
+    script_head,
     upgrade_head,
 )
 from maia_vectordb.db.models import Base
@@ -42,6 +43,10 @@ async def _width_indexes(engine: AsyncEngine) -> set[str]:
 class TestMigrations:
     async def test_database_is_at_head(self, engine: AsyncEngine) -> None:
         assert await current_revision(engine) == head_revision()
+
+    def test_head_revision_names_the_newest_script(self) -> None:
+        """A new migration script must also update HEAD_REVISION in db/migrate.py."""
+        assert script_head() == head_revision()
 
     async def test_models_and_migrations_agree(self, engine: AsyncEngine) -> None:
         async with engine.connect() as conn:

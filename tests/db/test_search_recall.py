@@ -21,11 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from maia_vectordb.config import Settings
 from maia_vectordb.db import search as queries
-from maia_vectordb.db.chunks import ChunkRow, replace_chunks
 from maia_vectordb.db.engine import build_engine
 from maia_vectordb.db.filters import compile_filter
 from maia_vectordb.db.migrate import upgrade_head
 from maia_vectordb.db.models import FileChunk
+from maia_vectordb.db.queries.chunks import ChunkRow, replace_chunks
 from maia_vectordb.embeddings.spec import ModelSpec
 from maia_vectordb.schemas.search import ComparisonFilter, SearchRequest
 from maia_vectordb.services.search import Plan
@@ -53,7 +53,7 @@ async def recall_db(engine: AsyncEngine, migrated_url: str) -> AsyncIterator[Asy
     url = make_url(migrated_url).set(database=name).render_as_string(hide_password=False)
     await upgrade_head(url, ModelSpec("hash", "hash", DIMS))
     settings = Settings(DATABASE_URL=url, EMBEDDING_DIMENSIONS=DIMS, _env_file=None)  # type: ignore[call-arg]
-    db = build_engine(settings, url)
+    db = build_engine(settings.database, url)
     await _load(async_sessionmaker(db))
     yield db
     await db.dispose()

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from maia_vectordb.config import Settings
+from maia_vectordb.config import EmbeddingSettings, Settings
 from maia_vectordb.embeddings import OpenAIEmbeddings
 from tests.fakes.openai_server import FakeOpenAIServer
 
@@ -19,10 +19,11 @@ MakeEmbedder = Callable[..., OpenAIEmbeddings]
 
 
 @pytest.fixture
-def make_settings(fake_openai: FakeOpenAIServer) -> Callable[..., Settings]:
-    """Settings aimed at the fake; keyword overrides use the environment variable names."""
+def make_settings(fake_openai: FakeOpenAIServer) -> Callable[..., EmbeddingSettings]:
+    """Embedding settings aimed at the fake; keyword overrides use the environment variable
+    names."""
 
-    def make(**overrides: Any) -> Settings:
+    def make(**overrides: Any) -> EmbeddingSettings:
         values: dict[str, Any] = {
             "OPENAI_API_KEY": API_KEY,
             "EMBEDDING_BASE_URL": fake_openai.base_url,
@@ -31,13 +32,15 @@ def make_settings(fake_openai: FakeOpenAIServer) -> Callable[..., Settings]:
             "EMBEDDING_TIMEOUT": 5.0,
         }
         values.update(overrides)
-        return Settings(**values, _env_file=None)
+        return Settings(**values, _env_file=None).embeddings
 
     return make
 
 
 @pytest.fixture
-async def make_embedder(make_settings: Callable[..., Settings]) -> AsyncIterator[MakeEmbedder]:
+async def make_embedder(
+    make_settings: Callable[..., EmbeddingSettings],
+) -> AsyncIterator[MakeEmbedder]:
     """Builds `OpenAIEmbeddings` and closes every one, so no client leaks a socket."""
     built: list[OpenAIEmbeddings] = []
 

@@ -28,7 +28,7 @@ async def model() -> LocalModelEmbeddings:
         MAIA_DATA_DIR=Path("/nonexistent"),
         _env_file=None,  # type: ignore[call-arg]
     )
-    return LocalModelEmbeddings(settings)
+    return LocalModelEmbeddings(settings.embeddings)
 
 
 class TestLocalModel:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 import pytest
 
-from maia_vectordb.config import Settings
+from maia_vectordb.config import EmbeddingSettings
 from maia_vectordb.embeddings import (
     HashEmbeddings,
     OpenAIEmbeddings,
@@ -192,14 +192,17 @@ class TestConcurrency:
 
 class TestBuildEmbedder:
     async def test_uses_openai_when_a_key_is_configured(
-        self, make_settings: Callable[..., Settings]
+        self, make_settings: Callable[..., EmbeddingSettings]
     ) -> None:
-        registry = build_registry(make_settings())
+        registry = build_registry(make_settings(), cache_size=8)
         assert isinstance(registry.default_embedder, OpenAIEmbeddings)
         await registry.aclose()
 
-    async def test_hash_when_configured(self, make_settings: Callable[..., Settings]) -> None:
-        registry = build_registry(make_settings(OPENAI_API_KEY=None, EMBEDDING_PROVIDER="hash"))
+    async def test_hash_when_configured(
+        self, make_settings: Callable[..., EmbeddingSettings]
+    ) -> None:
+        hashing = make_settings(OPENAI_API_KEY=None, EMBEDDING_PROVIDER="hash")
+        registry = build_registry(hashing, cache_size=8)
         embedder = registry.default_embedder
         assert isinstance(embedder, HashEmbeddings)
         assert (embedder.model, embedder.dimensions) == ("hash", TEST_DIMENSIONS)

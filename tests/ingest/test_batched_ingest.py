@@ -29,14 +29,12 @@ MAX_BATCH_FILE_IDS = 500
 def batch_settings(
     settings: Settings, fake_openai: FakeOpenAIServer, engine: AsyncEngine
 ) -> Settings:
-    return settings.model_copy(
-        update={
-            "embedding_provider": "openai",
-            "openai_api_key": SecretStr("sk-batch"),
-            "embedding_base_url": fake_openai.base_url,
-            "embedding_max_retries": 0,
-            "workers": 0,
-        }
+    return settings.replace(
+        EMBEDDING_PROVIDER="openai",
+        OPENAI_API_KEY=SecretStr("sk-batch"),
+        EMBEDDING_BASE_URL=fake_openai.base_url,
+        EMBEDDING_MAX_RETRIES=0,
+        INGEST_WORKERS=0,
     )
 
 
@@ -52,13 +50,15 @@ async def client(batch_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def worker(batch_settings: Settings, migrated_url: str) -> AsyncIterator[IngestWorker]:
-    engine = build_engine(batch_settings, migrated_url)
-    embedders = build_registry(batch_settings)
+    engine = build_engine(batch_settings.database, migrated_url)
+    embedders = build_registry(
+        batch_settings.embeddings, cache_size=batch_settings.search.cache_size
+    )
     yield IngestWorker(
         sessionmaker=async_sessionmaker(engine, expire_on_commit=False),
         embedders=embedders,
         chunker=Chunker(),
-        settings=batch_settings,
+        settings=batch_settings.ingest,
     )
     await embedders.aclose()
     await engine.dispose()

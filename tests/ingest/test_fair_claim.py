@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from maia_vectordb.app import create_app
 from maia_vectordb.config import Settings
-from maia_vectordb.db import jobs
+from maia_vectordb.db.queries import jobs
 from maia_vectordb.services import keys
 
 
@@ -37,7 +37,7 @@ async def test_the_project_with_fewest_running_jobs_goes_first(
     async with sessionmaker() as session, session.begin():
         busy_key = await keys.create_key(session, project="busy")
         quiet_key = await keys.create_key(session, project="quiet")
-    app = create_app(settings.model_copy(update={"workers": 0}))
+    app = create_app(settings.replace(INGEST_WORKERS=0))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:

@@ -82,8 +82,8 @@ class TestPoolExhaustion:
     async def test_workers_survive_a_pool_timeout_and_ingest_afterwards(
         self, settings: Settings, engine: AsyncEngine, caplog: pytest.LogCaptureFixture
     ) -> None:
-        tiny = settings.model_copy(
-            update={"db_pool_size": 1, "db_max_overflow": 0, "db_pool_timeout": 0.1, "workers": 1}
+        tiny = settings.replace(
+            DB_POOL_SIZE=1, DB_MAX_OVERFLOW=0, DB_POOL_TIMEOUT=0.1, INGEST_WORKERS=1
         )
         caplog.set_level(logging.WARNING)
         async with serving(tiny) as (app, client):
@@ -144,7 +144,7 @@ class TestReadiness:
     async def test_no_in_process_workers_is_ready(
         self, settings: Settings, engine: AsyncEngine
     ) -> None:
-        async with serving(settings.model_copy(update={"workers": 0})) as (_app, client):
+        async with serving(settings.replace(INGEST_WORKERS=0)) as (_app, client):
             response = await client.get("/health/ready")
         assert response.status_code == 200
         assert response.json()["workers"] == "none"

@@ -44,14 +44,12 @@ async def _sdk_for(app: FastAPI) -> AsyncIterator[AsyncOpenAI]:
 def openai_settings(
     settings: Settings, fake_openai: FakeOpenAIServer, engine: AsyncEngine
 ) -> Settings:
-    return settings.model_copy(
-        update={
-            "embedding_provider": "openai",
-            "openai_api_key": SecretStr(API_KEY),
-            "embedding_base_url": fake_openai.base_url,
-            "embedding_max_retries": 0,
-            "job_max_attempts": 3,
-        }
+    return settings.replace(
+        EMBEDDING_PROVIDER="openai",
+        OPENAI_API_KEY=SecretStr(API_KEY),
+        EMBEDDING_BASE_URL=fake_openai.base_url,
+        EMBEDDING_MAX_RETRIES=0,
+        INGEST_MAX_ATTEMPTS=3,
     )
 
 
@@ -87,7 +85,7 @@ class TestOpenAIEmbeddings:
         assert done.status == "completed"
         assert fake_openai.requests
         assert all(
-            r.dimensions == openai_settings.embedding_dimensions for r in fake_openai.requests
+            r.dimensions == openai_settings.embeddings.dimensions for r in fake_openai.requests
         )
         assert all(r.authorization == f"Bearer {API_KEY}" for r in fake_openai.requests)
 
@@ -175,7 +173,7 @@ class TestRaces:
     async def test_two_apps_share_the_queue_without_duplicates(
         self, settings: Settings, engine: AsyncEngine
     ) -> None:
-        many = settings.model_copy(update={"workers": 3})
+        many = settings.replace(INGEST_WORKERS=3)
         async with _sdk_for(create_app(many)) as a, _sdk_for(create_app(many)) as b:
             store = await a.vector_stores.create()
             ids = [
@@ -230,7 +228,7 @@ class TestHostileFiles:
         assert fake_openai.requests == []
 
     async def test_text_cap_comes_from_settings(self, openai_settings: Settings) -> None:
-        capped = openai_settings.model_copy(update={"parse_max_text_chars": 1000})
+        capped = openai_settings.replace(INGEST_MAX_TEXT_CHARS=1000)
         async with _sdk_for(create_app(capped)) as sdk:
             done = await _ingest(sdk, "big.md", "x" * 1001)
         assert done.last_error is not None
@@ -268,7 +266,7 @@ class TestSupersede:
     async def test_reattach_during_ingestion_keeps_only_the_new_strategy(
         self, openai_settings: Settings, fake_openai: FakeOpenAIServer, engine: AsyncEngine
     ) -> None:
-        one_worker = openai_settings.model_copy(update={"workers": 1})
+        one_worker = openai_settings.replace(INGEST_WORKERS=1)
         async with _sdk_for(create_app(one_worker)) as sdk:
             done = await self._reattach_while_held(sdk, fake_openai)
         assert done.status == "completed"
@@ -282,7 +280,7 @@ class TestSupersede:
     async def test_a_superseded_ingestion_failing_does_not_fail_the_new_one(
         self, openai_settings: Settings, fake_openai: FakeOpenAIServer
     ) -> None:
-        one_worker = openai_settings.model_copy(update={"workers": 1})
+        one_worker = openai_settings.replace(INGEST_WORKERS=1)
         async with _sdk_for(create_app(one_worker)) as sdk:
             done = await self._reattach_while_held(sdk, fake_openai, then_fail=True)
         assert done.status == "completed"

@@ -34,7 +34,7 @@ async def embedder(
         _env_file=None,
     )
     embedder = OpenAIEmbeddings(
-        settings, count_tokens=lambda text: len(text.split()), metrics=metrics
+        settings.embeddings, count_tokens=lambda text: len(text.split()), metrics=metrics
     )
     yield embedder
     await embedder.aclose()
@@ -84,7 +84,7 @@ class TestOpenAIEmbeddingMetrics:
             EMBEDDING_DIMENSIONS=8,
             _env_file=None,
         )
-        embedder = OpenAIEmbeddings(settings)
+        embedder = OpenAIEmbeddings(settings.embeddings)
         try:
             assert len(await embedder.embed(["one", "two"])) == 2
         finally:

@@ -29,7 +29,7 @@ SECRETS = (API_KEY, "zanzibarcontentmarker", "quokkaquerymarker")
 
 @pytest.fixture
 async def keyed_sdk(settings: Settings, engine: AsyncEngine) -> AsyncIterator[AsyncOpenAI]:
-    app = create_app(settings.model_copy(update={"api_keys": SecretStr(API_KEY)}))
+    app = create_app(settings.replace(MAIA_API_KEYS=SecretStr(API_KEY)))
     async with app.router.lifespan_context(app):
         http = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://localhost"

@@ -180,7 +180,7 @@ class TestConfigure:
             build_handler("xml")
 
     def test_setting_accepts_any_case_and_rejects_unknown_formats(self) -> None:
-        assert Settings(LOG_FORMAT="JSON", _env_file=None).log_format == "json"
-        assert Settings(_env_file=None).log_format == "text"
+        assert Settings(LOG_FORMAT="JSON", _env_file=None).log.format == "json"
+        assert Settings(_env_file=None).log.format == "text"
         with pytest.raises(ValidationError):
             Settings(LOG_FORMAT="xml", _env_file=None)

@@ -41,7 +41,7 @@ class TestEndpoint:
 
         from maia_vectordb.app import create_app
 
-        app = create_app(settings.model_copy(update={"api_keys": SecretStr("sk-ops-metrics-0001")}))
+        app = create_app(settings.replace(MAIA_API_KEYS=SecretStr("sk-ops-metrics-0001")))
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(
@@ -185,7 +185,7 @@ class TestPoolMetrics:
         self, scrape: Scrape, settings: Settings
     ) -> None:
         scraped = await scrape()
-        assert scraped.value("maia_db_pool_size") == settings.db_pool_size
+        assert scraped.value("maia_db_pool_size") == settings.database.pool_size
         assert scraped.has("maia_db_pool_checked_out")
         assert scraped.value("maia_db_pool_checked_out") >= 0
         assert scraped.has("maia_db_pool_overflow")

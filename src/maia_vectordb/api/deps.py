@@ -10,7 +10,7 @@ from fastapi import Depends, Path, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from maia_vectordb.api.guard import PROJECT_SCOPE_KEY
-from maia_vectordb.config import Settings
+from maia_vectordb.config import HttpSettings
 from maia_vectordb.db.pagination import Order, PageRequest
 from maia_vectordb.errors import Unauthenticated
 from maia_vectordb.schemas.common import SafeStr
@@ -25,8 +25,8 @@ async def get_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-async def get_settings(state: StateDep) -> Settings:
-    return state.settings
+async def get_http_settings(state: StateDep) -> HttpSettings:
+    return state.settings.http
 
 
 async def get_session(state: StateDep) -> AsyncIterator[AsyncSession]:
@@ -35,7 +35,7 @@ async def get_session(state: StateDep) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+HttpSettingsDep = Annotated[HttpSettings, Depends(get_http_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 

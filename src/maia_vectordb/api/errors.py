@@ -14,13 +14,19 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from maia_vectordb.db.outage import is_database_outage
-from maia_vectordb.errors import MaiaError
+from maia_vectordb.errors import ErrorBody, ErrorEnvelope, MaiaError
 from maia_vectordb.observability.errors import describe_error
 
 log = logging.getLogger(__name__)
 
 _HTTP_TYPES = {401: "invalid_request_error", 403: "invalid_request_error"}
 RETRY_AFTER_SECONDS = "5"
+
+
+def envelope_response(
+    status: int, envelope: ErrorEnvelope, *, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(envelope.model_dump(), status_code=status, headers=headers)
 
 
 def error_response(
@@ -32,8 +38,8 @@ def error_response(
     code: str | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
-    body = {"error": {"message": message, "type": type_, "param": param, "code": code}}
-    return JSONResponse(body, status_code=status, headers=headers)
+    body = ErrorBody(message=message, type=type_, param=param, code=code)
+    return envelope_response(status, ErrorEnvelope(error=body), headers=headers)
 
 
 def param_from_loc(loc: Sequence[int | str]) -> str | None:
@@ -55,9 +61,7 @@ def _validation_message(error: dict[str, Any], param: str | None) -> str:
 
 
 def maia_error_response(exc: MaiaError) -> JSONResponse:
-    return error_response(
-        exc.status_code, exc.message, type_=exc.type, param=exc.param, code=exc.code
-    )
+    return envelope_response(exc.status_code, exc.envelope())
 
 
 async def _maia_error(_: Request, exc: Exception) -> JSONResponse:

@@ -11,13 +11,12 @@ from starlette.datastructures import FormData, UploadFile
 from maia_vectordb.api.deps import (
     Cursor,
     FileID,
+    HttpSettingsDep,
     ProjectDep,
     SessionDep,
-    SettingsDep,
     StateDep,
 )
 from maia_vectordb.api.responses import errors
-from maia_vectordb.db.files import stream_parts
 from maia_vectordb.db.pagination import Order, PageRequest
 from maia_vectordb.errors import InvalidRequest, PayloadTooLarge
 from maia_vectordb.schemas.common import ListPage, SafeStr, check_text
@@ -98,7 +97,7 @@ def _check_declared_size(request: Request, limit: int) -> None:
     },
 )
 async def upload_file(
-    request: Request, session: SessionDep, project: ProjectDep, settings: SettingsDep
+    request: Request, session: SessionDep, project: ProjectDep, settings: HttpSettingsDep
 ) -> FileObject:
     """Upload a file (multipart: `file`, `purpose`, optional `expires_after[...]`)."""
     _check_declared_size(request, settings.max_upload_bytes)
@@ -144,9 +143,11 @@ async def file_content(
     session: SessionDep, project: ProjectDep, file_id: FileID, state: StateDep
 ) -> Any:
     """Download the file's bytes exactly as uploaded."""
-    row = await service.get_row(session, project_id=project, file_id=file_id)
+    found = await service.download(
+        session, project_id=project, file_id=file_id, reader=state.sessionmaker
+    )
     return StreamingResponse(
-        stream_parts(state.sessionmaker, row.id),
+        found.parts,
         media_type="application/octet-stream",
-        headers={"content-length": str(row.bytes)},
+        headers={"content-length": str(found.size)},
     )

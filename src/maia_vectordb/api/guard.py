@@ -20,7 +20,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from maia_vectordb.api.errors import maia_error_response, unhandled_response
-from maia_vectordb.config import Settings, is_loopback
+from maia_vectordb.config import HttpSettings, is_loopback
 from maia_vectordb.db.models import DEFAULT_PROJECT_ID
 from maia_vectordb.errors import Forbidden, MaiaError, Unauthenticated
 from maia_vectordb.services import keys
@@ -31,7 +31,7 @@ LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 class GuardMiddleware:
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+    def __init__(self, app: ASGIApp, settings: HttpSettings) -> None:
         self.app = app
         self.served_hosts = LOOPBACK_NAMES | {settings.host.lower().strip("[]")}
         self.any_host = settings.insecure and not is_loopback(settings.host)

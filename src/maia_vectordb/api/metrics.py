@@ -15,7 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.exc import SQLAlchemyError
 
 from maia_vectordb.api.deps import StateDep
-from maia_vectordb.db import jobs
+from maia_vectordb.db.queries import jobs
 from maia_vectordb.observability import multiprocess
 from maia_vectordb.observability.errors import describe_error
 from maia_vectordb.state import AppState

@@ -11,7 +11,10 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-ENVELOPE_REF = {"$ref": "#/components/schemas/ErrorEnvelope"}
+from maia_vectordb.errors import ErrorEnvelope
+
+COMPONENTS = "#/components/schemas/{model}"
+ENVELOPE_REF = {"$ref": COMPONENTS.format(model=ErrorEnvelope.__name__)}
 _SHARED = {
     "400": "Invalid request (the `param` names the offending field)",
     "401": "Missing or invalid API key",
@@ -21,6 +24,13 @@ _SHARED = {
 
 def _error(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": ENVELOPE_REF}}}
+
+
+def _envelope_schemas() -> dict[str, Any]:
+    """The envelope's component schemas, from the model the error responses are built from."""
+    schema = ErrorEnvelope.model_json_schema(ref_template=COMPONENTS)
+    definitions: dict[str, Any] = schema.pop("$defs", {})
+    return {**definitions, ErrorEnvelope.__name__: schema}
 
 
 def install_openapi(app: FastAPI) -> None:
@@ -37,10 +47,10 @@ def install_openapi(app: FastAPI) -> None:
                 if path.startswith("/v1"):
                     for code, text in _SHARED.items():
                         responses.setdefault(code, _error(text))
-        schema.setdefault("components", {}).setdefault("schemas", {}).pop(
-            "HTTPValidationError", None
-        )
-        schema["components"]["schemas"].pop("ValidationError", None)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
+        components.update(_envelope_schemas())
         app.openapi_schema = schema
         return schema
 

@@ -4,18 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
-
-
-class ErrorBody(BaseModel):
-    message: str
-    type: str
-    param: str | None
-    code: str | None
-
-
-class ErrorEnvelope(BaseModel):
-    error: ErrorBody
+from maia_vectordb.errors import ErrorEnvelope
 
 
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:

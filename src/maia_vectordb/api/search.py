@@ -35,6 +35,6 @@ async def search_vector_store(
         vector_store_id=vector_store_id,
         body=body,
         embedders=state.embedders,
-        settings=state.settings,
+        settings=state.settings.search,
         metrics=state.metrics,
     )

@@ -12,8 +12,6 @@ import sys
 from collections.abc import Sequence
 from typing import Protocol, cast
 
-from maia_vectordb import __version__
-
 COMMANDS: dict[str, tuple[str | None, str]] = {
     "serve": ("serve", "run the HTTP API (and ingestion workers)"),
     "worker": ("serve", "run ingestion workers only (no HTTP)"),
@@ -26,6 +24,19 @@ COMMANDS: dict[str, tuple[str | None, str]] = {
 """Command → (module under maia_vectordb.cli that defines its options, one-line help)."""
 
 
+class _VersionAction(argparse.Action):
+    """`--version`, reading the installed version only when asked (it costs ~0.1 s)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="show the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        from maia_vectordb import __version__
+
+        print(f"maia-vectordb {__version__}")
+        parser.exit()
+
+
 class _Options(Protocol):
     def add_parser(self, sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None: ...
 
@@ -33,7 +44,7 @@ class _Options(Protocol):
 def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     """Full options for the chosen command; every other command is a name and a line."""
     parser = argparse.ArgumentParser(prog="maia-vectordb", description=__doc__.splitlines()[0])
-    parser.add_argument("--version", action="version", version=f"maia-vectordb {__version__}")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", required=True)
     chosen = next((arg for arg in argv if not arg.startswith("-")), None)
     module = COMMANDS[chosen][0] if chosen in COMMANDS else None

@@ -66,7 +66,7 @@ async def _in_process(settings: Settings, key: str) -> AsyncIterator[AsyncOpenAI
     """At least one ingestion worker runs here, or nothing would ever finish ingesting."""
     from maia_vectordb.app import create_app
 
-    app = create_app(settings.model_copy(update={"workers": max(settings.workers, 1)}))
+    app = create_app(settings.replace(INGEST_WORKERS=max(settings.ingest.workers, 1)))
     async with app.router.lifespan_context(app):
         http = httpx2.AsyncClient(
             transport=httpx2.ASGITransport(app=app), base_url=IN_PROCESS_URL, timeout=600

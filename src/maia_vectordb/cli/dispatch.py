@@ -21,7 +21,7 @@ log = logging.getLogger("maia_vectordb")
 
 def run(args: argparse.Namespace) -> None:
     settings = load_settings()
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log.level, settings.log.format)
     if args.command in ("serve", "worker"):
         describe(settings)
     try:

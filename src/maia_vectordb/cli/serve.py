@@ -64,7 +64,8 @@ async def _prepare(settings: Settings, host: str, insecure: bool) -> None:
     from maia_vectordb.runtime import open_database
     from maia_vectordb.services import keys
 
-    seeded = settings.api_keys is not None and parse_key_spec(settings.api_keys.get_secret_value())
+    api_keys = settings.http.api_keys
+    seeded = api_keys is not None and parse_key_spec(api_keys.get_secret_value())
     async with open_database(settings) as db, db.sessionmaker() as session:
         has_keys = bool(seeded) or await keys.active_key_count(session) > 0
     if has_keys or is_loopback(host):
@@ -83,23 +84,28 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
     from maia_vectordb.app import create_app
+    from maia_vectordb.cli.common import with_options
     from maia_vectordb.runtime import hosted_database
 
-    host, port = args.host or settings.host, args.port or settings.port
+    # The app checks Host headers and decides open vs keyed mode from where it is bound.
+    settings = with_options(
+        settings,
+        HOST=args.host or settings.http.host,
+        PORT=args.port or settings.http.port,
+        MAIA_INSECURE=args.insecure,
+    )
+    host, port = settings.http.host, settings.http.port
     # A stop signal (also the one uvicorn re-raises after its own shutdown) becomes a
     # normal exit, so the embedded PostgreSQL is always stopped on the way out.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _exit_quietly)
     with hosted_database(settings) as settings:
-        # The app checks Host headers and decides open vs keyed mode from where it is bound.
-        bound = {"host": host, "port": port, "insecure": args.insecure}
-        settings = settings.model_copy(update=bound)
         asyncio.run(_prepare(settings, host, args.insecure))
-        if settings.resolved_provider == "local":
+        if settings.embeddings.resolved_provider == "local":
             from maia_vectordb.embeddings.local import model_directory
 
             # Found or downloaded once here, before any server process needs it.
-            model_directory(settings)
+            model_directory(settings.embeddings)
         log.info("serve: http://%s:%d (API docs at /docs)", host, port)
         if args.workers > 1:
             # Each process builds its own app from the environment; they share only
@@ -107,9 +113,9 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
             # The schema is at head already, so their runtimes only check it.
             from maia_vectordb.observability import multiprocess
 
-            multiprocess.prepare(settings.data_dir)
+            multiprocess.prepare(settings.database.data_dir)
             os.environ.update(
-                DATABASE_URL=str(settings.database_url),
+                DATABASE_URL=str(settings.database.url),
                 HOST=host,
                 PORT=str(port),
                 MAIA_INSECURE=str(args.insecure),
@@ -133,15 +139,17 @@ def _exit_quietly(_signum: int, _frame: object) -> None:
 
 async def worker(settings: Settings, args: argparse.Namespace) -> None:
     """The app's runtime without HTTP: same database checks, same workers, until a signal."""
+    from maia_vectordb.cli.common import with_options
     from maia_vectordb.runtime import open_runtime
 
-    concurrency = args.concurrency or max(settings.workers, 1)
+    concurrency = args.concurrency or max(settings.ingest.workers, 1)
+    settings = with_options(settings, INGEST_WORKERS=concurrency)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with open_runtime(settings.model_copy(update={"workers": concurrency})) as state:
-        with _worker_metrics(state.metrics.registry, settings.host, args.metrics_port):
+    async with open_runtime(settings) as state:
+        with _worker_metrics(state.metrics.registry, settings.http.host, args.metrics_port):
             log.info("worker: %d ingestion workers running", concurrency)
             await stop.wait()
     log.info("worker: stopped")

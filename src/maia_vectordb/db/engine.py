@@ -14,15 +14,15 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from maia_vectordb.config import Settings
+from maia_vectordb.config import DatabaseSettings
 
 
-def build_engine(settings: Settings, url: str) -> AsyncEngine:
+def build_engine(database: DatabaseSettings, url: str) -> AsyncEngine:
     """A pooled asyncpg engine; pre-ping turns a restarted database into a retry, not an error."""
-    return _engine(settings, url, pool_pre_ping=True)
+    return _engine(database, url, pool_pre_ping=True)
 
 
-def build_search_engine(settings: Settings, url: str) -> AsyncEngine:
+def build_search_engine(database: DatabaseSettings, url: str) -> AsyncEngine:
     """The search pool: read-only statements in autocommit, no pre-ping, so a search costs
     only its own statements (no BEGIN, COMMIT or the ping's three round trips).
 
@@ -31,20 +31,20 @@ def build_search_engine(settings: Settings, url: str) -> AsyncEngine:
     the request answers 503 (`db/outage.py`); the next checkout connects afresh. Settings
     that search applies with `set_config(..., false)` last for the connection's session,
     which only searches use, and each search sets every one of them again."""
-    return _engine(settings, url, pool_pre_ping=False, isolation_level="AUTOCOMMIT")
+    return _engine(database, url, pool_pre_ping=False, isolation_level="AUTOCOMMIT")
 
 
-def _engine(settings: Settings, url: str, **options: Any) -> AsyncEngine:
+def _engine(database: DatabaseSettings, url: str, **options: Any) -> AsyncEngine:
     engine = create_async_engine(
         url,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        pool_timeout=settings.db_pool_timeout,
-        pool_recycle=settings.db_pool_recycle,
+        pool_size=database.pool_size,
+        max_overflow=database.max_overflow,
+        pool_timeout=database.pool_timeout,
+        pool_recycle=database.pool_recycle,
         # Statement parameters hold chunk text, query text and embeddings; errors are
         # logged, so they must never quote them.
         hide_parameters=True,
-        connect_args={"timeout": settings.db_connect_timeout},
+        connect_args={"timeout": database.connect_timeout},
         **options,
     )
     return with_vector_codecs(engine)

@@ -1,15 +1,16 @@
-"""Run alembic from code so `serve`, `migrate` and the tests share one path."""
+"""Run alembic from code so `serve`, `migrate` and the tests share one path.
+
+Alembic itself is imported only when a database is behind: every start checks the
+schema, and importing alembic costs about half a second that `keys list` and a warm
+`serve` should not pay.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import functools
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -17,6 +18,12 @@ from sqlalchemy.pool import NullPool
 from maia_vectordb.db.vector_indexes import is_width_index
 from maia_vectordb.embeddings.spec import ModelSpec
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+HEAD_REVISION = "20261130_0006"
+"""The revision this code expects: the newest script in migrations/versions. A test
+compares it with alembic's own reading of the scripts, so a new script must update it."""
 MIGRATION_LOCK_KEY = 0x6D616961_76646200
 """One advisory lock id for schema changes ("maiavdb\\0"): held while one process upgrades."""
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -41,6 +48,8 @@ def include_object(
 def alembic_config(url: str, default: ModelSpec) -> Config:
     """`default` is the server's default model: new databases index its width, and stores
     that predate per-store models are recorded as built with it."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.attributes["url"] = url
@@ -50,11 +59,15 @@ def alembic_config(url: str, default: ModelSpec) -> Config:
     return cfg
 
 
-@functools.cache
-def head_revision() -> str | None:
-    """The revision this code expects; the scripts on disk do not change while it runs."""
-    script = ScriptDirectory.from_config(alembic_config("", ModelSpec("", "", 0)))
-    return script.get_current_head()
+def head_revision() -> str:
+    return HEAD_REVISION
+
+
+def script_head() -> str | None:
+    """Alembic's head, read from the scripts (slow: imports alembic, parses every script)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("", ModelSpec("", "", 0))).get_current_head()
 
 
 async def upgrade_head(url: str, default: ModelSpec) -> None:
@@ -84,6 +97,8 @@ async def _advisory(conn: AsyncConnection, function: str) -> None:
 
 async def _alembic_upgrade(url: str, default: ModelSpec) -> None:
     """Alembic's API is synchronous and runs its own loop for the async env; keep it off ours."""
+    from alembic import command
+
     await asyncio.to_thread(command.upgrade, alembic_config(url, default), "head")
 
 

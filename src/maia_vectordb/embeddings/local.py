@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from maia_vectordb.config import Settings
+from maia_vectordb.config import EmbeddingSettings
 from maia_vectordb.embeddings.model_files import MODEL_NAME, ensure_files, given_directory
 from maia_vectordb.observability.metrics import Metrics
 
@@ -29,11 +29,11 @@ BATCH_TOKENS = 1024
 BATCH_INPUTS = 64
 
 
-def model_directory(settings: Settings) -> Path:
+def model_directory(settings: EmbeddingSettings) -> Path:
     """EMBEDDING_MODEL_PATH, else the data-dir cache (downloaded into on first use)."""
-    if settings.embedding_model_path is not None:
-        return given_directory(settings.embedding_model_path)
-    return ensure_files(settings.model_cache_dir, settings.embedding_model_url)
+    if settings.model_path is not None:
+        return given_directory(settings.model_path)
+    return ensure_files(settings.model_cache_dir, settings.model_url)
 
 
 def length_batches(
@@ -67,10 +67,10 @@ class LocalModelEmbeddings:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: EmbeddingSettings,
         *,
         metrics: Metrics | None = None,
-        locate: Callable[[Settings], Path] = model_directory,
+        locate: Callable[[EmbeddingSettings], Path] = model_directory,
     ) -> None:
         self._settings = settings
         self._locate = locate
@@ -88,7 +88,7 @@ class LocalModelEmbeddings:
 
                 directory = await asyncio.to_thread(self._locate, self._settings)
                 self._loaded = await asyncio.to_thread(
-                    LoadedModel.load, directory, threads=self._settings.embedding_local_threads
+                    LoadedModel.load, directory, threads=self._settings.local_threads
                 )
         return self._loaded
 

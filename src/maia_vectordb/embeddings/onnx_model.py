@@ -41,6 +41,11 @@ class LoadedModel:
         tokenizer.no_padding()
         return cls(session, tokenizer)
 
+    @property
+    def hidden_output(self) -> str:
+        """The per-token output ([batch, tokens, width]); exports name it differently."""
+        return next(str(o.name) for o in self.session.get_outputs() if len(o.shape) == 3)
+
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
         return [encoding.ids for encoding in self.tokenizer.encode_batch(list(texts))]
 
@@ -57,7 +62,7 @@ class LoadedModel:
             "attention_mask": mask,
             "token_type_ids": np.zeros_like(input_ids),
         }
-        hidden = np.asarray(self.session.run(["last_hidden_state"], feeds)[0], dtype=np.float32)
+        hidden = np.asarray(self.session.run([self.hidden_output], feeds)[0], dtype=np.float32)
         weights = mask[..., None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)

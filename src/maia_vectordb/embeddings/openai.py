@@ -15,7 +15,7 @@ import openai
 import tiktoken
 from openai.types import CreateEmbeddingResponse
 
-from maia_vectordb.config import Settings
+from maia_vectordb.config import EmbeddingSettings
 from maia_vectordb.embeddings.base import (
     EmbeddingError,
     PermanentEmbeddingError,
@@ -133,22 +133,22 @@ class OpenAIEmbeddings:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: EmbeddingSettings,
         *,
         count_tokens: TokenCounter | None = None,
         metrics: Metrics | None = None,
     ) -> None:
-        self.model = settings.embedding_model
-        self.dimensions = settings.embedding_dimensions
+        self.model = settings.model
+        self.dimensions = settings.dimensions
         key = settings.openai_api_key
         self._api_key = key.get_secret_value() if key is not None else None
         self._client = openai.AsyncOpenAI(
             api_key=self._api_key or PLACEHOLDER_KEY,
-            base_url=settings.embedding_base_url or OPENAI_BASE_URL,
-            max_retries=settings.embedding_max_retries,
-            timeout=settings.embedding_timeout,
+            base_url=settings.base_url or OPENAI_BASE_URL,
+            max_retries=settings.max_retries,
+            timeout=settings.timeout,
         )
-        self._semaphore = asyncio.Semaphore(settings.embedding_concurrency)
+        self._semaphore = asyncio.Semaphore(settings.concurrency)
         self._count_tokens = count_tokens or count_cl100k_tokens
         self._dimensions_arg: int | openai.Omit = (
             self.dimensions if accepts_dimensions(self.model) else openai.omit

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from maia_vectordb.config import Settings
+from maia_vectordb.config import EmbeddingSettings
 from maia_vectordb.embeddings.base import Embedder, PermanentEmbeddingError
 from maia_vectordb.embeddings.cache import QueryEmbeddingCache
-from maia_vectordb.embeddings.hash import HASH_MODEL, HashEmbeddings
-from maia_vectordb.embeddings.local import LOCAL_DIMENSIONS, LocalModelEmbeddings
-from maia_vectordb.embeddings.model_files import MODEL_NAME, has_files
-from maia_vectordb.embeddings.openai import OpenAIEmbeddings
+from maia_vectordb.embeddings.hash import HashEmbeddings
+from maia_vectordb.embeddings.local import LocalModelEmbeddings
+from maia_vectordb.embeddings.offer import offered_providers
 from maia_vectordb.embeddings.spec import ModelSpec
 from maia_vectordb.observability.metrics import Metrics
 
@@ -78,42 +77,20 @@ def describe_all(specs: Sequence[ModelSpec]) -> str:
     return ", ".join(spec.describe() for spec in specs)
 
 
-def _build(provider: str, settings: Settings, metrics: Metrics | None) -> Embedder:
+def _build(provider: str, settings: EmbeddingSettings, metrics: Metrics | None) -> Embedder:
     if provider == "openai":
+        # The SDK costs about a second of imports: only servers that offer it load it.
+        from maia_vectordb.embeddings.openai import OpenAIEmbeddings
+
         return OpenAIEmbeddings(settings, metrics=metrics)
     if provider == "local":
         return LocalModelEmbeddings(settings, metrics=metrics)
-    return HashEmbeddings(settings.embedding_dimensions, metrics=metrics)
+    return HashEmbeddings(settings.dimensions, metrics=metrics)
 
 
-def local_files_present(settings: Settings) -> bool:
-    directory = settings.embedding_model_path or settings.model_cache_dir
-    return has_files(directory)
-
-
-def offered_providers(settings: Settings) -> list[str]:
-    """The default first, then the others this configuration can run."""
-    providers = [settings.resolved_provider]
-    if settings.openai_configured:
-        providers.append("openai")
-    if local_files_present(settings):
-        providers.append("local")
-    return list(dict.fromkeys(providers))
-
-
-def spec_for(provider: str, settings: Settings) -> ModelSpec:
-    """The model a provider runs under these settings, without building it."""
-    if provider == "openai":
-        return ModelSpec("openai", settings.embedding_model, settings.embedding_dimensions)
-    if provider == "local":
-        return ModelSpec("local", MODEL_NAME, LOCAL_DIMENSIONS)
-    return ModelSpec("hash", HASH_MODEL, settings.embedding_dimensions)
-
-
-def offered_specs(settings: Settings) -> list[ModelSpec]:
-    return [spec_for(provider, settings) for provider in offered_providers(settings)]
-
-
-def build_registry(settings: Settings, *, metrics: Metrics | None = None) -> EmbedderRegistry:
+def build_registry(
+    settings: EmbeddingSettings, *, cache_size: int, metrics: Metrics | None = None
+) -> EmbedderRegistry:
+    """Every offered model's embedder; `cache_size` (SEARCH_CACHE_SIZE) bounds each query cache."""
     embedders = [_build(p, settings, metrics) for p in offered_providers(settings)]
-    return EmbedderRegistry(embedders, cache_size=settings.search_cache_size)
+    return EmbedderRegistry(embedders, cache_size=cache_size)

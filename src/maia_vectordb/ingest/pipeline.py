@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from maia_vectordb.config import Settings
-from maia_vectordb.db.chunks import ChunkRow
-from maia_vectordb.db.jobs import ClaimedJob, JobTarget
+from maia_vectordb.config import IngestSettings
+from maia_vectordb.db.queries.chunks import ChunkRow
+from maia_vectordb.db.queries.jobs import ClaimedJob, JobTarget
 from maia_vectordb.embeddings import Embedder, PermanentEmbeddingError, TransientEmbeddingError
 from maia_vectordb.ingest.chunking import Chunk, Chunker, ChunkingConfig
 from maia_vectordb.ingest.parsers import InvalidFile, ParseLimits, UnsupportedFile, parse
@@ -45,13 +45,13 @@ def chunking_config(strategy: dict[str, Any]) -> ChunkingConfig:
     )
 
 
-def parse_limits(settings: Settings) -> ParseLimits:
+def parse_limits(settings: IngestSettings) -> ParseLimits:
     return ParseLimits(
-        max_text_chars=settings.parse_max_text_chars,
-        max_inflated_bytes=settings.parse_max_inflated_bytes,
-        max_compression_ratio=settings.parse_max_compression_ratio,
-        max_pdf_pages=settings.parse_max_pdf_pages,
-        timeout_seconds=settings.parse_timeout_seconds,
+        max_text_chars=settings.max_text_chars,
+        max_inflated_bytes=settings.max_inflated_bytes,
+        max_compression_ratio=settings.max_compression_ratio,
+        max_pdf_pages=settings.max_pdf_pages,
+        timeout_seconds=settings.parse_timeout,
     )
 
 
@@ -71,7 +71,7 @@ async def parse_within(filename: str, data: bytes, limits: ParseLimits) -> str:
 
 
 async def prepare(
-    target: JobTarget, data: bytes, chunker: Chunker, settings: Settings
+    target: JobTarget, data: bytes, chunker: Chunker, settings: IngestSettings
 ) -> Parsed | Verdict:
     """One file parsed and chunked, or the verdict that ends it here."""
     job = target.job
@@ -91,7 +91,9 @@ async def prepare(
     return Parsed(job, text, pieces)
 
 
-async def embed_files(files: list[Parsed], embedder: Embedder, settings: Settings) -> list[Verdict]:
+async def embed_files(
+    files: list[Parsed], embedder: Embedder, settings: IngestSettings
+) -> list[Verdict]:
     """All files' chunks in one embedder call; should it fail for good, each file is
     embedded alone, so only the file the provider rejects fails."""
     try:

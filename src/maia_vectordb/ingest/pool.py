@@ -55,7 +55,7 @@ async def running_workers(
     monitor = monitor if monitor is not None else WorkerMonitor()
     stop = asyncio.Event()
     for worker in workers:
-        stuck = max(3.0 * worker.settings.job_lease_seconds, MIN_STUCK_SECONDS)
+        stuck = max(3.0 * worker.settings.lease_seconds, MIN_STUCK_SECONDS)
         _start(monitor.register(worker.name, stuck_after=stuck), worker.run, stop)
     try:
         yield

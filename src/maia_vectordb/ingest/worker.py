@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from maia_vectordb.config import Settings
-from maia_vectordb.db import jobs
-from maia_vectordb.db.files import read_many
+from maia_vectordb.config import IngestSettings
+from maia_vectordb.db.queries import jobs
+from maia_vectordb.db.queries.file_parts import read_many
 from maia_vectordb.embeddings import EmbedderRegistry, ModelSpec, PermanentEmbeddingError
 from maia_vectordb.ingest.chunking import Chunker
 from maia_vectordb.ingest.liveness import TaskLiveness
@@ -57,7 +57,7 @@ class IngestWorker:
     embedders: EmbedderRegistry
     """Each file is embedded with its store's model."""
     chunker: Chunker
-    settings: Settings
+    settings: IngestSettings
     name: str = "worker"
     metrics: Metrics | None = None
 
@@ -77,14 +77,14 @@ class IngestWorker:
                 log.warning("ingest.worker.failed", extra=fields)
                 worked = False
             if not worked:
-                await pause(stop, self.settings.job_poll_interval + backoff_seconds(failures))
+                await pause(stop, self.settings.poll_interval + backoff_seconds(failures))
 
     async def run_once(self, liveness: TaskLiveness | None = None) -> bool:
         """Process one batch of due jobs; False when the queue had nothing for us."""
         async with self.sessionmaker() as session, session.begin():
             claimed = await jobs.claim_many(
                 session,
-                lease_seconds=self.settings.job_lease_seconds,
+                lease_seconds=self.settings.lease_seconds,
                 limit=self.settings.batch_files,
                 max_bytes=self.settings.batch_bytes,
             )
@@ -185,7 +185,7 @@ class IngestWorker:
     ) -> AsyncIterator[None]:
         """Renew every lease of the batch while it runs, so only a dead worker loses them;
         a renewed lease is also the worker's sign of progress while one long batch runs."""
-        lease = self.settings.job_lease_seconds
+        lease = self.settings.lease_seconds
 
         async def beat() -> None:
             while True:

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from maia_vectordb.db.counts import Tally, batch_tally
-from maia_vectordb.db.models import FileBatch, FileBatchFile, IngestJob, VectorStoreFile
+from maia_vectordb.db.models import FileBatch
+from maia_vectordb.db.queries import file_batches as queries
+from maia_vectordb.db.queries import jobs
+from maia_vectordb.db.queries.counts import Tally, batch_tally
 from maia_vectordb.errors import InvalidRequest, NotFound
 from maia_vectordb.lifecycle import BatchStatus, FileStatus
 from maia_vectordb.schemas.vector_store_files import FileBatchCreate, FileBatchObject
 from maia_vectordb.services import attachments, vector_stores
 from maia_vectordb.services.ids import new_batch_id
-from maia_vectordb.services.projects import owned
 from maia_vectordb.services.timeutil import unix_required, utcnow
 
 
@@ -37,7 +37,8 @@ def to_wire(row: FileBatch, entry: Tally) -> FileBatchObject:
 
 
 async def _render(session: AsyncSession, row: FileBatch) -> FileBatchObject:
-    return to_wire(row, await batch_tally(session, row.id))
+    tally = await batch_tally(session, project_id=row.project_id, batch_id=row.id)
+    return to_wire(row, tally)
 
 
 def _specs(body: FileBatchCreate) -> list[attachments.AttachSpec]:
@@ -93,10 +94,9 @@ async def create(
 async def get_row(
     session: AsyncSession, *, project_id: uuid.UUID, vector_store_id: str, batch_id: str
 ) -> FileBatch:
-    query = owned(FileBatch, project_id).where(
-        FileBatch.id == batch_id, FileBatch.vector_store_id == vector_store_id
+    row = await queries.get(
+        session, project_id=project_id, vector_store_id=vector_store_id, batch_id=batch_id
     )
-    row = (await session.execute(query)).scalar_one_or_none()
     if row is None:
         raise NotFound(f"No file batch found with id '{batch_id}'.", param="batch_id")
     return row
@@ -127,23 +127,16 @@ async def cancel(
     if current.status != "in_progress":
         return current
     row.cancelled = True
-    members = select(FileBatchFile.file_id).where(FileBatchFile.batch_id == batch_id)
-    cancelled = await session.execute(
-        update(VectorStoreFile)
-        .where(
-            VectorStoreFile.vector_store_id == vector_store_id,
-            VectorStoreFile.file_id.in_(members),
-            VectorStoreFile.status == "in_progress",
-        )
-        .values(status="cancelled")
-        .returning(VectorStoreFile.file_id)
+    file_ids = await queries.move_members(
+        session,
+        project_id=project_id,
+        vector_store_id=vector_store_id,
+        batch_id=batch_id,
+        from_status=FileStatus.IN_PROGRESS,
+        to_status=FileStatus.CANCELLED,
     )
-    file_ids = list(cancelled.scalars())
-    if file_ids:
-        await session.execute(
-            delete(IngestJob).where(
-                IngestJob.vector_store_id == vector_store_id, IngestJob.file_id.in_(file_ids)
-            )
-        )
+    await jobs.discard(
+        session, project_id=project_id, vector_store_id=vector_store_id, file_ids=file_ids
+    )
     await session.flush()
     return await _render(session, row)

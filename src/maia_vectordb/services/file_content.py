@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from maia_vectordb.db.liveness import file_is_live
-from maia_vectordb.db.models import VectorStoreFile
+from maia_vectordb.db.queries import vector_store_files as queries
 from maia_vectordb.errors import NotFound
 from maia_vectordb.schemas.vector_store_files import ContentPart, FileContentPage
-from maia_vectordb.services.projects import owned
 
 PAGE_CHARS = 1_000_000
 # A page ends after its last line break when one falls in its second half.
@@ -33,14 +30,14 @@ async def content_page(
     page_chars: int = PAGE_CHARS,
 ) -> FileContentPage:
     """Up to `page_chars` characters from `start`; `next_page` is where the next page starts."""
-    text = VectorStoreFile.content
-    query = (
-        owned(VectorStoreFile, project_id)
-        .where(VectorStoreFile.vector_store_id == vector_store_id)
-        .where(VectorStoreFile.file_id == file_id, file_is_live(VectorStoreFile.file_id))
-        .with_only_columns(func.length(text), func.substr(text, start + 1, page_chars))
+    row = await queries.content_slice(
+        session,
+        project_id=project_id,
+        vector_store_id=vector_store_id,
+        file_id=file_id,
+        start=start,
+        chars=page_chars,
     )
-    row = (await session.execute(query)).first()
     if row is None:
         raise NotFound(
             f"No file found with id '{file_id}' in vector store '{vector_store_id}'.",

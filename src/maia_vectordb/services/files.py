@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import BinaryIO
 
-from sqlalchemy import delete, func
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from maia_vectordb.db import files as file_parts
-from maia_vectordb.db.liveness import is_live
 from maia_vectordb.db.models import File
-from maia_vectordb.db.pagination import PageRequest, paginate
+from maia_vectordb.db.pagination import PageRequest
+from maia_vectordb.db.queries import file_parts
+from maia_vectordb.db.queries import files as queries
 from maia_vectordb.errors import NotFound, PayloadTooLarge
 from maia_vectordb.schemas.common import ListPage
 from maia_vectordb.schemas.files import FileDeleted, FileObject
 from maia_vectordb.services.ids import new_file_id
-from maia_vectordb.services.projects import owned
 from maia_vectordb.services.timeutil import unix, unix_required, utcnow
 
 
@@ -75,18 +74,33 @@ async def upload(
 
 async def purge_expired(session: AsyncSession) -> int:
     """Delete expired files with their parts, attachments and chunks (foreign keys cascade)."""
-    result = await session.execute(
-        delete(File).where(File.expires_at.is_not(None), File.expires_at <= func.now())
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return await queries.purge_expired(session)
 
 
 async def get_row(session: AsyncSession, *, project_id: uuid.UUID, file_id: str) -> File:
-    query = owned(File, project_id).where(File.id == file_id, is_live())
-    row = (await session.execute(query)).scalar_one_or_none()
+    row = await queries.get(session, project_id=project_id, file_id=file_id)
     if row is None:
         raise NotFound(f"No such File object: {file_id}", param="file_id")
     return row
+
+
+@dataclass(frozen=True)
+class Download:
+    size: int
+    parts: AsyncIterator[bytes]
+
+
+async def download(
+    session: AsyncSession,
+    *,
+    project_id: uuid.UUID,
+    file_id: str,
+    reader: async_sessionmaker[AsyncSession],
+) -> Download:
+    """The file's size now, and its bytes read part by part through `reader`'s own
+    sessions as the response streams (the request's session ends before the body does)."""
+    row = await get_row(session, project_id=project_id, file_id=file_id)
+    return Download(size=row.bytes, parts=file_parts.stream_parts(reader, row.id))
 
 
 async def get(session: AsyncSession, *, project_id: uuid.UUID, file_id: str) -> FileObject:
@@ -96,15 +110,12 @@ async def get(session: AsyncSession, *, project_id: uuid.UUID, file_id: str) -> 
 async def list_files(
     session: AsyncSession, *, project_id: uuid.UUID, page: PageRequest, purpose: str | None
 ) -> ListPage[FileObject]:
-    query = owned(File, project_id).where(is_live())
-    if purpose is not None:
-        query = query.where(File.purpose == purpose)
-    result = await paginate(session, query, key=File.id, created=File.created_at, page=page)
+    result = await queries.list_page(session, project_id=project_id, page=page, purpose=purpose)
     return ListPage[FileObject].of([to_wire(r) for r in result.items], has_more=result.has_more)
 
 
 async def delete_file(session: AsyncSession, *, project_id: uuid.UUID, file_id: str) -> FileDeleted:
     """Attachments, chunks and parts go with it (foreign keys cascade in one statement)."""
     await get_row(session, project_id=project_id, file_id=file_id)
-    await session.execute(delete(File).where(File.id == file_id, File.project_id == project_id))
+    await queries.delete(session, project_id=project_id, file_id=file_id)
     return FileDeleted(id=file_id)

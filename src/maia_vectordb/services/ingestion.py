@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from maia_vectordb.config import Settings
-from maia_vectordb.db import chunks, jobs
-from maia_vectordb.db.chunks import ChunkRow, FileChunks
-from maia_vectordb.db.jobs import ClaimedJob
+from maia_vectordb.config import IngestSettings
 from maia_vectordb.db.models import VectorStoreFile
+from maia_vectordb.db.queries import chunks, jobs
+from maia_vectordb.db.queries.chunks import ChunkRow, FileChunks
+from maia_vectordb.db.queries.jobs import ClaimedJob
 from maia_vectordb.lifecycle import FileStatus, LastErrorCode
 
 MAX_BACKOFF_SECONDS = 300.0
@@ -63,19 +63,19 @@ class Skipped:
 Verdict = Completed | Failed | RetryLater | Skipped
 
 
-def gave_up(job: ClaimedJob, settings: Settings) -> Failed | None:
+def gave_up(job: ClaimedJob, settings: IngestSettings) -> Failed | None:
     """A job claimed more often than allowed: earlier runs died mid-way (a crash, a kill)."""
-    if job.attempts <= settings.job_max_attempts:
+    if job.attempts <= settings.max_attempts:
         return None
     return Failed(job, LastErrorCode.SERVER_ERROR, _GAVE_UP.format(n=job.attempts - 1))
 
 
-def retry_or_fail(job: ClaimedJob, message: str, settings: Settings) -> Failed | RetryLater:
+def retry_or_fail(job: ClaimedJob, message: str, settings: IngestSettings) -> Failed | RetryLater:
     """Retry with jittered exponential backoff until the attempts are spent."""
-    if job.attempts >= settings.job_max_attempts:
+    if job.attempts >= settings.max_attempts:
         text = f"Embedding failed after {job.attempts} attempts: {message}"
         return Failed(job, LastErrorCode.SERVER_ERROR, text)
-    delay = min(settings.job_retry_base_seconds * 2 ** (job.attempts - 1), MAX_BACKOFF_SECONDS)
+    delay = min(settings.retry_base_seconds * 2 ** (job.attempts - 1), MAX_BACKOFF_SECONDS)
     return RetryLater(job, delay * random.uniform(0.8, 1.2), message)  # noqa: S311
 
 

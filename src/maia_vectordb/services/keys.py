@@ -15,11 +15,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from maia_vectordb.db.models import DEFAULT_PROJECT_ID, ApiKey, File, Project, VectorStore
+from maia_vectordb.db.models import DEFAULT_PROJECT_ID
+from maia_vectordb.db.queries import keys as queries
+from maia_vectordb.db.queries import projects
 from maia_vectordb.errors import NotFound
 from maia_vectordb.key_spec import check_key, parse_key_spec
 
@@ -49,13 +49,7 @@ def generate_key() -> str:
 
 
 async def ensure_project(session: AsyncSession, name: str) -> uuid.UUID:
-    stmt = (
-        insert(Project)
-        .values(id=uuid.uuid4(), name=name)
-        .on_conflict_do_update(index_elements=[Project.name], set_={"name": name})
-        .returning(Project.id)
-    )
-    return (await session.execute(stmt)).scalar_one()
+    return await projects.ensure(session, name=name)
 
 
 async def add_key(session: AsyncSession, *, project: str, key: str) -> uuid.UUID:
@@ -63,10 +57,12 @@ async def add_key(session: AsyncSession, *, project: str, key: str) -> uuid.UUID
     check_key(key)
     project_id = await ensure_project(session, project)
     key_id = uuid.uuid4()
-    await session.execute(
-        insert(ApiKey)
-        .values(id=key_id, project_id=project_id, prefix=key[:SHOWN_PREFIX], key_hash=hash_key(key))
-        .on_conflict_do_nothing(index_elements=[ApiKey.key_hash])
+    await queries.add(
+        session,
+        project_id=project_id,
+        key_id=key_id,
+        prefix=key[:SHOWN_PREFIX],
+        key_hash=hash_key(key),
     )
     return key_id
 
@@ -85,47 +81,35 @@ async def seed_keys(session: AsyncSession, spec: str) -> int:
 
 
 async def list_keys(session: AsyncSession) -> list[KeyInfo]:
-    query = select(ApiKey, Project.name).join(Project).order_by(ApiKey.created_at)
     return [
         KeyInfo(k.id, k.prefix, name, k.created_at, k.last_used_at, k.revoked_at)
-        for k, name in await session.execute(query)
+        for k, name in await queries.list_all(session)
     ]
 
 
 async def revoke_key(session: AsyncSession, *, key_or_prefix: str) -> int:
     """Revoke by full key, or by the prefix `keys list` shows (every key sharing it)."""
-    match = (
-        ApiKey.key_hash == hash_key(key_or_prefix)
-        if len(key_or_prefix) > SHOWN_PREFIX
-        else ApiKey.prefix == key_or_prefix
-    )
-    result = await session.execute(
-        update(ApiKey).where(match, ApiKey.revoked_at.is_(None)).values(revoked_at=func.now())
-    )
-    if not result.rowcount:  # type: ignore[attr-defined]
+    if len(key_or_prefix) > SHOWN_PREFIX:
+        revoked = await queries.revoke_by_hash(session, key_hash=hash_key(key_or_prefix))
+    else:
+        revoked = await queries.revoke_by_prefix(session, prefix=key_or_prefix)
+    if not revoked:
         raise NotFound(f"No active API key matches {key_or_prefix[:SHOWN_PREFIX]!r}")
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return revoked
 
 
 async def active_key_count(session: AsyncSession) -> int:
-    query = select(func.count()).select_from(ApiKey).where(ApiKey.revoked_at.is_(None))
-    return int(await session.scalar(query) or 0)
+    return await queries.active_count(session)
 
 
 async def key_counts(session: AsyncSession) -> tuple[int, int]:
     """(active keys, keys ever registered): revoked keys still count as "this server had keys"."""
-    active = func.count().filter(ApiKey.revoked_at.is_(None))
-    row = (await session.execute(select(active, func.count()).select_from(ApiKey))).one()
-    return int(row[0]), int(row[1])
+    return await queries.counts(session)
 
 
 async def open_mode_objects(session: AsyncSession) -> int:
     """Files and vector stores made while the server was open (they belong to `default`)."""
-    counts = [
-        select(func.count()).select_from(model).where(model.project_id == DEFAULT_PROJECT_ID)
-        for model in (File, VectorStore)
-    ]
-    return sum([int(await session.scalar(query) or 0) for query in counts])
+    return await projects.count_objects(session, project_id=DEFAULT_PROJECT_ID)
 
 
 async def authenticate(
@@ -137,30 +121,9 @@ async def authenticate(
     a slow upload holds neither a pooled connection nor a lock on the key's row."""
     digest = hash_key(key)
     async with sessionmaker() as session, session.begin():
-        row = (
-            await session.execute(
-                select(ApiKey.id, ApiKey.project_id, ApiKey.key_hash).where(
-                    ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None)
-                )
-            )
-        ).first()
+        row = await queries.find_active(session, key_hash=digest)
         if row is None or not hmac.compare_digest(row.key_hash, digest):
             return None
-        await _touch(session, row.id)
+        # At most once a minute, and never waiting for another request's lock.
+        await queries.touch(session, key_id=row.id, every=timedelta(seconds=TOUCH_EVERY_SECONDS))
     return uuid.UUID(str(row.project_id))
-
-
-async def _touch(session: AsyncSession, key_id: uuid.UUID) -> None:
-    """Mark the key used at most once a minute, and never wait for another request's lock."""
-    stale = select(ApiKey.id).where(
-        ApiKey.id == key_id,
-        or_(
-            ApiKey.last_used_at.is_(None),
-            ApiKey.last_used_at < func.now() - timedelta(seconds=TOUCH_EVERY_SECONDS),
-        ),
-    )
-    await session.execute(
-        update(ApiKey)
-        .where(ApiKey.id.in_(stale.with_for_update(skip_locked=True)))
-        .values(last_used_at=func.now())
-    )

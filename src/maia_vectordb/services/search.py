@@ -18,17 +18,17 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, update
+from sqlalchemy import ColumnElement, Select, and_
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql import func
 
-from maia_vectordb.config import Settings
+from maia_vectordb.config import SearchSettings
 from maia_vectordb.db import bm25, search_statements
 from maia_vectordb.db import search as queries
 from maia_vectordb.db.filters import compile_filter
 from maia_vectordb.db.liveness import file_is_live
-from maia_vectordb.db.models import FileChunk, VectorStore
+from maia_vectordb.db.models import FileChunk
 from maia_vectordb.db.outage import once_more_if_dropped
+from maia_vectordb.db.queries import vector_stores as stores
 from maia_vectordb.db.search_statements import LegShape
 from maia_vectordb.embeddings import (
     EmbedderRegistry,
@@ -73,7 +73,7 @@ async def search(
     vector_store_id: str,
     body: SearchRequest,
     embedders: EmbedderRegistry,
-    settings: Settings,
+    settings: SearchSettings,
     metrics: Metrics | None = None,
     writer: AsyncSession | None = None,
 ) -> SearchPage:
@@ -107,15 +107,15 @@ async def _search(
     vector_store_id: str,
     body: SearchRequest,
     embedders: EmbedderRegistry,
-    settings: Settings,
+    settings: SearchSettings,
 ) -> SearchPage:
     mode = resolve_mode(body)
     pool = candidate_depth(body, mode)
     fusion = fusion_for(body.ranking_options)
     tuning = queries.IndexTuning(
-        ef_search=max(settings.search_ef_search, pool),
-        max_scan_tuples=settings.search_max_scan_tuples,
-        exact_threshold=settings.search_exact_max_chunks,
+        ef_search=max(settings.ef_search, pool),
+        max_scan_tuples=settings.max_scan_tuples,
+        exact_threshold=settings.exact_max_chunks,
     )
     target = await queries.open_search(
         session, project_id=project_id, vector_store_id=vector_store_id, tuning=tuning
@@ -128,7 +128,7 @@ async def _search(
     threshold = body.ranking_options.score_threshold if body.ranking_options else 0.0
     kept = [(hit, score) for hit, score in fused if score >= threshold][: body.max_num_results]
     if _due_for_touch(target):
-        await _mark_active(writer, vector_store_id)
+        await stores.mark_active(writer, project_id=project_id, vector_store_id=vector_store_id)
     return SearchPage(search_query=plan.texts, data=[_result(hit, score) for hit, score in kept])
 
 
@@ -260,17 +260,6 @@ def _due_for_touch(target: queries.SearchTarget) -> bool:
     if target.expires_at is not None and target.expires_at <= now:
         return False
     return now - target.last_active_at > ACTIVITY_RESOLUTION
-
-
-async def _mark_active(session: AsyncSession, vector_store_id: str) -> None:
-    await session.execute(
-        update(VectorStore)
-        .where(VectorStore.id == vector_store_id)
-        .values(
-            last_active_at=func.now(),
-            expires_at=func.now() + func.make_interval(0, 0, 0, VectorStore.expires_after_days),
-        )
-    )
 
 
 def _result(hit: queries.Hit, score: float) -> SearchResult:

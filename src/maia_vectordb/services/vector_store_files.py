@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Select, delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from maia_vectordb.db.counts import batch_member
-from maia_vectordb.db.liveness import file_is_live
-from maia_vectordb.db.models import FileBatchFile, FileChunk, VectorStoreFile
-from maia_vectordb.db.pagination import PageRequest, paginate
+from maia_vectordb.db.models import VectorStoreFile
+from maia_vectordb.db.pagination import PageRequest
+from maia_vectordb.db.queries import vector_store_files as queries
 from maia_vectordb.errors import NotFound
 from maia_vectordb.schemas.chunking import StaticStrategyOut
 from maia_vectordb.schemas.common import ListPage
@@ -23,7 +21,6 @@ from maia_vectordb.schemas.vector_store_files import (
     VectorStoreFileUpdate,
 )
 from maia_vectordb.services import attachments, vector_stores
-from maia_vectordb.services.projects import owned
 from maia_vectordb.services.timeutil import unix_required
 
 
@@ -40,18 +37,6 @@ def to_wire(row: VectorStoreFile) -> VectorStoreFileObject:
     )
 
 
-def _in_store(project_id: uuid.UUID, vector_store_id: str) -> Select[VectorStoreFile]:
-    """A store's attachments of live files: an expired file leaves the store at expiry."""
-    return owned(VectorStoreFile, project_id).where(
-        VectorStoreFile.vector_store_id == vector_store_id,
-        file_is_live(VectorStoreFile.file_id),
-    )
-
-
-def _one(project_id: uuid.UUID, vector_store_id: str, file_id: str) -> Select[VectorStoreFile]:
-    return _in_store(project_id, vector_store_id).where(VectorStoreFile.file_id == file_id)
-
-
 async def get_row(
     session: AsyncSession,
     *,
@@ -60,10 +45,14 @@ async def get_row(
     file_id: str,
     lock: bool = False,
 ) -> VectorStoreFile:
-    query = _one(project_id, vector_store_id, file_id)
-    if lock:
-        query = query.with_for_update(of=VectorStoreFile, key_share=True)
-    row = (await session.execute(query)).scalar_one_or_none()
+    """An attachment of a live file in this project's store; `lock` holds it until commit."""
+    row = await queries.get(
+        session,
+        project_id=project_id,
+        vector_store_id=vector_store_id,
+        file_id=file_id,
+        lock=lock,
+    )
     if row is None:
         raise NotFound(
             f"No file found with id '{file_id}' in vector store '{vector_store_id}'.",
@@ -114,13 +103,13 @@ async def list_files(
     batch_id: str | None = None,
 ) -> ListPage[VectorStoreFileObject]:
     await vector_stores.get_row(session, project_id=project_id, vector_store_id=vector_store_id)
-    query = _in_store(project_id, vector_store_id)
-    if status is not None:
-        query = query.where(VectorStoreFile.status == status)
-    if batch_id is not None:
-        query = query.join(FileBatchFile, batch_member()).where(FileBatchFile.batch_id == batch_id)
-    result = await paginate(
-        session, query, key=VectorStoreFile.file_id, created=VectorStoreFile.created_at, page=page
+    result = await queries.list_page(
+        session,
+        project_id=project_id,
+        vector_store_id=vector_store_id,
+        page=page,
+        status=status,
+        batch_id=batch_id,
     )
     data = [to_wire(row) for row in result.items]
     return ListPage[VectorStoreFileObject].of(data, has_more=result.has_more)
@@ -142,10 +131,12 @@ async def update_attributes(
     )
     row.attributes = body.attributes
     await session.flush()
-    await session.execute(
-        update(FileChunk)
-        .where(FileChunk.vector_store_id == vector_store_id, FileChunk.file_id == file_id)
-        .values(attributes=body.attributes)
+    await queries.relabel_chunks(
+        session,
+        project_id=project_id,
+        vector_store_id=vector_store_id,
+        file_id=file_id,
+        attributes=body.attributes,
     )
     return to_wire(row)
 
@@ -155,9 +146,7 @@ async def detach(
 ) -> VectorStoreFileDeleted:
     """The file itself stays; its chunks and pending job go with the attachment."""
     await get_row(session, project_id=project_id, vector_store_id=vector_store_id, file_id=file_id)
-    await session.execute(
-        delete(VectorStoreFile).where(
-            VectorStoreFile.vector_store_id == vector_store_id, VectorStoreFile.file_id == file_id
-        )
+    await queries.detach(
+        session, project_id=project_id, vector_store_id=vector_store_id, file_id=file_id
     )
     return VectorStoreFileDeleted(id=file_id)

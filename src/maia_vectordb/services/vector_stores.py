@@ -6,12 +6,12 @@ import uuid
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from maia_vectordb.db.counts import Tally, store_tallies
 from maia_vectordb.db.models import VectorStore
-from maia_vectordb.db.pagination import PageRequest, paginate
+from maia_vectordb.db.pagination import PageRequest
+from maia_vectordb.db.queries import vector_stores as queries
+from maia_vectordb.db.queries.counts import Tally, store_tallies
 from maia_vectordb.embeddings import ModelSpec
 from maia_vectordb.errors import InvalidRequest, NotFound
 from maia_vectordb.schemas.common import ListPage
@@ -26,7 +26,6 @@ from maia_vectordb.schemas.vector_stores import (
 from maia_vectordb.services import attachments
 from maia_vectordb.services.embedding_models import choose_model
 from maia_vectordb.services.ids import new_vector_store_id
-from maia_vectordb.services.projects import owned
 from maia_vectordb.services.timeutil import unix, unix_required, utcnow
 
 
@@ -72,7 +71,7 @@ def to_wire(row: VectorStore, entry: Tally) -> VectorStoreObject:
 
 
 async def render(session: AsyncSession, row: VectorStore) -> VectorStoreObject:
-    counts = await store_tallies(session, [row.id])
+    counts = await store_tallies(session, project_id=row.project_id, store_ids=[row.id])
     return to_wire(row, counts[row.id])
 
 
@@ -86,10 +85,9 @@ def _touch(row: VectorStore) -> None:
 async def get_row(
     session: AsyncSession, *, project_id: uuid.UUID, vector_store_id: str, lock: bool = False
 ) -> VectorStore:
-    query = owned(VectorStore, project_id).where(VectorStore.id == vector_store_id)
-    if lock:
-        query = query.with_for_update(key_share=True)
-    row = (await session.execute(query)).scalar_one_or_none()
+    row = await queries.get(
+        session, project_id=project_id, vector_store_id=vector_store_id, lock=lock
+    )
     if row is None:
         raise store_not_found(vector_store_id)
     return row
@@ -170,11 +168,9 @@ async def get(
 async def list_stores(
     session: AsyncSession, *, project_id: uuid.UUID, page: PageRequest
 ) -> ListPage[VectorStoreObject]:
-    query = owned(VectorStore, project_id)
-    result = await paginate(
-        session, query, key=VectorStore.id, created=VectorStore.created_at, page=page
-    )
-    counts = await store_tallies(session, [r.id for r in result.items])
+    result = await queries.list_page(session, project_id=project_id, page=page)
+    ids = [r.id for r in result.items]
+    counts = await store_tallies(session, project_id=project_id, store_ids=ids)
     data = [to_wire(row, counts[row.id]) for row in result.items]
     return ListPage[VectorStoreObject].of(data, has_more=result.has_more)
 
@@ -201,9 +197,5 @@ async def delete_store(
     session: AsyncSession, *, project_id: uuid.UUID, vector_store_id: str
 ) -> VectorStoreDeleted:
     await get_row(session, project_id=project_id, vector_store_id=vector_store_id)
-    await session.execute(
-        delete(VectorStore).where(
-            VectorStore.id == vector_store_id, VectorStore.project_id == project_id
-        )
-    )
+    await queries.delete(session, project_id=project_id, vector_store_id=vector_store_id)
     return VectorStoreDeleted(id=vector_store_id)

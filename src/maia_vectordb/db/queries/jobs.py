@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from maia_vectordb.db.models import File, IngestJob, VectorStore, VectorStoreFile
+from maia_vectordb.db.queries.scope import of_project
 from maia_vectordb.lifecycle import FileStatus
 
 
@@ -161,6 +162,20 @@ async def finish(session: AsyncSession, job_id: int) -> None:
 async def finish_many(session: AsyncSession, job_ids: list[int]) -> None:
     if job_ids:
         await session.execute(delete(IngestJob).where(IngestJob.id.in_(job_ids)))
+
+
+async def discard(
+    session: AsyncSession, *, project_id: uuid.UUID, vector_store_id: str, file_ids: list[str]
+) -> None:
+    """The jobs of attachments no longer awaiting ingestion (a cancelled batch's files)."""
+    if file_ids:
+        await session.execute(
+            delete(IngestJob).where(
+                IngestJob.vector_store_id == vector_store_id,
+                IngestJob.file_id.in_(file_ids),
+                of_project(IngestJob, project_id),
+            )
+        )
 
 
 async def depth(session: AsyncSession) -> int:

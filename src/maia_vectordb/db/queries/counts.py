@@ -5,6 +5,7 @@ Deriving rather than storing them means a count can never drift from the rows.
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from maia_vectordb.db.liveness import file_is_live
 from maia_vectordb.db.models import FileBatchFile, VectorStoreFile
+from maia_vectordb.db.queries.scope import of_project
 
 
 @dataclass
@@ -31,7 +33,7 @@ class Tally:
         return sum(self.by_status.values())
 
 
-def _counts(owner: InstrumentedAttribute[Any]) -> Select[Any]:
+def _counts(owner: InstrumentedAttribute[Any], project_id: uuid.UUID) -> Select[Any]:
     """Attachments of live files only: an expired file leaves the counts at expiry."""
     return (
         select(
@@ -41,7 +43,7 @@ def _counts(owner: InstrumentedAttribute[Any]) -> Select[Any]:
             func.coalesce(func.sum(VectorStoreFile.usage_bytes), 0),
         )
         .select_from(VectorStoreFile)
-        .where(file_is_live(VectorStoreFile.file_id))
+        .where(of_project(VectorStoreFile, project_id), file_is_live(VectorStoreFile.file_id))
         .group_by(owner, VectorStoreFile.status)
     )
 
@@ -55,19 +57,21 @@ async def _collect(session: AsyncSession, query: Select[Any]) -> dict[str, Tally
     return result
 
 
-async def store_tallies(session: AsyncSession, store_ids: Iterable[str]) -> dict[str, Tally]:
+async def store_tallies(
+    session: AsyncSession, *, project_id: uuid.UUID, store_ids: Iterable[str]
+) -> dict[str, Tally]:
     """Counts by status and summed usage for each store."""
     wanted = list(store_ids)
     if not wanted:
         return defaultdict(Tally)
     owner = VectorStoreFile.vector_store_id
-    return await _collect(session, _counts(owner).where(owner.in_(wanted)))
+    return await _collect(session, _counts(owner, project_id).where(owner.in_(wanted)))
 
 
-async def batch_tally(session: AsyncSession, batch_id: str) -> Tally:
+async def batch_tally(session: AsyncSession, *, project_id: uuid.UUID, batch_id: str) -> Tally:
     """Counts over the batch's own members, whichever batch last sent each file."""
     query = (
-        _counts(FileBatchFile.batch_id)
+        _counts(FileBatchFile.batch_id, project_id)
         .join(FileBatchFile, batch_member())
         .where(FileBatchFile.batch_id == batch_id)
     )

@@ -1,0 +1,172 @@
+"""Attachments (a file in a store): read, listed, paged text, relabelled, detached, upserted."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, case, func, update
+from sqlalchemy import delete as delete_rows
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from maia_vectordb.db.liveness import file_is_live
+from maia_vectordb.db.models import FileBatchFile, FileChunk, VectorStoreFile
+from maia_vectordb.db.pagination import Page, PageRequest, paginate
+from maia_vectordb.db.queries.counts import batch_member
+from maia_vectordb.db.queries.scope import in_owned_store, of_project, owned
+from maia_vectordb.lifecycle import FileStatus
+
+
+@dataclass(frozen=True)
+class NewAttachment:
+    file_id: str
+    attributes: dict[str, Any] | None
+    chunking_strategy: dict[str, Any]
+
+
+def _in_store(project_id: uuid.UUID, vector_store_id: str) -> Select[VectorStoreFile]:
+    """A store's attachments of live files: an expired file leaves the store at expiry."""
+    return owned(VectorStoreFile, project_id).where(
+        VectorStoreFile.vector_store_id == vector_store_id,
+        file_is_live(VectorStoreFile.file_id),
+    )
+
+
+def _one(project_id: uuid.UUID, vector_store_id: str, file_id: str) -> Select[VectorStoreFile]:
+    return _in_store(project_id, vector_store_id).where(VectorStoreFile.file_id == file_id)
+
+
+async def get(
+    session: AsyncSession,
+    *,
+    project_id: uuid.UUID,
+    vector_store_id: str,
+    file_id: str,
+    lock: bool = False,
+) -> VectorStoreFile | None:
+    """`lock`: the attachment row only (`FOR NO KEY UPDATE`), so a concurrent detach waits."""
+    query = _one(project_id, vector_store_id, file_id)
+    if lock:
+        query = query.with_for_update(of=VectorStoreFile, key_share=True)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def list_page(
+    session: AsyncSession,
+    *,
+    project_id: uuid.UUID,
+    vector_store_id: str,
+    page: PageRequest,
+    status: str | None,
+    batch_id: str | None,
+) -> Page[VectorStoreFile]:
+    """`batch_id`: only the files that batch sent, whichever batch last attached each."""
+    query = _in_store(project_id, vector_store_id)
+    if status is not None:
+        query = query.where(VectorStoreFile.status == status)
+    if batch_id is not None:
+        query = query.join(FileBatchFile, batch_member()).where(FileBatchFile.batch_id == batch_id)
+    return await paginate(
+        session, query, key=VectorStoreFile.file_id, created=VectorStoreFile.created_at, page=page
+    )
+
+
+async def content_slice(
+    session: AsyncSession,
+    *,
+    project_id: uuid.UUID,
+    vector_store_id: str,
+    file_id: str,
+    start: int,
+    chars: int,
+) -> tuple[int, str] | None:
+    """The parsed text's length and up to `chars` characters from `start` (PostgreSQL cuts
+    them out, so Python never holds the whole text); None when there is no such file."""
+    text = VectorStoreFile.content
+    query = _one(project_id, vector_store_id, file_id).with_only_columns(
+        func.length(text), func.substr(text, start + 1, chars)
+    )
+    row = (await session.execute(query)).first()
+    if row is None:
+        return None
+    return int(row[0] or 0), row[1] or ""
+
+
+async def relabel_chunks(
+    session: AsyncSession,
+    *,
+    project_id: uuid.UUID,
+    vector_store_id: str,
+    file_id: str,
+    attributes: dict[str, Any] | None,
+) -> None:
+    """Chunks carry a copy of their attachment's attributes, for filtered search."""
+    await session.execute(
+        update(FileChunk)
+        .where(
+            FileChunk.vector_store_id == vector_store_id,
+            FileChunk.file_id == file_id,
+            in_owned_store(FileChunk.vector_store_id, project_id),
+        )
+        .values(attributes=attributes)
+    )
+
+
+async def detach(
+    session: AsyncSession, *, project_id: uuid.UUID, vector_store_id: str, file_id: str
+) -> None:
+    """Its chunks, job and batch memberships go with it (foreign keys cascade)."""
+    await session.execute(
+        delete_rows(VectorStoreFile).where(
+            VectorStoreFile.vector_store_id == vector_store_id,
+            VectorStoreFile.file_id == file_id,
+            of_project(VectorStoreFile, project_id),
+        )
+    )
+
+
+async def attach(
+    session: AsyncSession,
+    *,
+    project_id: uuid.UUID,
+    vector_store_id: str,
+    files: Sequence[NewAttachment],
+    requeue: Sequence[FileStatus],
+) -> list[tuple[str, str]]:
+    """Each file attached `in_progress`; an existing attachment is replaced by the new one
+    only when its status is in `requeue`, else kept as it is. Returns every file's
+    `(file_id, status)` as it now stands."""
+    rows = [_row(project_id, vector_store_id, f) for f in files]
+    stmt = insert(VectorStoreFile).values(rows)
+    excluded = stmt.excluded
+    again = VectorStoreFile.status.in_(requeue)
+    upsert = stmt.on_conflict_do_update(
+        index_elements=[VectorStoreFile.vector_store_id, VectorStoreFile.file_id],
+        set_={
+            "status": _when(again, excluded.status, VectorStoreFile.status),
+            "last_error": _when(again, None, VectorStoreFile.last_error),
+            "attributes": _when(again, excluded.attributes, VectorStoreFile.attributes),
+            "chunking_strategy": _when(
+                again, excluded.chunking_strategy, VectorStoreFile.chunking_strategy
+            ),
+        },
+    ).returning(VectorStoreFile.file_id, VectorStoreFile.status)
+    return [(file_id, status) for file_id, status in await session.execute(upsert)]
+
+
+def _when(condition: Any, then: Any, otherwise: Any) -> Any:
+    return case((condition, then), else_=otherwise)
+
+
+def _row(project_id: uuid.UUID, vector_store_id: str, new: NewAttachment) -> dict[str, Any]:
+    return {
+        "vector_store_id": vector_store_id,
+        "file_id": new.file_id,
+        "project_id": project_id,
+        "status": FileStatus.IN_PROGRESS,
+        "attributes": new.attributes,
+        "chunking_strategy": new.chunking_strategy,
+    }
