@@ -21,9 +21,9 @@ from maia_vectordb.db.engine import with_vector_codecs
 from maia_vectordb.ingest.worker import IngestWorker
 from maia_vectordb.runtime import Database
 from maia_vectordb.state import AppState
+from tests.conftest import RequestHook
 
 IngestNow = Callable[[], Awaitable[int]]
-RequestHook = Callable[[httpx.Request], Awaitable[None]]
 
 
 @pytest.fixture(scope="session")
