@@ -30,19 +30,19 @@ from maia_vectordb.api.openapi import install_openapi
 from maia_vectordb.config import Settings
 from maia_vectordb.logging_setup import configure_logging
 from maia_vectordb.observability.metrics import Metrics
-from maia_vectordb.runtime import open_runtime
+from maia_vectordb.runtime import Database, open_runtime
 
 log = logging.getLogger(__name__)
 
 
 def _lifespan(
-    settings: Settings, metrics: Metrics
+    settings: Settings, metrics: Metrics, database: Database | None
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """Resources live exactly as long as the app: built on start, disposed in reverse."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_runtime(settings, metrics=metrics) as state:
+        async with open_runtime(settings, metrics=metrics, database=database) as state:
             app.state.maia = state
             log.info("app.started")
             yield
@@ -50,7 +50,9 @@ def _lifespan(
     return lifespan
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, *, database: Database | None = None) -> FastAPI:
+    """`database`: one the caller already holds (see `runtime.open_runtime`); by default
+    the lifespan opens its own."""
     # Built here, not in the lifespan: the middleware needs it before the app starts.
     metrics = Metrics.build()
     # The /docs and /redoc pages load their scripts from the package, never a CDN.
@@ -58,7 +60,7 @@ def create_app(settings: Settings) -> FastAPI:
         title="MAIA VectorDB",
         version=__version__,
         summary="OpenAI-compatible vector stores on PostgreSQL + pgvector",
-        lifespan=_lifespan(settings, metrics),
+        lifespan=_lifespan(settings, metrics, database),
     )
     # Outermost last: the guard answers 401/403 before the body limit reads a byte.
     app.add_middleware(

@@ -18,12 +18,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from maia_vectordb.config import HttpSettings, Settings
+from maia_vectordb.config import DatabaseSettings, HttpSettings, Settings
 from maia_vectordb.db.bootstrap import STARTUP_DB_TIMEOUT, prepare_schema, wait_for_database
 from maia_vectordb.db.embedded import embedded_postgres
-from maia_vectordb.db.engine import build_engine, build_search_engine, build_sessionmaker
+from maia_vectordb.db.engine import (
+    build_engine,
+    build_search_engine,
+    build_sessionmaker,
+    connection_sessionmaker,
+)
 
 if TYPE_CHECKING:
     from maia_vectordb.ingest.worker import IngestWorker
@@ -40,6 +45,19 @@ class Database:
     url: str
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    one_connection: bool = False
+    """Every session rides one connection its owner holds (`on_connection`). One
+    connection runs one statement at a time, so searches share it and nothing runs
+    beside the requests: no ingestion workers, no housekeeping."""
+
+    @classmethod
+    def on_connection(cls, connection: AsyncConnection) -> Database:
+        """The database as seen through `connection`, already migrated and inside a
+        transaction its owner ends: each unit of work becomes a savepoint, so the owner
+        can roll every request back at once (the API tests' isolation)."""
+        url = connection.engine.url.render_as_string(hide_password=False)
+        sessions = connection_sessionmaker(connection)
+        return cls(url=url, engine=connection.engine, sessionmaker=sessions, one_connection=True)
 
 
 @contextlib.contextmanager
@@ -83,19 +101,26 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
 
 @contextlib.asynccontextmanager
 async def open_runtime(
-    settings: Settings, *, metrics: Metrics | None = None
+    settings: Settings, *, metrics: Metrics | None = None, database: Database | None = None
 ) -> AsyncIterator[AppState]:
-    """Everything a serving process holds: database, engines, embedder, workers, housekeeping."""
+    """Everything a serving process holds: database, engines, embedder, workers, housekeeping.
+
+    `database`, when given, is one the caller opened and still owns (it is neither
+    started, migrated nor disposed here); when it is `one_connection`, the background
+    stages are left out."""
     from maia_vectordb.ingest.pool import running_workers
     from maia_vectordb.observability.metrics import Metrics
 
     metrics = metrics if metrics is not None else Metrics.build()
     async with contextlib.AsyncExitStack() as stack:
-        db = await stack.enter_async_context(open_database(settings))
+        db = database
+        if db is None:
+            db = await stack.enter_async_context(open_database(settings))
         metrics.pool.watch(db.engine.sync_engine.pool)
         state = await _serving_state(stack, settings, db, metrics)
-        await stack.enter_async_context(running_workers(build_workers(state), state.workers))
-        await stack.enter_async_context(scheduled(housekeeping(state)))
+        if not db.one_connection:
+            await stack.enter_async_context(running_workers(build_workers(state), state.workers))
+            await stack.enter_async_context(scheduled(housekeeping(state)))
         yield state
 
 
@@ -117,20 +142,29 @@ async def _serving_state(
         # Found (or downloaded) before serving: a missing model is one line at start,
         # not a failure on the first file.
         await default.load()
-    database = settings.database
-    search_engine = build_search_engine(database, database.search_url or db.url)
-    stack.push_async_callback(search_engine.dispose)
     await _seed_keys(settings.http, db.sessionmaker)
     return AppState(
         settings=settings,
         engine=db.engine,
         sessionmaker=db.sessionmaker,
-        search_sessionmaker=build_sessionmaker(search_engine),
+        search_sessionmaker=_search_sessionmaker(stack, settings.database, db),
         embedders=embedders,
         chunker=await asyncio.to_thread(Chunker),
         auth=AuthGate(db.sessionmaker, needs_keys=settings.http.needs_keys),
         metrics=metrics,
     )
+
+
+def _search_sessionmaker(
+    stack: contextlib.AsyncExitStack, database: DatabaseSettings, db: Database
+) -> async_sessionmaker[AsyncSession]:
+    """Searches read through their own autocommit pool (a replica's when configured),
+    unless every session must share the database's one connection."""
+    if db.one_connection:
+        return db.sessionmaker
+    search_engine = build_search_engine(database, database.search_url or db.url)
+    stack.push_async_callback(search_engine.dispose)
+    return build_sessionmaker(search_engine)
 
 
 async def _seed_keys(http: HttpSettings, sessionmaker: async_sessionmaker[AsyncSession]) -> None:

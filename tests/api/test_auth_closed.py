@@ -18,6 +18,9 @@ from maia_vectordb.config import Settings
 from maia_vectordb.key_spec import WeakKey
 from maia_vectordb.services import keys
 
+# Keys committed for apps built with settings of their own, and the keys CLI.
+pytestmark = pytest.mark.committed
+
 
 @asynccontextmanager
 async def serving(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:

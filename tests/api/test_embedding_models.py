@@ -12,7 +12,7 @@ import httpx
 import pytest
 from openai import AsyncOpenAI
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from maia_vectordb.config import Settings
 from maia_vectordb.db.search import cosine_distance
@@ -66,15 +66,14 @@ async def _search(sdk: AsyncOpenAI, store_id: str, query: str, **kwargs: object)
     return [hit.filename for hit in page.data]
 
 
-async def _chunk_widths(engine: AsyncEngine, store_id: str) -> set[int]:
+async def _chunk_widths(connection: AsyncConnection, store_id: str) -> set[int]:
     query = text("SELECT DISTINCT embedding_dim FROM file_chunks WHERE vector_store_id = :s")
-    async with engine.connect() as conn:
-        return set((await conn.execute(query, {"s": store_id})).scalars())
+    return set((await connection.execute(query, {"s": store_id})).scalars())
 
 
 class TestTwoModelsInOneDatabase:
     async def test_each_store_embeds_and_searches_with_its_own_model(
-        self, sdk: AsyncOpenAI, engine: AsyncEngine, fake_openai: FakeOpenAIServer
+        self, sdk: AsyncOpenAI, connection: AsyncConnection, fake_openai: FakeOpenAIServer
     ) -> None:
         openai_store = await _filled(sdk)
         local_store = await _filled(
@@ -83,8 +82,8 @@ class TestTwoModelsInOneDatabase:
             embedding_dimension=384,
             provider_id="local",
         )
-        assert await _chunk_widths(engine, openai_store) == {1536}
-        assert await _chunk_widths(engine, local_store) == {384}
+        assert await _chunk_widths(connection, openai_store) == {1536}
+        assert await _chunk_widths(connection, local_store) == {384}
         # Meaning with no shared words: only the local model can find it.
         assert (await _search(sdk, local_store, "automobile repair"))[0] == "cars.txt"
         # The fake OpenAI embeds lexically: shared words find it.
@@ -95,13 +94,13 @@ class TestTwoModelsInOneDatabase:
             assert set(hits) == {"cars.txt", "pets.txt"}
 
     async def test_deleting_one_store_leaves_the_other(
-        self, sdk: AsyncOpenAI, engine: AsyncEngine
+        self, sdk: AsyncOpenAI, connection: AsyncConnection
     ) -> None:
         openai_store = await _filled(sdk)
         local_store = await _filled(sdk, embedding_model="sentence-transformers/all-MiniLM-L6-v2")
         await sdk.vector_stores.delete(openai_store)
-        assert await _chunk_widths(engine, openai_store) == set()
-        assert await _chunk_widths(engine, local_store) == {384}
+        assert await _chunk_widths(connection, openai_store) == set()
+        assert await _chunk_widths(connection, local_store) == {384}
         assert (await _search(sdk, local_store, "automobile repair"))[0] == "cars.txt"
 
     @pytest.mark.parametrize(("dimensions", "index"), [(384, "384"), (1536, "1536")])

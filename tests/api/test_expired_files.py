@@ -6,7 +6,7 @@ import asyncio
 
 import httpx
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 async def _completed_store(client: httpx.AsyncClient, names: list[str]) -> tuple[str, list[str]]:
@@ -27,22 +27,21 @@ async def _completed_store(client: httpx.AsyncClient, names: list[str]) -> tuple
     raise AssertionError("ingestion did not finish")
 
 
-async def _expire(engine: AsyncEngine, file_id: str) -> None:
+async def _expire(connection: AsyncConnection, file_id: str) -> None:
     """As the clock would: the purge has not run, the rows are all still there."""
-    async with engine.begin() as conn:
-        await conn.execute(
-            text("UPDATE files SET expires_at = now() - interval '1 second' WHERE id = :f"),
-            {"f": file_id},
-        )
+    await connection.execute(
+        text("UPDATE files SET expires_at = now() - interval '1 second' WHERE id = :f"),
+        {"f": file_id},
+    )
 
 
 class TestExpiredFileDisappears:
     async def test_from_counts_listings_and_search(
-        self, client: httpx.AsyncClient, engine: AsyncEngine
+        self, client: httpx.AsyncClient, connection: AsyncConnection
     ) -> None:
         store, (kept, gone) = await _completed_store(client, ["kept.txt", "gone.txt"])
         before = (await client.get(f"/v1/vector_stores/{store}")).json()
-        await _expire(engine, gone)
+        await _expire(connection, gone)
         after = (await client.get(f"/v1/vector_stores/{store}")).json()
         assert after["file_counts"]["total"] == 1
         assert after["file_counts"]["completed"] == 1
@@ -59,22 +58,22 @@ class TestExpiredFileDisappears:
             assert {h["file_id"] for h in hits.json()["data"]} == {kept}, mode
 
     async def test_attachment_reads_are_404(
-        self, client: httpx.AsyncClient, engine: AsyncEngine
+        self, client: httpx.AsyncClient, connection: AsyncConnection
     ) -> None:
         store, (gone,) = await _completed_store(client, ["gone.txt"])
-        await _expire(engine, gone)
+        await _expire(connection, gone)
         base = f"/v1/vector_stores/{store}/files/{gone}"
         assert (await client.get(base)).status_code == 404
         assert (await client.get(f"{base}/content")).status_code == 404
         assert (await client.post(base, json={"attributes": {"a": 1}})).status_code == 404
 
     async def test_from_batch_counts_and_files(
-        self, client: httpx.AsyncClient, engine: AsyncEngine
+        self, client: httpx.AsyncClient, connection: AsyncConnection
     ) -> None:
         store, ids = await _completed_store(client, ["a.txt", "b.txt"])
         url = f"/v1/vector_stores/{store}/file_batches"
         batch = (await client.post(url, json={"file_ids": ids})).json()
-        await _expire(engine, ids[0])
+        await _expire(connection, ids[0])
         read = (await client.get(f"{url}/{batch['id']}")).json()
         assert read["file_counts"]["total"] == 1
         listed = (await client.get(f"{url}/{batch['id']}/files")).json()

@@ -48,6 +48,7 @@ class TestCreate:
         }
         assert listed == {a: {"n": 1}, b: None}
 
+    @pytest.mark.committed  # the SDK helper uploads the files concurrently
     async def test_upload_and_poll_helper(self, sdk: AsyncOpenAI) -> None:
         store = await sdk.vector_stores.create()
         files = [(f"{i}.md", f"# Title {i}".encode()) for i in range(3)]
@@ -86,6 +87,7 @@ class TestCreate:
 
 
 class TestCancel:
+    @pytest.mark.committed  # needs the workers to lag behind the cancel
     async def test_cancel_stops_pending_files(self, settings: object, sdk: AsyncOpenAI) -> None:
         store = await sdk.vector_stores.create()
         ids = await _uploads(sdk, 40)

@@ -12,9 +12,11 @@ from fastapi import FastAPI
 from openai import AsyncOpenAI
 from openai.types import FileObject
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from maia_vectordb.config import Settings
+from maia_vectordb.db.engine import connection_sessionmaker
+from maia_vectordb.runtime import Database
 
 
 class TestUpload:
@@ -53,12 +55,12 @@ class TestUpload:
         assert response.json()["error"]["param"] == "file"
 
     async def test_too_large_is_413_and_stores_nothing(
-        self, settings: Settings, sdk: AsyncOpenAI
+        self, settings: Settings, sdk: AsyncOpenAI, database: Database | None
     ) -> None:
         from maia_vectordb.app import create_app
 
         small = settings.replace(MAX_UPLOAD_BYTES=1000, INGEST_WORKERS=0)
-        app: FastAPI = create_app(small)
+        app: FastAPI = create_app(small, database=database)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(
@@ -114,10 +116,8 @@ class TestReadListDelete:
 
 class TestExpiry:
     async def test_expired_files_vanish_and_are_purged(
-        self, sdk: AsyncOpenAI, engine: AsyncEngine
+        self, sdk: AsyncOpenAI, connection: AsyncConnection
     ) -> None:
-        from sqlalchemy.ext.asyncio import async_sessionmaker
-
         from maia_vectordb.services.files import purge_expired
 
         kept = await sdk.files.create(file=("keep.txt", b"k"), purpose="assistants")
@@ -126,16 +126,13 @@ class TestExpiry:
             purpose="batch",
             expires_after={"anchor": "created_at", "seconds": 3600},
         )
-        async with engine.begin() as conn:
-            await conn.execute(
-                text("UPDATE files SET expires_at = now() - interval '1 second' WHERE id = :f"),
-                {"f": made.id},
-            )
+        await connection.execute(
+            text("UPDATE files SET expires_at = now() - interval '1 second' WHERE id = :f"),
+            {"f": made.id},
+        )
         with pytest.raises(openai.NotFoundError):
             await sdk.files.retrieve(made.id)
         assert [f.id for f in (await sdk.files.list()).data] == [kept.id]
-        async with async_sessionmaker(engine)() as session, session.begin():
+        async with connection_sessionmaker(connection)() as session, session.begin():
             assert await purge_expired(session) == 1
-        async with engine.connect() as conn:
-            left = await conn.scalar(text("SELECT count(*) FROM files"))
-        assert left == 1
+        assert await connection.scalar(text("SELECT count(*) FROM files")) == 1

@@ -26,6 +26,9 @@ FORM_HEAD = (
 )
 FORM_TAIL = b"\r\n--b0undary--\r\n"
 
+# Slow and stalled clients beside other requests, keys committed for apps of their own.
+pytestmark = pytest.mark.committed
+
 
 @dataclass
 class Tracked:

@@ -20,6 +20,9 @@ from tests.fakes.db_proxy import DatabaseProxy, database_proxy
 
 ROUTES = ("/v1/vector_stores", "/v1/files")
 
+# Outages and an exhausted pool need the app's own pools, reached through a proxy.
+pytestmark = pytest.mark.committed
+
 
 @pytest.fixture
 async def proxy(migrated_url: str) -> AsyncIterator[DatabaseProxy]:

@@ -17,6 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 ROUNDS = 12
 OK = {200, 404}
 
+# Both requests of a race run at once: one connection cannot serve them.
+pytestmark = pytest.mark.committed
+
 Race = Callable[[httpx.AsyncClient, str, str], tuple[Awaitable[httpx.Response], ...]]
 
 

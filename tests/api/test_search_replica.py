@@ -19,9 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from maia_vectordb.app import create_app
 from maia_vectordb.config import Settings
 
-pytestmark = pytest.mark.skipif(
-    bool(os.environ.get("TEST_DATABASE_URL")), reason="needs a role it can create (embedded)"
-)
+# The replica is a second role reading committed rows through its own pool.
+pytestmark = [
+    pytest.mark.committed,
+    pytest.mark.skipif(
+        bool(os.environ.get("TEST_DATABASE_URL")), reason="needs a role it can create (embedded)"
+    ),
+]
 
 
 @pytest.fixture

@@ -29,6 +29,9 @@ MODES: dict[str, dict[str, Any]] = {
     "two queries": {"search_mode": "hybrid", "extra": ["oceans"]},
 }
 
+# Counts the round trips of the search pool itself, reached through a proxy.
+pytestmark = pytest.mark.committed
+
 
 @pytest.fixture
 async def proxy(migrated_url: str) -> AsyncIterator[DatabaseProxy]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import httpx
@@ -11,18 +11,27 @@ import openai
 import pytest
 from fastapi import FastAPI
 from openai import AsyncOpenAI
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from maia_vectordb.db.engine import connection_sessionmaker
+from maia_vectordb.runtime import Database
 from maia_vectordb.services import keys
+from tests.conftest import RequestHook
 
 Call = Callable[[AsyncOpenAI], Any]
+AsProject = Callable[[str | None], AbstractAsyncContextManager[AsyncOpenAI]]
 
 
 @asynccontextmanager
-async def _as(app: FastAPI, key: str | None) -> AsyncIterator[AsyncOpenAI]:
+async def _as(
+    app: FastAPI, key: str | None, hooks: list[RequestHook]
+) -> AsyncIterator[AsyncOpenAI]:
     headers = {} if key is None else {"Authorization": f"Bearer {key}"}
     http = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://localhost", headers=headers
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://localhost",
+        headers=headers,
+        event_hooks={"request": hooks},
     )
     client = AsyncOpenAI(
         base_url="http://localhost/v1", api_key=key or "none", http_client=http, max_retries=0
@@ -34,8 +43,14 @@ async def _as(app: FastAPI, key: str | None) -> AsyncIterator[AsyncOpenAI]:
 
 
 @pytest.fixture
-async def project_keys(engine: AsyncEngine) -> dict[str, str]:
-    async with async_sessionmaker(engine)() as session, session.begin():
+def as_project(app: FastAPI, before_request: list[RequestHook]) -> AsProject:
+    """An SDK client of the test's app that presents `key`, as `sdk` is one without."""
+    return lambda key: _as(app, key, before_request)
+
+
+@pytest.fixture
+async def project_keys(connection: AsyncConnection) -> dict[str, str]:
+    async with connection_sessionmaker(connection)() as session, session.begin():
         return {
             "alice": await keys.create_key(session, project="alice"),
             "bob": await keys.create_key(session, project="bob"),
@@ -43,9 +58,9 @@ async def project_keys(engine: AsyncEngine) -> dict[str, str]:
 
 
 @pytest.fixture
-async def alice_world(app: FastAPI, project_keys: dict[str, str]) -> dict[str, str]:
+async def alice_world(as_project: AsProject, project_keys: dict[str, str]) -> dict[str, str]:
     """Alice's store, file, attachment and batch, fully ingested."""
-    async with _as(app, project_keys["alice"]) as alice:
+    async with as_project(project_keys["alice"]) as alice:
         store = await alice.vector_stores.create(name="alice-private")
         made = await alice.files.create(
             file=("secret.txt", b"alice secret plans"), purpose="assistants"
@@ -98,21 +113,25 @@ FOREIGN_CALLS: dict[str, Callable[[AsyncOpenAI, dict[str, str]], Any]] = {
 class TestIsolation:
     @pytest.mark.parametrize("name", sorted(FOREIGN_CALLS))
     async def test_other_projects_ids_are_404(
-        self, app: FastAPI, project_keys: dict[str, str], alice_world: dict[str, str], name: str
+        self,
+        as_project: AsProject,
+        project_keys: dict[str, str],
+        alice_world: dict[str, str],
+        name: str,
     ) -> None:
-        async with _as(app, project_keys["bob"]) as bob:
+        async with as_project(project_keys["bob"]) as bob:
             with pytest.raises(openai.NotFoundError):
                 await FOREIGN_CALLS[name](bob, alice_world)
-        async with _as(app, project_keys["alice"]) as alice:
+        async with as_project(project_keys["alice"]) as alice:
             assert (
                 await alice.vector_stores.retrieve(alice_world["store"])
             ).name == "alice-private"
             assert (await alice.files.retrieve(alice_world["file"])).filename == "secret.txt"
 
     async def test_bob_cannot_attach_alices_file_to_his_store(
-        self, app: FastAPI, project_keys: dict[str, str], alice_world: dict[str, str]
+        self, as_project: AsProject, project_keys: dict[str, str], alice_world: dict[str, str]
     ) -> None:
-        async with _as(app, project_keys["bob"]) as bob:
+        async with as_project(project_keys["bob"]) as bob:
             mine = await bob.vector_stores.create()
             with pytest.raises(openai.NotFoundError):
                 await bob.vector_stores.files.create(
@@ -122,9 +141,9 @@ class TestIsolation:
                 await bob.vector_stores.create(file_ids=[alice_world["file"]])
 
     async def test_lists_show_only_own_objects(
-        self, app: FastAPI, project_keys: dict[str, str], alice_world: dict[str, str]
+        self, as_project: AsProject, project_keys: dict[str, str], alice_world: dict[str, str]
     ) -> None:
-        async with _as(app, project_keys["bob"]) as bob:
+        async with as_project(project_keys["bob"]) as bob:
             own = await bob.vector_stores.create(name="bob-store")
             stores = [s.id async for s in bob.vector_stores.list()]
             files = [f.id async for f in bob.files.list()]
@@ -152,11 +171,11 @@ class TestAuthentication:
         assert "sk-maia-wrong" not in error["message"]
 
     async def test_revoked_key_is_401(
-        self, app: FastAPI, engine: AsyncEngine, project_keys: dict[str, str]
+        self, as_project: AsProject, connection: AsyncConnection, project_keys: dict[str, str]
     ) -> None:
-        async with async_sessionmaker(engine)() as session, session.begin():
+        async with connection_sessionmaker(connection)() as session, session.begin():
             await keys.revoke_key(session, key_or_prefix=project_keys["bob"])
-        async with _as(app, project_keys["bob"]) as bob:
+        async with as_project(project_keys["bob"]) as bob:
             with pytest.raises(openai.AuthenticationError):
                 await bob.vector_stores.list()
 
@@ -166,11 +185,11 @@ class TestAuthentication:
         assert (await client.get("/health/ready")).status_code == 200
 
     async def test_use_is_recorded(
-        self, app: FastAPI, engine: AsyncEngine, project_keys: dict[str, str]
+        self, as_project: AsProject, connection: AsyncConnection, project_keys: dict[str, str]
     ) -> None:
-        async with _as(app, project_keys["alice"]) as alice:
+        async with as_project(project_keys["alice"]) as alice:
             await alice.vector_stores.list()
-        async with async_sessionmaker(engine)() as session:
+        async with connection_sessionmaker(connection)() as session:
             listed = {k.project: k for k in await keys.list_keys(session)}
         assert listed["alice"].last_used_at is not None
         assert listed["bob"].last_used_at is None
@@ -178,7 +197,9 @@ class TestAuthentication:
     async def test_without_keys_the_server_is_open(self, client: httpx.AsyncClient) -> None:
         assert (await client.get("/v1/vector_stores")).status_code == 200
 
-    async def test_seeded_keys_from_settings(self, settings: Any, engine: AsyncEngine) -> None:
+    async def test_seeded_keys_from_settings(
+        self, settings: Any, database: Database | None, before_request: list[RequestHook]
+    ) -> None:
         from pydantic import SecretStr
 
         from maia_vectordb.app import create_app
@@ -186,9 +207,9 @@ class TestAuthentication:
         seeded = settings.replace(
             MAIA_API_KEYS=SecretStr("team:sk-seeded-team-0001, sk-seeded-default-2")
         )
-        app = create_app(seeded)
+        app = create_app(seeded, database=database)
         async with app.router.lifespan_context(app):
-            async with _as(app, "sk-seeded-team-0001") as team:
+            async with _as(app, "sk-seeded-team-0001", before_request) as team:
                 await team.vector_stores.create(name="t")
-            async with _as(app, "sk-seeded-default-2") as default:
+            async with _as(app, "sk-seeded-default-2", before_request) as default:
                 assert [s async for s in default.vector_stores.list()] == []

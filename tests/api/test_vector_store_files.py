@@ -10,7 +10,7 @@ import pytest
 from openai import AsyncOpenAI
 from openai.types.vector_stores import VectorStoreFile
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 STORY = "The quick brown fox jumps over the lazy dog. " * 400
 
@@ -20,7 +20,9 @@ async def _upload(sdk: AsyncOpenAI, name: str, data: bytes) -> str:
 
 
 class TestAttach:
-    async def test_upload_and_poll_completes(self, sdk: AsyncOpenAI, engine: AsyncEngine) -> None:
+    async def test_upload_and_poll_completes(
+        self, sdk: AsyncOpenAI, connection: AsyncConnection
+    ) -> None:
         store = await sdk.vector_stores.create(name="s")
         done = await sdk.vector_stores.files.upload_and_poll(
             vector_store_id=store.id, file=("story.txt", STORY.encode()), poll_interval_ms=50
@@ -30,10 +32,9 @@ class TestAttach:
         assert done.usage_bytes > 0
         assert done.chunking_strategy is not None
         assert done.chunking_strategy.type == "static"
-        async with engine.connect() as conn:
-            count = await conn.scalar(
-                text("SELECT count(*) FROM file_chunks WHERE file_id = :f"), {"f": done.id}
-            )
+        count = await connection.scalar(
+            text("SELECT count(*) FROM file_chunks WHERE file_id = :f"), {"f": done.id}
+        )
         assert count is not None
         assert count > 1
         refreshed = await sdk.vector_stores.retrieve(store.id)
@@ -114,15 +115,14 @@ class TestAttach:
             await sdk.vector_stores.files.create(vector_store_id=store.id, file_id="file-nope")
 
     async def test_expired_store_refuses_files_but_reads(
-        self, sdk: AsyncOpenAI, engine: AsyncEngine
+        self, sdk: AsyncOpenAI, connection: AsyncConnection
     ) -> None:
         store = await sdk.vector_stores.create(
             expires_after={"anchor": "last_active_at", "days": 1}
         )
-        async with engine.begin() as conn:
-            await conn.execute(
-                text("UPDATE vector_stores SET expires_at = now() - interval '1 minute'")
-            )
+        await connection.execute(
+            text("UPDATE vector_stores SET expires_at = now() - interval '1 minute'")
+        )
         assert (await sdk.vector_stores.retrieve(store.id)).status == "expired"
         file_id = await _upload(sdk, "a.txt", b"alpha")
         with pytest.raises(openai.BadRequestError, match="expired"):
@@ -180,7 +180,7 @@ class TestReadUpdateDelete:
         assert "Visible words" in text_
         assert "p{}" not in text_
 
-    async def test_update_attributes(self, sdk: AsyncOpenAI, engine: AsyncEngine) -> None:
+    async def test_update_attributes(self, sdk: AsyncOpenAI, connection: AsyncConnection) -> None:
         store = await sdk.vector_stores.create()
         done = await sdk.vector_stores.files.upload_and_poll(
             vector_store_id=store.id, file=("a.txt", b"alpha beta"), poll_interval_ms=50
@@ -189,15 +189,14 @@ class TestReadUpdateDelete:
             file_id=done.id, vector_store_id=store.id, attributes={"lang": "en", "year": 2024}
         )
         assert updated.attributes == {"lang": "en", "year": 2024}
-        async with engine.connect() as conn:
-            stored = await conn.scalar(
-                text("SELECT attributes FROM file_chunks WHERE file_id = :f LIMIT 1"),
-                {"f": done.id},
-            )
+        stored = await connection.scalar(
+            text("SELECT attributes FROM file_chunks WHERE file_id = :f LIMIT 1"),
+            {"f": done.id},
+        )
         assert stored == {"lang": "en", "year": 2024}
 
     async def test_detach_keeps_the_file_and_drops_chunks(
-        self, sdk: AsyncOpenAI, engine: AsyncEngine
+        self, sdk: AsyncOpenAI, connection: AsyncConnection
     ) -> None:
         store = await sdk.vector_stores.create()
         done = await sdk.vector_stores.files.upload_and_poll(
@@ -206,8 +205,7 @@ class TestReadUpdateDelete:
         deleted = await sdk.vector_stores.files.delete(file_id=done.id, vector_store_id=store.id)
         assert deleted.deleted is True
         assert (await sdk.files.retrieve(done.id)).id == done.id
-        async with engine.connect() as conn:
-            count = await conn.scalar(text("SELECT count(*) FROM file_chunks"))
+        count = await connection.scalar(text("SELECT count(*) FROM file_chunks"))
         assert count == 0
         assert (await sdk.vector_stores.retrieve(store.id)).file_counts.total == 0
 
@@ -236,6 +234,7 @@ class TestReadUpdateDelete:
         assert len(every.data) == 2
 
 
+@pytest.mark.committed  # concurrent requests: one connection cannot serve them at once
 class TestConcurrency:
     async def test_parallel_attaches_all_complete(self, sdk: AsyncOpenAI) -> None:
         store = await sdk.vector_stores.create()

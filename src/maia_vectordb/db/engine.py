@@ -7,6 +7,7 @@ from typing import Any
 from pgvector.asyncpg import register_vector
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -46,6 +47,11 @@ def _engine(database: DatabaseSettings, url: str, **options: Any) -> AsyncEngine
         connect_args={"timeout": database.connect_timeout},
         **options,
     )
+    return with_vector_codecs(engine)
+
+
+def with_vector_codecs(engine: AsyncEngine) -> AsyncEngine:
+    """Every connection `engine` opens speaks halfvec in binary, as the queries expect."""
     event.listen(engine.sync_engine, "connect", _register_vector_codecs)
     return engine
 
@@ -57,3 +63,11 @@ def _register_vector_codecs(dbapi_connection: Any, _record: Any) -> None:
 
 def build_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def connection_sessionmaker(connection: AsyncConnection) -> async_sessionmaker[AsyncSession]:
+    """Sessions on one connection already inside its owner's transaction: a session's
+    begin and commit become SAVEPOINT and RELEASE, and only the owner ends the transaction."""
+    return async_sessionmaker(
+        bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+    )
