@@ -233,7 +233,15 @@ class TestLazyImports:
             "import maia_vectordb.cli.keys, maia_vectordb.cli.quiet, maia_vectordb.runtime\n"
             "import maia_vectordb.db.migrate, maia_vectordb.services.keys"
         )
-        heavy = {"alembic", "fastapi", "openai", "tiktoken", "onnxruntime", "numpy"}
+        heavy = {
+            "alembic",
+            "fastapi",
+            "openai",
+            "tiktoken",
+            "onnxruntime",
+            "numpy",
+            "prometheus_client",
+        }
         assert heavy_modules_loaded(setup, heavy) == []
 
     def test_serving_without_an_openai_provider_leaves_the_sdk_out(self) -> None:

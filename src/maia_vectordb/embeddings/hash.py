@@ -10,8 +10,10 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
-from maia_vectordb.observability.metrics import Metrics
+if TYPE_CHECKING:
+    from maia_vectordb.observability.metrics import Metrics
 
 HASH_MODEL = "hash"
 WORD = re.compile(r"\w+")

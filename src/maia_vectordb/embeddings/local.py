@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 
 from maia_vectordb.config import EmbeddingSettings
 from maia_vectordb.embeddings.model_files import MODEL_NAME, ensure_files, given_directory
-from maia_vectordb.observability.metrics import Metrics
 
 if TYPE_CHECKING:
     from maia_vectordb.embeddings.onnx_model import LoadedModel
+    from maia_vectordb.observability.metrics import Metrics
 
 LOCAL_DIMENSIONS = 384
 # A query waits for at most one batch of an ingesting file: bound each batch's padded
