@@ -12,8 +12,8 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from maia_vectordb.db.queries import vector_store_files as queries
-from maia_vectordb.errors import NotFound
 from maia_vectordb.schemas.vector_store_files import ContentPart, FileContentPage
+from maia_vectordb.services.vector_store_files import attachment_not_found
 
 PAGE_CHARS = 1_000_000
 # A page ends after its last line break when one falls in its second half.
@@ -39,10 +39,7 @@ async def content_page(
         chars=page_chars,
     )
     if row is None:
-        raise NotFound(
-            f"No file found with id '{file_id}' in vector store '{vector_store_id}'.",
-            param="file_id",
-        )
+        raise attachment_not_found(vector_store_id, file_id)
     length, piece = row
     if not piece:
         return FileContentPage(data=[])

@@ -37,6 +37,13 @@ def to_wire(row: VectorStoreFile) -> VectorStoreFileObject:
     )
 
 
+def attachment_not_found(vector_store_id: str, file_id: str) -> NotFound:
+    return NotFound(
+        f"No file found with id '{file_id}' in vector store '{vector_store_id}'.",
+        param="file_id",
+    )
+
+
 async def get_row(
     session: AsyncSession,
     *,
@@ -54,10 +61,7 @@ async def get_row(
         lock=lock,
     )
     if row is None:
-        raise NotFound(
-            f"No file found with id '{file_id}' in vector store '{vector_store_id}'.",
-            param="file_id",
-        )
+        raise attachment_not_found(vector_store_id, file_id)
     return row
 
 
