@@ -26,6 +26,8 @@ FloatArray = npt.NDArray[np.float32]
 class LoadedModel:
     session: onnxruntime.InferenceSession
     tokenizer: Tokenizer
+    hidden_output: str
+    """The per-token output ([batch, tokens, width]); exports name it differently."""
 
     @classmethod
     def load(cls, directory: Path, *, threads: int) -> LoadedModel:
@@ -39,12 +41,8 @@ class LoadedModel:
         # As shipped it pads and truncates to 128; sentence-transformers uses 256, no padding.
         tokenizer.enable_truncation(MAX_TOKENS)
         tokenizer.no_padding()
-        return cls(session, tokenizer)
-
-    @property
-    def hidden_output(self) -> str:
-        """The per-token output ([batch, tokens, width]); exports name it differently."""
-        return next(str(o.name) for o in self.session.get_outputs() if len(o.shape) == 3)
+        hidden = next(str(o.name) for o in session.get_outputs() if len(o.shape) == 3)
+        return cls(session, tokenizer, hidden)
 
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
         return [encoding.ids for encoding in self.tokenizer.encode_batch(list(texts))]
