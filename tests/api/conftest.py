@@ -22,6 +22,7 @@ from maia_vectordb.ingest.worker import IngestWorker
 from maia_vectordb.runtime import Database
 from maia_vectordb.state import AppState
 from tests.conftest import RequestHook
+from tests.fakes.db_proxy import DatabaseProxy, database_proxy
 
 IngestNow = Callable[[], Awaitable[int]]
 
@@ -98,3 +99,10 @@ def before_request(request: pytest.FixtureRequest, database: Database | None) ->
         await ingest_now()
 
     return [drain]
+
+
+@pytest.fixture
+async def proxy(migrated_url: str) -> AsyncIterator[DatabaseProxy]:
+    """A TCP proxy to the test database that a test can cut or count (committed tier)."""
+    async with database_proxy(migrated_url) as proxy:
+        yield proxy

@@ -16,18 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from maia_vectordb.app import create_app
 from maia_vectordb.config import Settings
 from maia_vectordb.db.outage import is_database_outage
-from tests.fakes.db_proxy import DatabaseProxy, database_proxy
+from tests.fakes.db_proxy import DatabaseProxy
 
 ROUTES = ("/v1/vector_stores", "/v1/files")
 
 # Outages and an exhausted pool need the app's own pools, reached through a proxy.
 pytestmark = pytest.mark.committed
-
-
-@pytest.fixture
-async def proxy(migrated_url: str) -> AsyncIterator[DatabaseProxy]:
-    async with database_proxy(migrated_url) as proxy:
-        yield proxy
 
 
 @contextlib.asynccontextmanager

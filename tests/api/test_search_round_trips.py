@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from maia_vectordb.app import create_app
 from maia_vectordb.config import Settings
-from tests.fakes.db_proxy import DatabaseProxy, database_proxy
+from tests.fakes.db_proxy import DatabaseProxy
 
 DOCS = {
     "fox.txt": ("The quick brown fox jumps over the lazy dog.", {"lang": "en"}),
@@ -31,12 +31,6 @@ MODES: dict[str, dict[str, Any]] = {
 
 # Counts the round trips of the search pool itself, reached through a proxy.
 pytestmark = pytest.mark.committed
-
-
-@pytest.fixture
-async def proxy(migrated_url: str) -> AsyncIterator[DatabaseProxy]:
-    async with database_proxy(migrated_url) as proxy:
-        yield proxy
 
 
 @pytest.fixture
