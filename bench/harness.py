@@ -164,10 +164,17 @@ def server_env(**settings: str) -> dict[str, str]:
 
 
 @contextmanager
-def maia_server(workdir: Path, *options: str, **settings: str) -> Iterator[Server]:
-    """`python -m maia_vectordb serve [options]` on a free port, run from `workdir` (no `.env`)."""
+def maia_server(
+    workdir: Path, *options: str, profile_to: Path | None = None, **settings: str
+) -> Iterator[Server]:
+    """`python -m maia_vectordb serve [options]` on a free port, run from `workdir` (no `.env`).
+
+    `profile_to`: run it under cProfile, written there when the server exits (its main
+    thread only: work in `asyncio.to_thread` is not in it)."""
     port = free_port()
-    args = [sys.executable, "-m", "maia_vectordb", "serve", "--port", str(port), *options]
+    profiler = ["-m", "cProfile", "-o", str(profile_to)] if profile_to is not None else []
+    args = [sys.executable, *profiler, "-m", "maia_vectordb", "serve", "--port", str(port)]
+    args += options
     log_path = workdir / f"server-{port}.log"
     env = server_env(**settings)
     with child_process(args, env=env, log_path=log_path, cwd=workdir) as proc:
@@ -215,11 +222,16 @@ def revision() -> str:
     return done.stdout.strip()
 
 
+def load_average() -> str:
+    """The 1/5/15-minute load average, as every figure is printed with."""
+    return "/".join(f"{value:.1f}" for value in os.getloadavg())
+
+
 def machine() -> str:
     """Cores, memory, and the load average at the end: other work on the host skews figures."""
     cores = os.cpu_count() or 0
     pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    load = "/".join(f"{value:.1f}" for value in os.getloadavg())
+    load = load_average()
     return (
         f"{cores} cores, {pages / 2**30:.0f} GiB RAM, Python {sys.version.split()[0]}, "
         f"load average {load} (1/5/15 min) at the end"

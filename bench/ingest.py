@@ -1,18 +1,24 @@
 """Ingestion benchmark: files/s, chunks/s and tokens/s of the live server, end to end.
 
-    uv run python bench/ingest.py [--mb 50] [--files 500]
+    uv run python bench/ingest.py [--mb 50] [--files 500] [--corpus synthetic|scifact]
         [--embedder hash|fake-openai|fake-openai-latent|all] [--dims 1536]
-        [--workers N] [--server-workers N]
+        [--workers N] [--server-workers N] [--base-chunks N] [--profile DIR]
 
 Generates a deterministic corpus (.txt and .md), then for each embedder starts
 `maia_vectordb serve` with a fresh data directory (embedded PostgreSQL), uploads every
 file through `/v1/files`, attaches them to a new store in file batches of at most 500,
-and polls until all are done. `fake-openai` points the server's OpenAI client at a local
-fake that answers at once, so the figures are the server's own cost: `fake-openai`
-returns uniform random vectors (the hardest, costliest case for HNSW inserts) and
-`fake-openai-latent` embedding-like ones (low intrinsic dimension, texts sharing words
-nearby), which is what real models give. Reports
-throughput and the peak memory of the server and of PostgreSQL as a markdown table.
+and polls until all are done. `--corpus scifact` uploads the first `--files` SciFact
+abstracts instead (one chunk each, `--mb` unused). `--base-chunks N` first loads N
+chunks into another store by plain SQL and waits for its index (ingest_base.py), so the
+ingest runs inside a table that large; "index ready" is then first upload to the
+ingested store's own index being valid, when it is large enough to get one.
+`--profile DIR` runs the server under cProfile (`DIR/<embedder>.prof`).
+`fake-openai` points the server's OpenAI client at a local fake that answers at once,
+so the figures are the server's own cost: `fake-openai` returns uniform random vectors
+(the hardest, costliest case for HNSW inserts) and `fake-openai-latent` embedding-like
+ones (low intrinsic dimension, texts sharing words nearby), which is what real models
+give. Reports throughput and the peak memory of the server and of PostgreSQL as a
+markdown table.
 """
 
 from __future__ import annotations
@@ -31,13 +37,23 @@ from pathlib import Path
 import asyncpg
 import httpx
 import psutil
-from harness import fake_openai, log, machine, maia_server, markdown_table, revision
-from ingest_client import ingest
-from ingest_corpus import Document, corpus
+from harness import (
+    fake_openai,
+    load_average,
+    log,
+    machine,
+    maia_server,
+    markdown_table,
+    revision,
+)
+from ingest_base import index_min_chunks, preload, wait_for_index
+from ingest_client import Timing, ingest
+from ingest_corpus import Document, corpus, scifact
 from memory import Peaks, peak_memory
 
 SEED = 20261123
 EMBEDDERS = ("hash", "fake-openai", "fake-openai-latent")
+CORPORA = ("synthetic", "scifact")
 HEADERS = (
     "embedder",
     "files",
@@ -46,6 +62,7 @@ HEADERS = (
     "tokens",
     "upload s",
     "wall s",
+    "index ready s",
     "files/s",
     "chunks/s",
     "tokens/s",
@@ -53,8 +70,10 @@ HEADERS = (
     "PostgreSQL peak PSS MB",
     "server CPU ms/chunk",
     "PostgreSQL CPU ms/chunk",
+    "upload CPU ms/file (server / PostgreSQL)",
     "embedding requests",
     "failed",
+    "load before / after",
 )
 
 
@@ -66,6 +85,9 @@ class Options:
     dims: int
     workers: int | None
     server_workers: int
+    corpus: str
+    base_chunks: int
+    profile: Path | None
 
 
 @dataclass(frozen=True)
@@ -76,8 +98,13 @@ class Outcome:
     failed: int
     upload_seconds: float
     wall_seconds: float
+    index_seconds: float | None
     peaks: Peaks
     requests: int | None
+    loads: tuple[str, str]
+    base: tuple[float, float] | None
+    upload_cpu: tuple[float, float]
+    """Server and PostgreSQL CPU seconds when the last upload was answered."""
 
 
 def parse_args() -> Options:
@@ -90,9 +117,24 @@ def parse_args() -> Options:
     parser.add_argument(
         "--server-workers", type=int, default=1, help="serve --workers N (API processes)"
     )
+    parser.add_argument("--corpus", choices=CORPORA, default="synthetic")
+    parser.add_argument(
+        "--base-chunks", type=int, default=0, help="chunks preloaded into another store"
+    )
+    parser.add_argument("--profile", type=Path, default=None, help="cProfile the server here")
     args = parser.parse_args()
     embedders = EMBEDDERS if args.embedder == "all" else (args.embedder,)
-    return Options(args.mb, args.files, embedders, args.dims, args.workers, args.server_workers)
+    return Options(
+        args.mb,
+        args.files,
+        embedders,
+        args.dims,
+        args.workers,
+        args.server_workers,
+        args.corpus,
+        args.base_chunks,
+        args.profile,
+    )
 
 
 def _postmaster_lines(pgdata: Path) -> list[str]:
@@ -110,17 +152,38 @@ def postmaster_pid(pgdata: Path) -> Callable[[], int | None]:
     return read
 
 
-async def count_chunks(pgdata: Path) -> tuple[int, int]:
-    """Chunks and embedded tokens, read from the server's own database over its socket."""
+def pg_socket(pgdata: Path) -> dict[str, str]:
+    """asyncpg arguments for the server's own database, over its socket."""
     lines = _postmaster_lines(pgdata)
-    conn = await asyncpg.connect(
-        host=lines[4], port=int(lines[3]), user="postgres", database="postgres"
-    )
+    return {"host": lines[4], "port": lines[3], "user": "postgres", "database": "postgres"}
+
+
+async def count_chunks(pgdata: Path, store_id: str) -> tuple[int, int]:
+    """The ingested store's chunks and embedded tokens."""
+    conn = await asyncpg.connect(**pg_socket(pgdata))
     try:
-        row = await conn.fetchrow("SELECT count(*), coalesce(sum(token_count), 0) FROM file_chunks")
+        row = await conn.fetchrow(
+            "SELECT count(*), coalesce(sum(token_count), 0) FROM file_chunks "
+            "WHERE vector_store_id = $1",
+            store_id,
+        )
     finally:
         await conn.close()
     return int(row[0]), int(row[1])
+
+
+async def index_ready(pgdata: Path, timing: Timing) -> float | None:
+    """Seconds from the first upload until the ingested store's own index is valid; None
+    when the store is too small for one (or the code has none)."""
+    minimum = index_min_chunks()
+    chunks, _ = await count_chunks(pgdata, timing.store_id)
+    if minimum is None or chunks < minimum:
+        return None
+    conn = await asyncpg.connect(**pg_socket(pgdata))
+    try:
+        return await wait_for_index(conn, timing.store_id) - timing.started
+    finally:
+        await conn.close()
 
 
 @contextlib.contextmanager
@@ -160,16 +223,36 @@ def run_one(embedder: str, documents: list[Document], opts: Options, root: Path)
             vectors = "latent" if embedder.endswith("latent") else "random"
             embed_url = stack.enter_context(fake_openai(root, dims=opts.dims, vectors=vectors))
         options = ("--workers", str(opts.server_workers)) if opts.server_workers > 1 else ()
-        server = stack.enter_context(
-            maia_server(root, *options, **server_settings(opts, data_dir, embed_url))
-        )
+        profile = opts.profile / f"{embedder}.prof" if opts.profile is not None else None
+        settings = server_settings(opts, data_dir, embed_url)
+        server = stack.enter_context(maia_server(root, *options, profile_to=profile, **settings))
         log(f"{embedder}: server ready at {server.base_url}")
+        base = None
+        if opts.base_chunks:
+            base = asyncio.run(preload(pg_socket(pgdata), opts.base_chunks, opts.dims))
+            log(f"base store: loaded in {base[0]:.0f} s, its index ready {base[1]:.0f} s later")
+        before = load_average()
+        upload_cpu: list[tuple[float, float]] = []
         with peak_memory(server.pid, postmaster_pid(pgdata)) as peaks:
-            timing = asyncio.run(ingest(server.base_url, documents))
-        chunks, tokens = asyncio.run(count_chunks(pgdata))
+            mark = lambda: upload_cpu.append(peaks.cpu_seconds())  # noqa: E731
+            timing = asyncio.run(ingest(server.base_url, documents, mark))
+            index_seconds = asyncio.run(index_ready(pgdata, timing))
+        chunks, tokens = asyncio.run(count_chunks(pgdata, timing.store_id))
         requests = embedding_requests(embed_url)
+    loads = (before, load_average())
     return Outcome(
-        embedder, chunks, tokens, timing.failed, timing.upload, timing.wall, peaks, requests
+        embedder,
+        chunks,
+        tokens,
+        timing.failed,
+        timing.upload,
+        timing.wall,
+        index_seconds,
+        peaks,
+        requests,
+        loads,
+        base,
+        upload_cpu[0],
     )
 
 
@@ -194,6 +277,7 @@ def _row(outcome: Outcome, files: int, megabytes: float) -> list[object]:
         outcome.tokens,
         f"{outcome.upload_seconds:.1f}",
         f"{wall:.1f}",
+        "-" if outcome.index_seconds is None else f"{outcome.index_seconds:.1f}",
         f"{files / wall:.2f}",
         f"{outcome.chunks / wall:.0f}",
         f"{outcome.tokens / wall:.0f}",
@@ -201,8 +285,10 @@ def _row(outcome: Outcome, files: int, megabytes: float) -> list[object]:
         f"{peaks.postgres_pss_mb:.0f}",
         f"{server_cpu * per_chunk:.2f}",
         f"{postgres_cpu * per_chunk:.2f}",
+        " / ".join(f"{1000 * cpu / files:.2f}" for cpu in outcome.upload_cpu),
         "-" if outcome.requests is None else outcome.requests,
         outcome.failed,
+        " / ".join(outcome.loads),
     ]
 
 
@@ -210,26 +296,49 @@ def render(opts: Options, documents: list[Document], outcomes: list[Outcome]) ->
     megabytes = sum(len(d.data) for d in documents) / 2**20
     markdown = sum(d.name.endswith(".md") for d in documents)
     workers = opts.workers if opts.workers is not None else "default (2)"
+    kind = "SciFact abstracts" if opts.corpus == "scifact" else "deterministic English-ish text"
     lines = [
         f"## Ingestion benchmark ({megabytes:.1f} MiB, {len(documents)} files)",
         "",
         f"- machine: {machine()}; embedded PostgreSQL started by the server; code {revision()}",
-        f"- corpus: {len(documents) - markdown} .txt + {markdown} .md, deterministic "
-        f"English-ish text; chunking `auto` (800 tokens, 400 overlap); dims={opts.dims}; "
+        f"- corpus: {len(documents) - markdown} .txt + {markdown} .md, {kind}; "
+        f"chunking `auto` (800 tokens, 400 overlap); dims={opts.dims}; "
         f"INGEST_WORKERS={workers} in each of {opts.server_workers} server process(es)",
-        "- wall = first upload to last file completed; tokens = sum of chunk token counts "
-        "(overlap counted twice, as embedded)",
+        "- wall = first upload to last file completed; index ready = first upload to the "
+        "store's own HNSW index valid (stores of VECTOR_INDEX_MIN_CHUNKS or more); CPU "
+        "figures cover both; tokens = sum of chunk token counts (overlap counted twice, "
+        "as embedded); load = 1/5/15-min load average before and after the ingest",
+        *_base_lines(opts, outcomes),
         "",
         markdown_table(HEADERS, [_row(o, len(documents), megabytes) for o in outcomes]),
     ]
     return "\n".join(lines)
 
 
+def _base_lines(opts: Options, outcomes: list[Outcome]) -> list[str]:
+    if not opts.base_chunks:
+        return []
+    timings = ", ".join(
+        f"{o.embedder}: loaded in {o.base[0]:.0f} s, indexed in {o.base[1]:.0f} s"
+        for o in outcomes
+        if o.base is not None
+    )
+    return [
+        f"- table: {opts.base_chunks} embedding-like chunks preloaded by SQL into another "
+        f"store, indexed before the ingest ({timings})"
+    ]
+
+
 def main() -> None:
     opts = parse_args()
     started = time.perf_counter()
-    documents = corpus(opts.megabytes, opts.files, SEED)
+    if opts.corpus == "scifact":
+        documents = scifact(opts.files)
+    else:
+        documents = corpus(opts.megabytes, opts.files, SEED)
     log(f"corpus of {len(documents)} files generated in {time.perf_counter() - started:.0f} s")
+    if opts.profile is not None:
+        opts.profile.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="maia-bench-ingest-") as tmp:
         outcomes = [run_one(name, documents, opts, Path(tmp)) for name in opts.embedders]
     print(render(opts, documents, outcomes))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,9 @@ class Timing:
     upload: float
     wall: float
     failed: int
+    store_id: str
+    started: float
+    """`time.perf_counter()` at the first upload, to time what follows from it."""
 
 
 async def _upload_worker(
@@ -99,12 +102,16 @@ async def wait_done(client: httpx.AsyncClient, store_id: str, batches: list[str]
         await asyncio.sleep(POLL_SECONDS)
 
 
-async def ingest(base_url: str, documents: list[Document]) -> Timing:
+async def ingest(
+    base_url: str, documents: list[Document], on_uploaded: Callable[[], object] = lambda: None
+) -> Timing:
+    """Upload, attach, wait; `on_uploaded` runs between the upload and the attach."""
     async with httpx.AsyncClient(base_url=base_url, timeout=300) as client:
         started = time.perf_counter()
         file_ids = await upload(client, documents)
         uploaded = time.perf_counter() - started
+        on_uploaded()
         log(f"uploaded {len(file_ids)} files in {uploaded:.1f} s")
         store_id, batches = await attach(client, file_ids)
         failed = await wait_done(client, store_id, batches)
-        return Timing(uploaded, time.perf_counter() - started, failed)
+        return Timing(uploaded, time.perf_counter() - started, failed, store_id, started)

@@ -1,4 +1,6 @@
-"""A deterministic English-ish corpus: Zipf-distributed words, sentences, paragraphs.
+"""The ingestion benchmark's corpora: deterministic English-ish text, or SciFact abstracts.
+
+The synthetic corpus: Zipf-distributed words, sentences, paragraphs.
 
 Common English function words take the top ranks (as in real text, where they are
 about half of all words) and pronounceable pseudo-words the long tail. Half the files
@@ -7,10 +9,12 @@ are Markdown with headings and lists, half plain text; sizes vary around the mea
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, islice
+from pathlib import Path
 
 from harness import pseudo_words
 
@@ -21,6 +25,7 @@ about how up out them then she many some so these would other into has more her 
 him see time could no make than first been its who now people my made over did down only
 way find use may water long little very after words called just where most know
 """
+SCIFACT = Path(__file__).resolve().parents[2] / "shared" / "data" / "beir" / "scifact"
 TAIL_WORDS = 20_000
 SIZE_SPREAD = 0.6
 MARKDOWN_EVERY = 2
@@ -98,3 +103,14 @@ def corpus(megabytes: float, files: int, seed: int) -> list[Document]:
         name = f"doc-{number:05d}.{'md' if markdown else 'txt'}"
         documents.append(Document(name, writer.document(size, markdown)))
     return documents
+
+
+def scifact(files: int, root: Path = SCIFACT) -> list[Document]:
+    """The first `files` SciFact abstracts (title, blank line, text), one .txt each: ~1.5 KB,
+    one chunk apiece but for a few dozen long ones; the corpus has 5,183."""
+    with (root / "corpus.jsonl").open(encoding="utf-8") as lines:
+        records = [json.loads(line) for line in islice(lines, files)]
+    return [
+        Document(f"scifact-{r['_id']}.txt", f"{r['title']}\n\n{r['text']}\n".encode())
+        for r in records
+    ]

@@ -35,7 +35,7 @@ class Peaks:
         """(server, PostgreSQL) CPU seconds used since sampling began."""
 
         def used(seen: dict[int, float]) -> float:
-            return sum(cpu - self.start_cpu.get(pid, 0.0) for pid, cpu in seen.items())
+            return sum(cpu - self.start_cpu.get(pid, 0.0) for pid, cpu in list(seen.items()))
 
         return used(self.server_cpu), used(self.postgres_cpu)
 
