@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from maia_vectordb.config import Settings
 from maia_vectordb.db.engine import connection_sessionmaker
+from maia_vectordb.db.queries.file_parts import PART_BYTES
 from maia_vectordb.runtime import Database
 
 
@@ -33,6 +34,18 @@ class TestUpload:
         made = await sdk.files.create(file=("blob.bin", payload), purpose="user_data")
         content = await sdk.files.content(made.id)
         assert content.content == payload
+
+    @pytest.mark.parametrize(
+        "size", [0, 1, PART_BYTES - 1, PART_BYTES, PART_BYTES + 1], ids=lambda n: f"{n}B"
+    )
+    async def test_sizes_around_one_part_round_trip(self, sdk: AsyncOpenAI, size: int) -> None:
+        """One part is written with its row in one statement, more part by part: both
+        keep the bytes and the size."""
+        payload = os.urandom(size)
+        made = await sdk.files.create(file=("blob.bin", payload), purpose="user_data")
+        assert made.bytes == size
+        assert (await sdk.files.retrieve(made.id)).bytes == size
+        assert (await sdk.files.content(made.id)).content == payload
 
     async def test_expires_after_sets_expires_at(self, sdk: AsyncOpenAI) -> None:
         made = await sdk.files.create(

@@ -46,7 +46,6 @@ SERVE_EVERY_PROJECT = {
     "chunks.replace_chunks": BY_JOB,
     "chunks.replace_many": BY_JOB,
     "file_batches.add_members": "members of a batch the caller has just made in its project",
-    "file_parts.write_parts": "bytes of a file row the caller has just made in its project",
     "file_parts.read_all": "bytes of a file the caller has already found in its project",
     "file_parts.stream_parts": "bytes of a file the caller has already found in its project",
     "file_parts.read_many": BY_JOB,
@@ -227,7 +226,7 @@ WRITES: dict[str, Probe] = {
     ),
 }
 
-INSERTS = {"vector_store_files.attach", "jobs.enqueue", "keys.add"}
+INSERTS = {"vector_store_files.attach", "jobs.enqueue", "keys.add", "file_parts.write_upload"}
 """They write new rows with the project they are given: there is nothing of another's to find."""
 
 

@@ -44,32 +44,32 @@ def to_wire(row: File) -> FileObject:
 async def upload(
     session: AsyncSession, *, project_id: uuid.UUID, upload: Upload, max_bytes: int
 ) -> FileObject:
+    """The row and its bytes written together (one statement for a file of one part):
+    uploads of many small files are bound by this path."""
     now = utcnow()
     expires = (
         now + timedelta(seconds=upload.expires_after_seconds)
         if upload.expires_after_seconds
         else None
     )
-    row = File(
-        id=new_file_id(),
-        project_id=project_id,
-        filename=upload.filename,
-        purpose=upload.purpose,
-        created_at=now,
-        expires_at=expires,
-    )
-    session.add(row)
-    await session.flush()
+    file = file_parts.NewFile(new_file_id(), upload.filename, upload.purpose, now, expires)
     try:
-        row.bytes, row.sha256 = await file_parts.write_parts(
-            session, row.id, upload.stream, limit=max_bytes
+        size, _ = await file_parts.write_upload(
+            session, project_id=project_id, file=file, stream=upload.stream, limit=max_bytes
         )
     except file_parts.TooLarge:
         raise PayloadTooLarge(
             f"File is larger than the {max_bytes} byte limit", param="file"
         ) from None
-    await session.flush()
-    return to_wire(row)
+    return FileObject(
+        id=file.id,
+        bytes=size,
+        created_at=unix_required(now),
+        expires_at=unix(expires),
+        filename=file.filename,
+        purpose=file.purpose,
+        status="processed",
+    )
 
 
 async def purge_expired(session: AsyncSession) -> int:

@@ -3,36 +3,106 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import AsyncIterator
-from typing import BinaryIO
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, BinaryIO
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from maia_vectordb.db.models import FilePart
+from maia_vectordb.db.models import File, FilePart
 
 PART_BYTES = 1024 * 1024
+
+# A file of one part (nearly every upload) is its row and its bytes in one statement:
+# one round trip, and no second pass over the row to record its size.
+_ONE_PART = text(
+    """
+    WITH f AS (
+        INSERT INTO files (id, project_id, filename, purpose, bytes, sha256, created_at,
+                           expires_at)
+        VALUES (:id, :project_id, :filename, :purpose, :bytes, :sha256, :created_at,
+                :expires_at)
+    )
+    INSERT INTO file_parts (file_id, seq, data) VALUES (:id, 0, :data)
+    """
+)
 
 
 class TooLarge(Exception):
     """The stream passed the configured size limit."""
 
 
-async def write_parts(
-    session: AsyncSession, file_id: str, stream: BinaryIO, *, limit: int
+@dataclass(frozen=True)
+class NewFile:
+    """A file row about to be written with its bytes."""
+
+    id: str
+    filename: str
+    purpose: str
+    created_at: datetime
+    expires_at: datetime | None
+
+
+async def write_upload(
+    session: AsyncSession,
+    *,
+    project_id: uuid.UUID,
+    file: NewFile,
+    stream: BinaryIO,
+    limit: int,
 ) -> tuple[int, str]:
-    """Copy a (spooled) upload into `file_parts`; returns its size and sha256."""
-    digest = hashlib.sha256()
-    total = 0
-    seq = 0
-    while data := stream.read(PART_BYTES):
-        total += len(data)
-        if total > limit:
-            raise TooLarge
+    """The file's row and its (spooled) bytes; returns its size and sha256.
+
+    One part: both in one statement. None: the row alone. More: the row, each part
+    as it is read (so at most two parts are in memory), then its size and digest."""
+    first = _read_part(stream, 0, limit)
+    second = _read_part(stream, len(first), limit) if len(first) == PART_BYTES else b""
+    digest = hashlib.sha256(first)
+    if first and not second:
+        row = {"project_id": project_id, "bytes": len(first), "sha256": digest.hexdigest()}
+        await session.execute(_ONE_PART, _row(file) | row | {"data": first})
+        return len(first), digest.hexdigest()
+    row = {"project_id": project_id, "sha256": digest.hexdigest()}
+    await session.execute(insert(File).values(_row(file) | row))
+    if not first:
+        return 0, digest.hexdigest()
+    await _insert_part(session, file.id, 0, first)
+    total, seq, data = len(first), 1, second
+    while data:
         digest.update(data)
-        await session.execute(insert(FilePart).values(file_id=file_id, seq=seq, data=data))
+        await _insert_part(session, file.id, seq, data)
+        total += len(data)
         seq += 1
+        data = _read_part(stream, total, limit)
+    await session.execute(
+        update(File).where(File.id == file.id).values(bytes=total, sha256=digest.hexdigest())
+    )
     return total, digest.hexdigest()
+
+
+def _row(file: NewFile) -> dict[str, Any]:
+    return {
+        "id": file.id,
+        "filename": file.filename,
+        "purpose": file.purpose,
+        "created_at": file.created_at,
+        "expires_at": file.expires_at,
+    }
+
+
+def _read_part(stream: BinaryIO, before: int, limit: int) -> bytes:
+    """The next part; `before` bytes came earlier, and all of them may not pass `limit`."""
+    data = stream.read(PART_BYTES)
+    if before + len(data) > limit:
+        raise TooLarge
+    return data
+
+
+async def _insert_part(session: AsyncSession, file_id: str, seq: int, data: bytes) -> None:
+    await session.execute(insert(FilePart).values(file_id=file_id, seq=seq, data=data))
 
 
 async def read_all(session: AsyncSession, file_id: str) -> bytes:
