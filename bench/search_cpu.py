@@ -1,7 +1,7 @@
 """Server CPU per search: what the API process spends on one search, PostgreSQL kept small.
 
     uv run python bench/search_cpu.py [--chunks 400] [--queries 300] [--rounds 3]
-        [--baseline-src DIR] [--profile DIR]
+        [--compare NAME=SRC ...] [--modes vector,...] [--profile DIR]
 
 Loads a few hundred embedding-like 1536-d chunks (so PostgreSQL's share is small and
 the API process's own cost shows), starts `maia-vectordb serve` and the fake OpenAI
@@ -11,9 +11,9 @@ plus `vector-cached`: one text over and over, answered by the query cache. Per r
 p50 latency, the server's and PostgreSQL's CPU per search (from /proc), and the load
 average when the row ended.
 
-`--baseline-src DIR` starts a second server on the same database from another
-checkout's `src` (e.g. a `git worktree` of the commit before a change) and alternates
-the two, round by round, so old and new are measured side by side in one run.
+`--compare NAME=SRC` (repeatable) starts another server on the same database from
+another checkout's `src` (e.g. `git archive <commit> src | tar -x -C /tmp/old`), and the
+servers take turns, round by round, so old and new are measured side by side in one run.
 `--profile DIR` runs the (new) server under cProfile for each mode's timed searches
 (`bench/profiled_serve.py`) and prints where its time went.
 """
@@ -66,7 +66,7 @@ class Options:
     chunks: int
     queries: int
     rounds: int
-    baseline_src: Path | None
+    compare: tuple[tuple[str, Path], ...]
     profile: Path | None
     modes: tuple[str, ...]
 
@@ -79,6 +79,8 @@ class Row:
     server_cpu: float = 0.0
     postgres_cpu: float = 0.0
     load: float = 0.0
+    per_round_ms: list[float] = field(default_factory=list)
+    """The server's CPU per search in each round: their median shrugs off a busy spell."""
 
 
 def parse_args() -> Options:
@@ -86,15 +88,24 @@ def parse_args() -> Options:
     parser.add_argument("--chunks", type=int, default=400, help="chunks in the searched store")
     parser.add_argument("--queries", type=int, default=300, help="searches per mode and round")
     parser.add_argument("--rounds", type=int, default=3, help="alternations of the servers")
-    parser.add_argument("--baseline-src", type=Path, default=None, help="old code's src dir")
+    parser.add_argument(
+        "--compare", action="append", default=[], metavar="NAME=SRC", help="another src dir"
+    )
     parser.add_argument("--profile", type=Path, default=None, help="write cProfile stats here")
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated subset")
     args = parser.parse_args()
-    baseline = args.baseline_src.resolve() if args.baseline_src else None
+    compare = tuple(_named_source(value, parser) for value in args.compare)
     modes = tuple(mode.strip() for mode in args.modes.split(","))
     if unknown := set(modes) - set(MODES):
         parser.error(f"unknown modes {sorted(unknown)}; choose from {', '.join(MODES)}")
-    return Options(args.chunks, args.queries, args.rounds, baseline, args.profile, modes)
+    return Options(args.chunks, args.queries, args.rounds, compare, args.profile, modes)
+
+
+def _named_source(value: str, parser: argparse.ArgumentParser) -> tuple[str, Path]:
+    name, _, src = value.partition("=")
+    if not name or not src or name == "new":
+        parser.error(f"--compare wants NAME=SRC with a name other than 'new', not {value!r}")
+    return name, Path(src).resolve()
 
 
 class Searcher:
@@ -115,6 +126,7 @@ class Searcher:
             response.raise_for_status()
         after = self.meter.read()
         row.server_cpu += after[0] - before[0]
+        row.per_round_ms.append((after[0] - before[0]) * 1000 / len(texts))
         row.postgres_cpu += after[1] - before[1]
         row.load = os.getloadavg()[0]
 
@@ -157,22 +169,10 @@ def _alternated(searchers: dict[str, Searcher], number: int) -> Iterator[tuple[s
 
 
 def render(rows: dict[tuple[str, str], Row], opts: Options) -> str:
-    headers = ["mode", "server", "p50 ms", "server CPU ms/search", "PostgreSQL CPU ms/search"]
-    headers.append("load (1 min)")
-    table = []
-    for (name, mode), row in rows.items():
-        count = len(row.latencies_ms)
-        table.append(
-            [
-                mode,
-                name,
-                f"{statistics.median(row.latencies_ms):.2f}",
-                f"{row.server_cpu * 1000 / count:.2f}",
-                f"{row.postgres_cpu * 1000 / count:.2f}",
-                f"{row.load:.1f}",
-            ]
-        )
-    table.sort(key=lambda cells: (MODES.index(cells[0]), cells[1]))
+    headers = ["mode", "server", "p50 ms", "server CPU ms/search", "(median of rounds)"]
+    headers += ["PostgreSQL CPU ms/search", "load (1 min)"]
+    order = [name for name, _ in opts.compare] + ["new"]
+    table = [_cells(mode, name, rows[name, mode]) for mode in opts.modes for name in order]
     lines = [
         f"# Server CPU per search ({revision()})",
         "",
@@ -182,6 +182,19 @@ def render(rows: dict[tuple[str, str], Row], opts: Options) -> str:
         markdown_table(headers, table),
     ]
     return "\n".join(lines)
+
+
+def _cells(mode: str, name: str, row: Row) -> list[str]:
+    count = len(row.latencies_ms)
+    return [
+        mode,
+        name,
+        f"{statistics.median(row.latencies_ms):.2f}",
+        f"{row.server_cpu * 1000 / count:.2f}",
+        f"{statistics.median(row.per_round_ms):.2f}",
+        f"{row.postgres_cpu * 1000 / count:.2f}",
+        f"{row.load:.1f}",
+    ]
 
 
 def print_profiles(profile: Path, modes: tuple[str, ...]) -> None:
@@ -225,9 +238,9 @@ def start_servers(
         "INGEST_WORKERS": "0",
     }
     servers = {}
-    if opts.baseline_src is not None:
-        env = {**settings, "PYTHONPATH": str(opts.baseline_src)}
-        servers["old"] = stack.enter_context(maia_server(root, **env))
+    for name, src in opts.compare:
+        env = {**settings, "PYTHONPATH": str(src)}
+        servers[name] = stack.enter_context(maia_server(root, **env))
     launcher: tuple[str, ...] = ("-m", "maia_vectordb")
     if opts.profile is not None:
         opts.profile.parent.mkdir(parents=True, exist_ok=True)
@@ -249,7 +262,7 @@ def main() -> None:
     words = pseudo_words(VOCABULARY, rng)
     # Two stores are the layout's minimum: the searched one, and one of 1/20 its size.
     layout = Layout(opts.chunks + opts.chunks // 19, 2, 1536, "latent")
-    servers = 2 if opts.baseline_src else 1
+    servers = 1 + len(opts.compare)
     count = 1 + servers * (3 * WARMUP + 3 * opts.queries * opts.rounds)
     with workspace(None) as root, ExitStack() as stack:
         url = stack.enter_context(embedded_postgres(root / "pgdata"))
