@@ -35,7 +35,11 @@ from search_sql import (
     STRATEGY,
 )
 
+from maia_vectordb.config import SearchSettings
 from maia_vectordb.db.vector_indexes import create_statement, index_name
+
+# The server's default: stores this large get their own index (the others are exact).
+INDEX_MIN_CHUNKS = int(SearchSettings.model_fields["index_min_chunks"].default)
 
 LOAD_BATCH = 5000
 LOAD_CONNECTIONS = 2
@@ -74,6 +78,10 @@ class Layout:
     @property
     def target(self) -> str:
         return self.store_id(0)
+
+    def indexed(self, store: int) -> bool:
+        """Whether the server gives this store an HNSW index of its own."""
+        return self.sizes()[store] >= INDEX_MIN_CHUNKS
 
     @property
     def target_chunks(self) -> int:
@@ -151,11 +159,13 @@ async def _load_worker(
 
 
 async def load(connect: dict[str, str], layout: Layout, words: list[str]) -> float:
-    """Drop the HNSW index, then fill the tables over two connections; returns seconds."""
+    """Drop the stores' HNSW indexes, then fill the tables over two connections; returns
+    seconds."""
     conns = [await pg_connect(connect) for _ in range(LOAD_CONNECTIONS)]
     try:
         started = time.perf_counter()
-        await conns[0].execute(f"DROP INDEX IF EXISTS {index_name(layout.dims)}")
+        for store in range(layout.stores):
+            await conns[0].execute(f'DROP INDEX IF EXISTS "{index_name(layout.store_id(store))}"')
         await conns[0].execute("SELECT setseed(0.5)")
         await conns[0].execute(CREATE_BASIS.format(dims=layout.dims))
         await _create_stores(conns[0], layout)
@@ -182,8 +192,9 @@ async def _report_progress(connect: dict[str, str], every: float = 30.0) -> None
         await conn.close()
 
 
-async def build_index(connect: dict[str, str], dims: int) -> float:
-    """Time `CREATE INDEX` as a bulk load after the data is in; returns seconds."""
+async def build_index(connect: dict[str, str], layout: Layout) -> float:
+    """Time the stores' `CREATE INDEX`, as the index builder runs it after a load (without
+    CONCURRENTLY: nothing else runs here); returns seconds."""
     conn = await pg_connect(connect)
     progress = asyncio.create_task(_report_progress(connect))
     try:
@@ -191,7 +202,11 @@ async def build_index(connect: dict[str, str], dims: int) -> float:
             await conn.execute("SELECT set_config($1, $2, false)", name, value)
         await conn.execute("CHECKPOINT")
         started = time.perf_counter()
-        await conn.execute(create_statement(dims))
+        for store in range(layout.stores):
+            if layout.indexed(store):
+                await conn.execute(
+                    create_statement(layout.store_id(store), layout.dims, concurrently=False)
+                )
         return time.perf_counter() - started
     finally:
         progress.cancel()
@@ -202,7 +217,11 @@ async def sizes(connect: dict[str, str], layout: Layout) -> tuple[float, float, 
     """Index MB, table MB (heap + TOAST, no indexes), and chunks the filter leaves in the target."""
     conn = await pg_connect(connect)
     try:
-        index = await conn.fetchval(f"SELECT pg_relation_size('{index_name(layout.dims)}')")
+        index = await conn.fetchval(
+            "SELECT coalesce(sum(pg_relation_size(to_regclass(quote_ident(name)))), 0) "
+            "FROM unnest($1::text[]) AS name",
+            [index_name(layout.store_id(store)) for store in range(layout.stores)],
+        )
         table = await conn.fetchval("SELECT pg_table_size('file_chunks')")
         filtered = await conn.fetchval(
             "SELECT count(*) FROM file_chunks WHERE vector_store_id = $1 "
@@ -237,7 +256,7 @@ async def prepare(connect: dict[str, str], layout: Layout, words: list[str], kee
         return reused
     load_seconds = await load(connect, layout, words)
     log(f"loaded {layout.chunks} chunks in {load_seconds:.0f} s; building the HNSW index")
-    build_seconds = await build_index(connect, layout.dims)
+    build_seconds = await build_index(connect, layout)
     index_mb, table_mb, filtered = await sizes(connect, layout)
     built = Built(
         *astuple(layout),

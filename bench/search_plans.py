@@ -49,7 +49,6 @@ async def _explain_search(
     tuning = queries.IndexTuning(
         ef_search=max(settings.ef_search, K),
         max_scan_tuples=settings.max_scan_tuples,
-        exact_threshold=settings.exact_max_chunks,
     )
     target = await queries.open_search(
         session,
@@ -116,8 +115,10 @@ async def baseline_plans(
             await conn.execute("SELECT set_config($1, $2, false)", name, value)
         plans = {}
         for name, filtered in (("sql-vector", False), ("sql-filtered", True)):
-            sql = "EXPLAIN (ANALYZE, BUFFERS) " + top_k_sql(filtered=filtered, dims=layout.dims)
-            rows = await conn.fetch(sql, layout.target, vector)
+            top_k = top_k_sql(
+                filtered=filtered, dims=layout.dims, store=layout.target, indexed=layout.indexed(0)
+            )
+            rows = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + top_k, vector)
             plans[name] = _readable(str(row[0]) for row in rows)
     finally:
         await conn.close()

@@ -16,6 +16,8 @@ from pathlib import Path
 import asyncpg
 from search_sql import FILTER_KEY, FILTER_VALUE, LATENT_NOISE
 
+from maia_vectordb.db.vector_indexes import store_predicate
+
 K = 10
 EXACT_SCAN = ("SET LOCAL enable_indexscan = off", "SET LOCAL enable_indexonlyscan = off")
 
@@ -79,13 +81,16 @@ def chunk_key(text: str) -> str:
     return text.split(" ", 2)[1]
 
 
-def top_k_sql(*, filtered: bool, dims: int) -> str:
-    """The plain query the API is compared with: nearest K in one store, optionally filtered,
-    in the expression of the width's partial HNSW index (db/vector_indexes.py)."""
+def top_k_sql(*, filtered: bool, dims: int, store: str, indexed: bool) -> str:
+    """The plain query the API is compared with: nearest K in one store, optionally
+    filtered; `$1` is the query vector. `indexed` words the store clause as the store's
+    own HNSW index's predicate (db/vector_indexes.py), so that index can serve it;
+    otherwise the store's btree finds its rows."""
+    where = store_predicate(store) if indexed else f"vector_store_id = '{store}'"
     shard = f" AND attributes -> '{FILTER_KEY}' = '{FILTER_VALUE}'::jsonb" if filtered else ""
     return (
-        f"SELECT text FROM file_chunks WHERE vector_store_id = $1 AND embedding_dim = {dims}"
-        f"{shard} ORDER BY embedding::halfvec({dims}) <=> $2::halfvec({dims}) LIMIT {K}"
+        f"SELECT text FROM file_chunks WHERE {where} AND embedding_dim = {dims}"
+        f"{shard} ORDER BY embedding::halfvec({dims}) <=> $1::halfvec({dims}) LIMIT {K}"
     )
 
 
@@ -96,7 +101,8 @@ async def exact_top_k(
     async with conn.transaction():
         for statement in EXACT_SCAN:
             await conn.execute(statement)
-        rows = await conn.fetch(top_k_sql(filtered=filtered, dims=len(vector)), store, vector)
+        sql = top_k_sql(filtered=filtered, dims=len(vector), store=store, indexed=False)
+        rows = await conn.fetch(sql, vector)
     return [chunk_key(row["text"]) for row in rows]
 
 

@@ -128,13 +128,16 @@ async def sql_run(
     """The same search as one plain SQL statement with `variant`'s settings, one at a time."""
     for name, value in SQL_VARIANTS[variant].items():
         await conn.execute("SELECT set_config($1, $2, false)", name, value)
-    sql = await conn.prepare(top_k_sql(filtered=filtered, dims=layout.dims))
+    store, indexed = layout.target, layout.indexed(0)
+    sql = await conn.prepare(
+        top_k_sql(filtered=filtered, dims=layout.dims, store=store, indexed=indexed)
+    )
     run = Run(f"{variant}-{'filtered' if filtered else 'vector'}", 1)
     started = time.perf_counter()
     for number in numbers:
         vector = queries.vector(number)
         begun = time.perf_counter()
-        rows = await sql.fetch(layout.target, vector)
+        rows = await sql.fetch(vector)
         run.latencies_ms.append((time.perf_counter() - begun) * 1000)
         run.found[number] = [chunk_key(row["text"]) for row in rows]
     run.wall_seconds = time.perf_counter() - started

@@ -6,9 +6,9 @@ and `i` the chunk's number, referenced so each row draws its own random values.
 
 from __future__ import annotations
 
-# Each width has its own partial index (maia_vectordb.db.vector_indexes): this prefix
-# names them all in a plan.
-INDEX = "ix_file_chunks_embedding_hnsw"
+# Each large store has its own partial index (maia_vectordb.db.vector_indexes): this
+# prefix names them all in a plan.
+INDEX = "ix_file_chunks_hnsw_"
 BUILD_SETTINGS = {"maintenance_work_mem": "2GB", "max_parallel_maintenance_workers": "1"}
 PROJECT = "00000000-0000-0000-0000-000000000001"
 CHUNKS_PER_FILE = 100

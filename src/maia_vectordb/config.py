@@ -176,9 +176,15 @@ class IngestSettings(Group):
 
 
 class SearchSettings(Group):
-    """How searches use the HNSW index, and the query-embedding cache."""
+    """How searches use the HNSW indexes, when a store gets one, and the query cache."""
 
-    exact_max_chunks: int = Field(default=2000, ge=0, alias="SEARCH_EXACT_MAX_CHUNKS")
+    index_min_chunks: int = Field(default=10_000, ge=1, alias="VECTOR_INDEX_MIN_CHUNKS")
+    """A store this large gets its own HNSW index once its queue drains; smaller ones are
+    searched exactly (db/vector_indexes.py)."""
+    index_build_memory: str = Field(
+        default="1GB", pattern=r"^[1-9][0-9]*(kB|MB|GB)$", alias="VECTOR_INDEX_BUILD_MEMORY"
+    )
+    """`maintenance_work_mem` for a build: an HNSW graph that fits builds several times faster."""
     ef_search: int = Field(default=200, ge=10, le=1000, alias="SEARCH_EF_SEARCH")
     max_scan_tuples: int = Field(
         default=20000, ge=100, le=10_000_000, alias="SEARCH_MAX_SCAN_TUPLES"

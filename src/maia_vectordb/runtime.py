@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from maia_vectordb.config import DatabaseSettings, HttpSettings, Settings
-from maia_vectordb.db.bootstrap import STARTUP_DB_TIMEOUT, prepare_schema, wait_for_database
+from maia_vectordb.db.bootstrap import STARTUP_DB_TIMEOUT, wait_for_database
 from maia_vectordb.db.embedded import embedded_postgres
 from maia_vectordb.db.engine import (
     build_engine,
@@ -29,6 +29,7 @@ from maia_vectordb.db.engine import (
     build_sessionmaker,
     connection_sessionmaker,
 )
+from maia_vectordb.db.migrate import upgrade_head
 
 if TYPE_CHECKING:
     from maia_vectordb.ingest.worker import IngestWorker
@@ -92,8 +93,7 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
         try:
             from maia_vectordb.embeddings.offer import offered_specs
 
-            specs = offered_specs(settings.embeddings)
-            await prepare_schema(engine, url, specs[0], specs)
+            await upgrade_head(url, offered_specs(settings.embeddings)[0])
             yield Database(url=url, engine=engine, sessionmaker=build_sessionmaker(engine))
         finally:
             await engine.dispose()
@@ -202,10 +202,15 @@ class Job:
 
 def housekeeping(state: AppState) -> list[Job]:
     """Runs in every serving process, whether or not it ingests (INGEST_WORKERS=0)."""
+    from maia_vectordb.ingest.indexer import CHECK_EVERY_SECONDS, IndexBuilder
     from maia_vectordb.services import expiry
 
     purge = expiry.purge_expired_files
-    return [Job("files.expiry", expiry.PURGE_EVERY_SECONDS, lambda: purge(state.sessionmaker))]
+    indexes = IndexBuilder(state.engine, state.settings.search)
+    return [
+        Job("files.expiry", expiry.PURGE_EVERY_SECONDS, lambda: purge(state.sessionmaker)),
+        Job("vector_indexes.build", CHECK_EVERY_SECONDS, indexes.run_once),
+    ]
 
 
 @contextlib.asynccontextmanager

@@ -12,10 +12,9 @@ import httpx
 import pytest
 from openai import AsyncOpenAI
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from maia_vectordb.config import Settings
-from maia_vectordb.db.search import cosine_distance
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.shared_model import SHARED_MODEL, needs_model
 
@@ -102,23 +101,6 @@ class TestTwoModelsInOneDatabase:
         assert await _chunk_widths(connection, openai_store) == set()
         assert await _chunk_widths(connection, local_store) == {384}
         assert (await _search(sdk, local_store, "automobile repair"))[0] == "cars.txt"
-
-    @pytest.mark.parametrize(("dimensions", "index"), [(384, "384"), (1536, "1536")])
-    async def test_each_width_is_searched_through_its_own_index(
-        self, engine: AsyncEngine, dimensions: int, index: str
-    ) -> None:
-        distance = cosine_distance([0.1] * dimensions, dimensions)
-        compiled = distance.compile(compile_kwargs={"literal_binds": False})
-        statement = (
-            f"EXPLAIN SELECT id FROM file_chunks WHERE embedding_dim = {dimensions} "
-            f"AND (vector_store_id || '') = 'vs_x' ORDER BY {compiled} LIMIT 10"
-        ).replace("%(query_vec)s", ":query_vec")
-        async with engine.begin() as conn:
-            await conn.execute(text("SET LOCAL enable_seqscan = off"))
-            await conn.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
-            plan = await conn.execute(text(statement), {"query_vec": str([0.1] * dimensions)})
-            lines = " ".join(row[0] for row in plan)
-        assert f"ix_file_chunks_embedding_hnsw_{index}" in lines
 
 
 class TestChoosingAModel:

@@ -11,7 +11,6 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from maia_vectordb.db.bootstrap import prepare_schema
 from maia_vectordb.db.migrate import (
     compare_type,
     current_revision,
@@ -29,15 +28,6 @@ def _diff(sync_conn: Any) -> list[Any]:
     opts = {"compare_type": compare_type, "include_object": include_object}
     ctx = MigrationContext.configure(sync_conn, opts=opts)
     return list(compare_metadata(ctx, Base.metadata))
-
-
-async def _width_indexes(engine: AsyncEngine) -> set[str]:
-    query = text(
-        "SELECT indexname FROM pg_indexes WHERE tablename = 'file_chunks' "
-        "AND indexname LIKE 'ix_file_chunks_embedding_hnsw_%'"
-    )
-    async with engine.connect() as conn:
-        return set((await conn.execute(query)).scalars())
 
 
 class TestMigrations:
@@ -61,21 +51,25 @@ class TestMigrations:
         async with engine.connect() as conn:
             assert (await conn.execute(query)).scalar() == "halfvec"
 
-    async def test_indexes_the_configured_and_local_widths(self, engine: AsyncEngine) -> None:
-        expected = {f"ix_file_chunks_embedding_hnsw_{d}" for d in (384, TEST_DIMENSIONS)}
-        assert expected <= await _width_indexes(engine)
+    async def test_no_index_spans_the_whole_table(self, engine: AsyncEngine) -> None:
+        """Vector indexes are per store, made by the index builder, not by migrations."""
+        query = text(
+            "SELECT count(*) FROM pg_indexes WHERE tablename = 'file_chunks' "
+            "AND indexdef LIKE '%USING hnsw%'"
+        )
+        async with engine.connect() as conn:
+            assert await conn.scalar(query) == 0
 
-    async def test_start_indexes_every_offered_width(
-        self, engine: AsyncEngine, migrated_url: str
-    ) -> None:
-        default = ModelSpec("hash", "hash", TEST_DIMENSIONS)
-        offered = [default, ModelSpec("openai", "text-embedding-3-large", 768)]
-        try:
-            await prepare_schema(engine, migrated_url, default, offered)
-            assert "ix_file_chunks_embedding_hnsw_768" in await _width_indexes(engine)
-        finally:
-            async with engine.begin() as conn:
-                await conn.execute(text("DROP INDEX IF EXISTS ix_file_chunks_embedding_hnsw_768"))
+    async def test_vectors_stay_in_the_row(self, engine: AsyncEngine) -> None:
+        """Exact searches read vectors from the heap row, not from TOAST."""
+        storage = text(
+            "SELECT attstorage::text FROM pg_attribute "
+            "WHERE attrelid = 'file_chunks'::regclass AND attname = 'embedding'"
+        )
+        options = text("SELECT reloptions FROM pg_class WHERE oid = 'file_chunks'::regclass")
+        async with engine.connect() as conn:
+            assert await conn.scalar(storage) == "m"
+            assert await conn.scalar(options) == ["toast_tuple_target=8160"]
 
 
 class TestConcurrentStart:

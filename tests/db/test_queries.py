@@ -68,6 +68,11 @@ SERVE_EVERY_PROJECT = {
     "keys.find_active": "authentication: what finds the project",
     "keys.touch": "authentication: the key just found",
     "projects.ensure": "makes the project",
+    "vector_indexes.due_stores": "index builds: the deployment's indexes, every project's stores",
+    "vector_indexes.stale_indexes": "index builds: the deployment's indexes",
+    "vector_indexes.try_build_lock": "index builds: one at a time across the deployment",
+    "vector_indexes.release_build_lock": "index builds: one at a time across the deployment",
+    "vector_indexes.run_ddl": "index builds: the deployment's indexes",
 }
 
 

@@ -1,8 +1,8 @@
-"""Filtered vector search stays correct: the index path matches an exact scan.
+"""Vector search stays correct: a store's own index path matches an exact scan.
 
-A separate 64-dimensional database keeps HNSW inserts fast; the behaviour under
-test (iterative index scans under store and attribute filters) does not depend
-on the width.
+A separate 64-dimensional database keeps HNSW builds fast; the behaviour under test
+(per-store indexes, iterative scans under attribute filters) does not depend on the
+width. The index builder runs once the data is loaded, as it does after ingestion.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from maia_vectordb.db.migrate import upgrade_head
 from maia_vectordb.db.models import FileChunk
 from maia_vectordb.db.queries.chunks import ChunkRow, replace_chunks
 from maia_vectordb.embeddings.spec import ModelSpec
+from maia_vectordb.ingest.indexer import IndexBuilder
 from maia_vectordb.schemas.search import ComparisonFilter, SearchRequest
 from maia_vectordb.services.search import Plan
 
@@ -34,7 +35,8 @@ DIMS = 64
 K = 10
 QUERIES = 20
 STORES = {"vs_big": 6000, "vs_small": 200, "vs_sharded": 3000}
-TUNING = queries.IndexTuning(ef_search=100, max_scan_tuples=20000, exact_threshold=2000)
+TUNING = queries.IndexTuning(ef_search=100, max_scan_tuples=20000)
+MIN_CHUNKS = 2000
 PROJECT = "00000000-0000-0000-0000-000000000001"
 
 
@@ -52,9 +54,15 @@ async def recall_db(engine: AsyncEngine, migrated_url: str) -> AsyncIterator[Asy
         await conn.execute(text(f"CREATE DATABASE {name}"))
     url = make_url(migrated_url).set(database=name).render_as_string(hide_password=False)
     await upgrade_head(url, ModelSpec("hash", "hash", DIMS))
-    settings = Settings(DATABASE_URL=url, EMBEDDING_DIMENSIONS=DIMS, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(  # type: ignore[call-arg]
+        DATABASE_URL=url,
+        EMBEDDING_DIMENSIONS=DIMS,
+        VECTOR_INDEX_MIN_CHUNKS=MIN_CHUNKS,
+        _env_file=None,
+    )
     db = build_engine(settings.database, url)
     await _load(async_sessionmaker(db))
+    assert await IndexBuilder(db, settings.search).run_once() == ["vs_sharded", "vs_big"]
     yield db
     await db.dispose()
     async with admin.connect() as conn:
@@ -117,30 +125,23 @@ async def _top(
     store: str,
     vector: list[float],
     *,
-    exact: bool,
+    exact: bool | None,
     node: ComparisonFilter | None = None,
-    iterative: bool = True,
 ) -> list[int]:
+    """`exact=None`: the path `open_search` chose for the store."""
     async with async_sessionmaker(db)() as session, session.begin():
         condition = compile_filter(FileChunk.attributes, node)
         target = await queries.open_search(
             session, project_id=uuid.UUID(PROJECT), vector_store_id=store, tuning=TUNING
         )
         assert target is not None
-        if not iterative:
-            # The index path of a large store (enable_seqscan off, as open_search sets it).
-            await session.execute(text("SET LOCAL hnsw.iterative_scan = off"))
-            await session.execute(text("SET LOCAL enable_seqscan = off"))
-            # Planned now, not a generic plan prepared earlier on this pooled connection
-            # under the small store's settings (enable_seqscan on).
-            await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
         hits = await _hits(
             session,
             vector_store_id=store,
             embedding=vector,
             condition=condition,
             limit=K,
-            exact=exact,
+            exact=target.exact if exact is None else exact,
             dimensions=DIMS,
         )
     return [h.chunk_id for h in hits]
@@ -153,27 +154,39 @@ async def _recall(db: AsyncEngine, store: str, node: ComparisonFilter | None = N
         vector = _unit(rng)
         truth = set(await _top(db, store, vector, exact=True, node=node))
         assert len(truth) == K
-        found += len(truth & set(await _top(db, store, vector, exact=False, node=node)))
+        found += len(truth & set(await _top(db, store, vector, exact=None, node=node)))
     return found / (QUERIES * K)
 
 
 class TestFilteredRecall:
-    async def test_index_path_uses_hnsw(self, recall_db: AsyncEngine) -> None:
-        """The index path hides the store from its btree and disables sequential scans,
-        as `vector_candidates` does, leaving HNSW as the planner's only choice."""
+    @pytest.mark.parametrize("store", ["vs_big", "vs_sharded"])
+    async def test_a_large_store_is_searched_through_its_own_index(
+        self, recall_db: AsyncEngine, store: str
+    ) -> None:
+        """The statement the service sends (open_search's settings, then the index leg)
+        scans the store's own index: counted by PostgreSQL for this transaction."""
         vector = _unit(random.Random(1))
-        async with recall_db.begin() as conn:
-            await conn.execute(text("SET LOCAL enable_seqscan = off"))
-            plan = await conn.execute(
-                text(
-                    "EXPLAIN SELECT id FROM file_chunks WHERE (vector_store_id || '') = 'vs_big' "
-                    "AND embedding_dim = 64 "
-                    "ORDER BY embedding::halfvec(64) <=> CAST(:v AS halfvec(64)) LIMIT 10"
-                ),
-                {"v": vector},
+        async with async_sessionmaker(recall_db)() as session, session.begin():
+            target = await queries.open_search(
+                session, project_id=uuid.UUID(PROJECT), vector_store_id=store, tuning=TUNING
             )
-            lines = " ".join(row[0] for row in plan)
-        assert "ix_file_chunks_embedding_hnsw_64" in lines
+            assert target is not None
+            assert not target.exact
+            hits = await _hits(
+                session,
+                vector_store_id=store,
+                embedding=vector,
+                condition=compile_filter(FileChunk.attributes, None),
+                limit=K,
+                exact=False,
+                dimensions=DIMS,
+            )
+            scans = await session.scalar(
+                text("SELECT pg_stat_get_xact_numscans(to_regclass(:name))"),
+                {"name": f'"ix_file_chunks_hnsw_{store}"'},
+            )
+        assert len(hits) == K
+        assert scans == 1
 
     async def test_large_store_recall(self, recall_db: AsyncEngine) -> None:
         assert await _recall(recall_db, "vs_big") >= 0.95
@@ -200,15 +213,9 @@ class TestFilteredRecall:
             truth = [row[0] for row in rows]
         assert set(exact) == set(truth)
 
-    async def test_without_iterative_scan_a_small_store_starves(
-        self, recall_db: AsyncEngine
-    ) -> None:
-        """Why the iterative scan matters: plain HNSW returns too few rows here."""
-        vector = _unit(random.Random(3))
-        plain = await _top(recall_db, "vs_small", vector, exact=False, iterative=False)
-        assert len(plain) < K
-
-    async def test_plan_choice_follows_store_size(self, recall_db: AsyncEngine) -> None:
+    async def test_plan_follows_the_store_index(self, recall_db: AsyncEngine) -> None:
+        """Indexed stores take their index; a small one, a missing one, another project's,
+        or one whose index is not valid yet (a build under way) are not."""
         project = uuid.UUID(PROJECT)
         async with async_sessionmaker(recall_db)() as session:
 
@@ -222,11 +229,21 @@ class TestFilteredRecall:
             assert await exact("vs_big") is False
             assert await exact("vs_missing") is None
             assert await exact("vs_big", uuid.uuid4()) is None
+            await session.execute(
+                text(
+                    "UPDATE pg_index SET indisvalid = false "
+                    "WHERE indexrelid = '\"ix_file_chunks_hnsw_vs_sharded\"'::regclass"
+                )
+            )
+            try:
+                assert await exact("vs_sharded") is True
+            finally:
+                await session.rollback()
 
     async def test_selective_filter_falls_back_to_exact(self, recall_db: AsyncEngine) -> None:
         """When the index path runs dry under a selective filter (simulated here by turning
         the iterative scan off), the service answers exactly rather than with fewer rows."""
-        stingy = queries.IndexTuning(ef_search=10, max_scan_tuples=100, exact_threshold=2000)
+        stingy = queries.IndexTuning(ef_search=10, max_scan_tuples=100)
         rare = compile_filter(
             FileChunk.attributes, ComparisonFilter(type="eq", key="shard", value=7)
         )

@@ -1,19 +1,13 @@
-"""Checks the runtime makes of a database: reachable, migrated, indexed for the offered models."""
+"""Checks the runtime makes of a database before it migrates it: reachable, in time."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
 
 import asyncpg
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from maia_vectordb.db.migrate import upgrade_head
-from maia_vectordb.db.vector_indexes import ensure_indexes
-from maia_vectordb.embeddings.spec import ModelSpec
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +48,3 @@ async def wait_for_database(url: str, *, within: float) -> None:
         await conn.close()
         return
     raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {last or 'timed out'}")
-
-
-async def prepare_schema(
-    engine: AsyncEngine, url: str, default: ModelSpec, offered: Sequence[ModelSpec]
-) -> None:
-    """Upgrade to head, then make sure every offered model's width has its HNSW index."""
-    await upgrade_head(url, default)
-    await ensure_indexes(engine, [spec.dimensions for spec in offered])

@@ -15,13 +15,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from maia_vectordb.db.vector_indexes import is_width_index
+from maia_vectordb.db.vector_indexes import is_store_index
 from maia_vectordb.embeddings.spec import ModelSpec
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
-HEAD_REVISION = "20261130_0006"
+HEAD_REVISION = "20261130_0007"
 """The revision this code expects: the newest script in migrations/versions. A test
 compares it with alembic's own reading of the scripts, so a new script must update it."""
 MIGRATION_LOCK_KEY = 0x6D616961_76646200
@@ -41,8 +41,8 @@ def compare_type(
 def include_object(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
-    """The per-width HNSW indexes follow configuration (db/vector_indexes.py), not models."""
-    return not (type_ == "index" and reflected and compare_to is None and is_width_index(name))
+    """The per-store HNSW indexes follow the data (db/vector_indexes.py), not models."""
+    return not (type_ == "index" and reflected and compare_to is None and is_store_index(name))
 
 
 def alembic_config(url: str, default: ModelSpec) -> Config:

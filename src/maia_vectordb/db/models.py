@@ -180,8 +180,9 @@ class FileBatchFile(Base):
 class FileChunk(Base):
     """One embedded piece of a file; search reads only this table plus its store's files.
 
-    `embedding` has no fixed width (stores use different models); the HNSW index of
-    each width is partial on `embedding_dim` and lives in db/vector_indexes.py.
+    `embedding` has no fixed width (stores use different models) and stays in the row
+    (`STORAGE MAIN`, migration 20261130_0007). A large store's HNSW index is partial on
+    the store and its width; the index builder makes it (db/vector_indexes.py).
     """
 
     __tablename__ = "file_chunks"

@@ -1,13 +1,12 @@
 """The hand-written vector retrieval queries: HNSW (iterative) and exact (BM25: `db.bm25`).
 
 Every query is confined to one store (and the caller's attribute filter). The
-plan is chosen here, not left to the planner: a store of at most
-`exact_threshold` chunks is scanned exactly through the store's btree; anything
-larger goes through the HNSW index, whose iterative scan keeps going until
-enough rows pass the filters, so a small store inside a large table is not
-starved. (A filter so selective that the scan gives up early is retried exactly
-by the caller.) (Left alone, the planner prices a wide `ef_search` beam above a
-sequential scan of the whole table and picks the slower plan.)
+plan is chosen here, not left to the planner: a store with a valid index of its own
+(db/vector_indexes.py) is searched through it, with an iterative scan that keeps
+going until enough rows pass the filters (a filter so selective that the scan gives
+up early is retried exactly by the caller); any other store is scanned exactly
+through its btree. (Left alone, the planner prices a wide `ef_search` beam above a
+scan of the store and picks the slower plan.)
 
 A search is two round trips: `open_search`, then `fetch_legs` with every retrieval
 the request needs (vector and keyword, per query) in one statement.
@@ -28,18 +27,20 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
+    column,
     func,
     literal,
     literal_column,
     select,
-    true,
+    table,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.elements import BindParameter, Label
-from sqlalchemy.types import NullType
+from sqlalchemy.types import NullType, String
 
+from maia_vectordb.db import vector_indexes
 from maia_vectordb.db.models import File, FileChunk, VectorStore
 from maia_vectordb.embeddings.spec import ModelSpec
 
@@ -60,7 +61,6 @@ class Hit:
 class IndexTuning:
     ef_search: int
     max_scan_tuples: int
-    exact_threshold: int
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,19 @@ class SearchTarget:
     """The store's embedding model: queries are embedded with it, searched at its width."""
 
 
+def _has_valid_index(vector_store_id: str) -> ColumnElement[bool]:
+    """Whether the store's own HNSW index exists and is valid (not still being built).
+    A store whose id could not name one has none."""
+    if not vector_indexes.indexable(vector_store_id):
+        return literal(False)
+    name = func.quote_ident(literal(vector_indexes.INDEX_PREFIX) + VectorStore.id)
+    index = table("pg_index", column("indexrelid"), column("indisvalid"))
+    found = select(literal(1)).where(
+        index.c.indexrelid == func.to_regclass(name), index.c.indisvalid
+    )
+    return found.exists()
+
+
 async def open_search(
     session: AsyncSession,
     *,
@@ -81,45 +94,30 @@ async def open_search(
     vector_store_id: str,
     tuning: IndexTuning,
 ) -> SearchTarget | None:
-    """One round trip: the tenant's store, whether it is small enough to scan exactly
-    (counting at most threshold + 1 rows), and the HNSW settings for the statement that
-    follows. The settings are the session's, not the transaction's: the search pool runs
-    in autocommit (`db.engine.build_search_engine`), only searches use its connections,
-    and every search sets all of them here."""
-    sample = (
-        select(literal(1))
-        .where(FileChunk.vector_store_id == vector_store_id)
-        .limit(tuning.exact_threshold + 1)
-        .subquery()
-    )
-    size = select((func.count() <= tuning.exact_threshold).label("small")).select_from(sample)
-    size_cte = size.cte("size")
-    small = size_cte.c.small
-    statement = (
-        select(
-            VectorStore.last_active_at,
-            VectorStore.expires_at,
-            VectorStore.embedding_provider,
-            VectorStore.embedding_model,
-            VectorStore.embedding_dimensions,
-            small,
-            func.set_config("hnsw.iterative_scan", "relaxed_order", False),
-            func.set_config("hnsw.ef_search", str(tuning.ef_search), False),
-            func.set_config("hnsw.max_scan_tuples", str(tuning.max_scan_tuples), False),
-            func.set_config("enable_seqscan", case((small, "on"), else_="off"), False),
-        )
-        .select_from(VectorStore)
-        .join(size_cte, true())
-    )
-    statement = statement.where(
-        VectorStore.id == vector_store_id, VectorStore.project_id == project_id
-    )
+    """One round trip: the tenant's store, whether it has a valid index of its own, and
+    the HNSW settings for the statement that follows. The settings are the session's,
+    not the transaction's: the search pool runs in autocommit
+    (`db.engine.build_search_engine`), only searches use its connections, and every
+    search sets all of them here."""
+    indexed = _has_valid_index(vector_store_id).label("indexed")
+    statement = select(
+        VectorStore.last_active_at,
+        VectorStore.expires_at,
+        VectorStore.embedding_provider,
+        VectorStore.embedding_model,
+        VectorStore.embedding_dimensions,
+        indexed,
+        func.set_config("hnsw.iterative_scan", "relaxed_order", False),
+        func.set_config("hnsw.ef_search", str(tuning.ef_search), False),
+        func.set_config("hnsw.max_scan_tuples", str(tuning.max_scan_tuples), False),
+        func.set_config("enable_seqscan", case((indexed, "off"), else_="on"), False),
+    ).where(VectorStore.id == vector_store_id, VectorStore.project_id == project_id)
     row = (await session.execute(statement)).first()
     if row is None:
         return None
     model = ModelSpec(row.embedding_provider, row.embedding_model, row.embedding_dimensions)
     return SearchTarget(
-        exact=bool(row.small), last_active_at=row[0], expires_at=row[1], model=model
+        exact=not row.indexed, last_active_at=row[0], expires_at=row[1], model=model
     )
 
 
@@ -155,12 +153,14 @@ def vector_candidates(
     """Nearest chunks by cosine distance, `score` = 1 - distance (for `fetch_legs`)."""
     distance = cosine_distance(embedding, dimensions, unique=True)
     if exact:
-        # `+ 0` hides the ordering from the HNSW index: scan the store's rows via its btree.
+        # `+ 0` keeps the ordering off any HNSW index: the store's rows via its btree.
         in_store, ordering = FileChunk.vector_store_id == vector_store_id, distance + literal(0)
     else:
-        # `|| ''` hides the store from its btree: the width's HNSW index is the only plan left.
-        in_store, ordering = (FileChunk.vector_store_id + "") == vector_store_id, distance
-    # A literal, not a parameter: a generic plan could not prove the partial index's predicate.
+        # The store's own index's predicate, word for word, so the planner can prove it
+        # (literals: a parameter could not); `|| ''` keeps the store's btree out of it.
+        hidden = FileChunk.vector_store_id.concat(literal_column("''"))
+        in_store, ordering = hidden == _store_literal(vector_store_id), distance
+    # A literal, not a parameter: a generic plan could not prove the index's predicate.
     in_store = in_store & (FileChunk.embedding_dim == literal_column(str(int(dimensions))))
     return (
         select(*HIT_COLUMNS, (1.0 - distance).label("score"))
@@ -168,6 +168,14 @@ def vector_candidates(
         .order_by(ordering)
         .limit(limit)
     )
+
+
+def _store_literal(vector_store_id: str | BindParameter[str]) -> BindParameter[str]:
+    """The id rendered into the SQL (quoted by its type) when the statement runs: a
+    statement built once binds it as `<name>_literal`."""
+    if isinstance(vector_store_id, BindParameter):
+        return bindparam(f"{vector_store_id.key}_literal", type_=String(), literal_execute=True)
+    return bindparam(None, vector_store_id, type_=String(), literal_execute=True)
 
 
 def legs_statement(legs: Sequence[Select[Any]]) -> Executable:

@@ -37,6 +37,7 @@ def parameters(
 ) -> dict[str, Any]:
     """What `unfiltered` binds: leg n's query vector or text is `leg_n`."""
     named: dict[str, Any] = {"store": vector_store_id, "limit": limit}
+    named["store_literal"] = vector_store_id  # what an indexed leg renders into its SQL
     named |= {f"leg_{number}": value for number, value in enumerate(values)}
     return named
 

@@ -1,54 +1,73 @@
-"""One HNSW index per embedding width, so stores of different models share `file_chunks`.
+"""One HNSW index per large store, built in one pass once the store's queue drains.
 
-The column is an unconstrained `halfvec`; each index covers the rows of one width
-(`WHERE embedding_dim = d`) through the expression `embedding::halfvec(d)`, and
-vector search casts both sides identically so the planner picks that index. Which
-widths exist is configuration (the models a server offers), so these indexes are
-made here, at migration and at start, not declared in models.py.
+Inserting a row into an HNSW graph costs ~9 ms of PostgreSQL CPU at 1536-d; building
+the same graph in one pass costs ~1.5 ms a row, and a row no graph covers ~0.05 ms
+(docs/benchmarks.md). So chunks go into `file_chunks` unindexed, a store below
+`VECTOR_INDEX_MIN_CHUNKS` is searched exactly (its btree, then distances: ~1.5 µs a
+row), and a store at or above it gets its own partial index, built with
+`CREATE INDEX CONCURRENTLY` by `ingest.indexer` when no job of it is queued. Until
+that index is valid the store is searched exactly, so a `completed` file is always
+searchable. A search then walks only its own store's graph.
+
+The predicate is `(vector_store_id || '') = '<id>'`: the `|| ''` hides the clause
+from the store's btree, so the one plan a query with the same literal clause has is
+this index (db/search.py). The width is fixed per store, and in the predicate too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
 
-from sqlalchemy import text
-from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-INDEX_PREFIX = "ix_file_chunks_embedding_hnsw_"
+INDEX_PREFIX = "ix_file_chunks_hnsw_"
 # pgvector's HNSW indexes halfvec up to 4000 dimensions.
 MAX_INDEXED_DIMENSIONS = 4000
-# Any constant both sides agree on: serialises index creation across starting processes.
-LOCK_KEY = 0x6D616961_0005
+# Ids that name an index as they are: what `services.ids` makes, within 63 bytes.
+INDEXABLE_ID = re.compile(r"[A-Za-z0-9_-]{1,43}")
+# Any constant all processes agree on: one index build at a time across the deployment.
+BUILD_LOCK_KEY = 0x6D616961_0007
 
 
-def index_name(dimensions: int) -> str:
-    return f"{INDEX_PREFIX}{dimensions}"
+def indexable(vector_store_id: str) -> bool:
+    """A store whose id cannot name an index is never indexed (and searched exactly)."""
+    return INDEXABLE_ID.fullmatch(vector_store_id) is not None
 
 
-def create_statement(dimensions: int) -> str:
-    """DDL cannot take bind parameters; the width is checked to be a plain int first."""
+def index_name(vector_store_id: str) -> str:
+    return f"{INDEX_PREFIX}{vector_store_id}"
+
+
+def quoted_name(vector_store_id: str) -> str:
+    """Ids are mixed-case: the identifier is quoted wherever SQL names it."""
+    if not indexable(vector_store_id):
+        raise ValueError(f"cannot name an index after {vector_store_id!r}")
+    return f'"{index_name(vector_store_id)}"'
+
+
+def store_predicate(vector_store_id: str) -> str:
+    """The clause the index's predicate and the search's WHERE share, word for word."""
+    quoted_name(vector_store_id)  # the id is checked to need no escaping
+    return f"(vector_store_id || '') = '{vector_store_id}'"
+
+
+def create_statement(vector_store_id: str, dimensions: int, *, concurrently: bool = True) -> str:
+    """DDL cannot take bind parameters: the id and the width are checked first."""
     if not isinstance(dimensions, int) or not 1 <= dimensions <= MAX_INDEXED_DIMENSIONS:
         raise ValueError(f"cannot index {dimensions!r}-dimensional embeddings")
+    how = "CONCURRENTLY " if concurrently else ""
     return (
-        f"CREATE INDEX IF NOT EXISTS {index_name(dimensions)} ON file_chunks "
+        f"CREATE INDEX {how}IF NOT EXISTS {quoted_name(vector_store_id)} ON file_chunks "
         f"USING hnsw ((embedding::halfvec({dimensions})) halfvec_cosine_ops) "
-        f"WITH (m = 16, ef_construction = 64) WHERE embedding_dim = {dimensions}"
+        f"WITH (m = 16, ef_construction = 64) "
+        f"WHERE {store_predicate(vector_store_id)} AND embedding_dim = {dimensions}"
     )
 
 
-def create_indexes(connection: Connection, dimensions: Iterable[int]) -> None:
-    """In the caller's transaction, under a lock so concurrent starts do not collide."""
-    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
-    for width in sorted(set(dimensions)):
-        connection.execute(text(create_statement(width)))
+def drop_statement(name: str) -> str:
+    """`name` as the catalog spells it (one of ours, checked)."""
+    if not is_store_index(name) or not indexable(name.removeprefix(INDEX_PREFIX)):
+        raise ValueError(f"not a store index: {name!r}")
+    return f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"'
 
 
-async def ensure_indexes(engine: AsyncEngine, dimensions: Iterable[int]) -> None:
-    """Cheap when they exist; a new width indexes only the (usually zero) rows it has."""
-    async with engine.begin() as conn:
-        await conn.run_sync(create_indexes, list(dimensions))
-
-
-def is_width_index(name: str | None) -> bool:
+def is_store_index(name: str | None) -> bool:
     return name is not None and name.startswith(INDEX_PREFIX)

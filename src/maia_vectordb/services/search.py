@@ -115,7 +115,6 @@ async def _search(
     tuning = queries.IndexTuning(
         ef_search=max(settings.ef_search, pool),
         max_scan_tuples=settings.max_scan_tuples,
-        exact_threshold=settings.exact_max_chunks,
     )
     target = await queries.open_search(
         session, project_id=project_id, vector_store_id=vector_store_id, tuning=tuning

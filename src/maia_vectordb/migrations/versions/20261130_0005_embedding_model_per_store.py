@@ -19,8 +19,6 @@ import sqlalchemy as sa
 from alembic import op
 from pgvector.sqlalchemy import HALFVEC
 
-from maia_vectordb.db.vector_indexes import create_indexes, index_name
-
 revision: str = "20261130_0005"
 down_revision: str | None = "20261130_0002"
 branch_labels: str | Sequence[str] | None = None
@@ -28,6 +26,23 @@ depends_on: str | Sequence[str] | None = None
 
 LOCAL_DIMENSIONS = 384
 OLD_INDEX = "ix_file_chunks_embedding_hnsw"
+# Frozen here: revision 20261130_0007 replaces these per-width indexes with per-store ones.
+WIDTH_INDEX_PREFIX = "ix_file_chunks_embedding_hnsw_"
+
+
+def index_name(dimensions: int) -> str:
+    return f"{WIDTH_INDEX_PREFIX}{dimensions}"
+
+
+def create_indexes(connection: sa.engine.Connection, dimensions: set[int]) -> None:
+    for width in sorted(dimensions):
+        connection.execute(
+            sa.text(
+                f"CREATE INDEX IF NOT EXISTS {index_name(int(width))} ON file_chunks "
+                f"USING hnsw ((embedding::halfvec({int(width)})) halfvec_cosine_ops) "
+                f"WITH (m = 16, ef_construction = 64) WHERE embedding_dim = {int(width)}"
+            )
+        )
 
 
 def _configured() -> tuple[str, str, int]:
