@@ -155,6 +155,13 @@ class TestErrors:
         assert API_KEY not in str(caught.value)
         assert len(fake_openai.requests) == 1
 
+    async def test_a_keyless_servers_reason_is_not_redacted(
+        self, make_embedder: MakeEmbedder, fake_openai: FakeOpenAIServer
+    ) -> None:
+        fake_openai.fail_always(400, message="field 'user' is unused by this server")
+        with pytest.raises(PermanentEmbeddingError, match="'user' is unused by this server"):
+            await make_embedder(OPENAI_API_KEY=None).embed(["hello"])
+
     async def test_400_is_permanent_with_the_servers_reason(
         self, embedder: OpenAIEmbeddings, fake_openai: FakeOpenAIServer
     ) -> None:

@@ -29,6 +29,8 @@ from maia_vectordb.embeddings.retry_policy import retry_delay, should_retry, sta
 # The SDK's pool: far more connections than EMBEDDING_CONCURRENCY ever opens.
 LIMITS = httpx2.Limits(max_connections=1000, max_keepalive_connections=100)
 SECRET_LIKE = re.compile(r"sk-[A-Za-z0-9_\-]{6,}")
+# Keyless OpenAI-compatible servers still get a bearer value.
+PLACEHOLDER_KEY = "unused"
 
 JsonObject = dict[str, Any]
 
@@ -44,14 +46,14 @@ class EmbeddingsClient:
     """One per embedder; `create` sends one request body, retrying as the SDK would."""
 
     def __init__(
-        self, *, base_url: str, api_key: str, model: str, timeout: float, max_retries: int
+        self, *, base_url: str, api_key: str | None, model: str, timeout: float, max_retries: int
     ) -> None:
         self.model = model
         self.max_retries = max_retries
         self._url = base_url.rstrip("/") + "/embeddings"
         self._api_key = api_key
         headers = {
-            "authorization": f"Bearer {api_key}",
+            "authorization": f"Bearer {api_key or PLACEHOLDER_KEY}",
             "content-type": "application/json",
             "accept": "application/json",
             "user-agent": f"maia-vectordb/{__version__}",

