@@ -164,10 +164,17 @@ def server_env(**settings: str) -> dict[str, str]:
 
 
 @contextmanager
-def maia_server(workdir: Path, *options: str, **settings: str) -> Iterator[Server]:
-    """`python -m maia_vectordb serve [options]` on a free port, run from `workdir` (no `.env`)."""
+def maia_server(
+    workdir: Path,
+    *options: str,
+    launcher: Sequence[str] = ("-m", "maia_vectordb"),
+    **settings: str,
+) -> Iterator[Server]:
+    """`python -m maia_vectordb serve [options]` on a free port, run from `workdir` (no `.env`).
+
+    `launcher` replaces `-m maia_vectordb` (a wrapper script that profiles the server)."""
     port = free_port()
-    args = [sys.executable, "-m", "maia_vectordb", "serve", "--port", str(port), *options]
+    args = [sys.executable, *launcher, "serve", "--port", str(port), *options]
     log_path = workdir / f"server-{port}.log"
     env = server_env(**settings)
     with child_process(args, env=env, log_path=log_path, cwd=workdir) as proc:

@@ -232,7 +232,8 @@ async def sizes(connect: dict[str, str], layout: Layout) -> tuple[float, float, 
         )
     finally:
         await conn.close()
-    return index / 2**20, table / 2**20, int(filtered)
+    # sum() of bigints is numeric: asyncpg hands back a Decimal, which bench.json cannot hold.
+    return float(index) / 2**20, table / 2**20, int(filtered)
 
 
 def _reusable(path: Path, layout: Layout) -> Built | None:
