@@ -165,16 +165,16 @@ def server_env(**settings: str) -> dict[str, str]:
 
 @contextmanager
 def maia_server(
-    workdir: Path, *options: str, profile_to: Path | None = None, **settings: str
+    workdir: Path,
+    *options: str,
+    launcher: Sequence[str] = ("-m", "maia_vectordb"),
+    **settings: str,
 ) -> Iterator[Server]:
     """`python -m maia_vectordb serve [options]` on a free port, run from `workdir` (no `.env`).
 
-    `profile_to`: run it under cProfile, written there when the server exits (its main
-    thread only: work in `asyncio.to_thread` is not in it)."""
+    `launcher` replaces `-m maia_vectordb` (a wrapper script that profiles the server)."""
     port = free_port()
-    profiler = ["-m", "cProfile", "-o", str(profile_to)] if profile_to is not None else []
-    args = [sys.executable, *profiler, "-m", "maia_vectordb", "serve", "--port", str(port)]
-    args += options
+    args = [sys.executable, *launcher, "serve", "--port", str(port), *options]
     log_path = workdir / f"server-{port}.log"
     env = server_env(**settings)
     with child_process(args, env=env, log_path=log_path, cwd=workdir) as proc:

@@ -223,9 +223,9 @@ def run_one(embedder: str, documents: list[Document], opts: Options, root: Path)
             vectors = "latent" if embedder.endswith("latent") else "random"
             embed_url = stack.enter_context(fake_openai(root, dims=opts.dims, vectors=vectors))
         options = ("--workers", str(opts.server_workers)) if opts.server_workers > 1 else ()
-        profile = opts.profile / f"{embedder}.prof" if opts.profile is not None else None
         settings = server_settings(opts, data_dir, embed_url)
-        server = stack.enter_context(maia_server(root, *options, profile_to=profile, **settings))
+        launcher = _launcher(opts.profile, embedder)
+        server = stack.enter_context(maia_server(root, *options, launcher=launcher, **settings))
         log(f"{embedder}: server ready at {server.base_url}")
         base = None
         if opts.base_chunks:
@@ -254,6 +254,15 @@ def run_one(embedder: str, documents: list[Document], opts: Options, root: Path)
         base,
         upload_cpu[0],
     )
+
+
+def _launcher(profile: Path | None, embedder: str) -> tuple[str, ...]:
+    """The server, or the server under cProfile writing `<profile>/<embedder>.prof` as it
+    exits (wall time of its main thread: time awaiting PostgreSQL is charged to whoever
+    awaits it; `bench/profiled_serve.py` profiles CPU time instead)."""
+    if profile is None:
+        return ("-m", "maia_vectordb")
+    return ("-m", "cProfile", "-o", str(profile / f"{embedder}.prof"), "-m", "maia_vectordb")
 
 
 def embedding_requests(embed_url: str | None) -> int | None:

@@ -218,7 +218,7 @@ async def sizes(connect: dict[str, str], layout: Layout) -> tuple[float, float, 
     conn = await pg_connect(connect)
     try:
         index = await conn.fetchval(
-            "SELECT coalesce(sum(pg_relation_size(to_regclass(quote_ident(name)))), 0) "
+            "SELECT coalesce(sum(pg_relation_size(to_regclass(quote_ident(name)))), 0)::bigint "
             "FROM unnest($1::text[]) AS name",
             [index_name(layout.store_id(store)) for store in range(layout.stores)],
         )
@@ -232,7 +232,8 @@ async def sizes(connect: dict[str, str], layout: Layout) -> tuple[float, float, 
         )
     finally:
         await conn.close()
-    return index / 2**20, table / 2**20, int(filtered)
+    # sum() of bigints is numeric: asyncpg hands back a Decimal, which bench.json cannot hold.
+    return float(index) / 2**20, table / 2**20, int(filtered)
 
 
 def _reusable(path: Path, layout: Layout) -> Built | None:

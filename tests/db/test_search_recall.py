@@ -268,7 +268,7 @@ class TestFilteredRecall:
                 query="q", filters=ComparisonFilter(type="eq", key="shard", value=7)
             )
             plan = Plan("vs_big", body, target, K)
-            (answered,) = await plan.refill_starved(session, [index_only], [vector], rare)
+            (answered,) = await plan.refill_starved(session, [index_only], [vector])
             exact = await _hits(
                 session,
                 vector_store_id="vs_big",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import pytest
 
@@ -153,6 +155,13 @@ class TestErrors:
         assert API_KEY not in str(caught.value)
         assert len(fake_openai.requests) == 1
 
+    async def test_a_keyless_servers_reason_is_not_redacted(
+        self, make_embedder: MakeEmbedder, fake_openai: FakeOpenAIServer
+    ) -> None:
+        fake_openai.fail_always(400, message="field 'user' is unused by this server")
+        with pytest.raises(PermanentEmbeddingError, match="'user' is unused by this server"):
+            await make_embedder(OPENAI_API_KEY=None).embed(["hello"])
+
     async def test_400_is_permanent_with_the_servers_reason(
         self, embedder: OpenAIEmbeddings, fake_openai: FakeOpenAIServer
     ) -> None:
@@ -177,6 +186,98 @@ class TestErrors:
         )
         with pytest.raises(TransientEmbeddingError, match="could not connect"):
             await embedder.embed(["hello"])
+
+
+class TestRetries:
+    """The openai SDK's rules (`retry_policy`), over real HTTP."""
+
+    @pytest.mark.parametrize("status", [408, 409, 502])
+    async def test_retries_then_succeeds(
+        self, status: int, embedder: OpenAIEmbeddings, fake_openai: FakeOpenAIServer
+    ) -> None:
+        fake_openai.fail_next(status, times=2)
+        assert await embedder.embed(["hello"]) == [expected_vector("hello", TEST_DIMENSIONS)]
+        assert len(fake_openai.requests) == 3
+
+    @pytest.mark.parametrize(
+        ("status", "fault"),
+        [
+            (503, {"headers": {"x-should-retry": "false"}}),  # the server forbids a retry
+            (429, {"retry_after": "600"}),  # a wait over two minutes is not waited for
+        ],
+    )
+    async def test_gives_up_at_once_when_told(
+        self,
+        status: int,
+        fault: dict[str, Any],
+        embedder: OpenAIEmbeddings,
+        fake_openai: FakeOpenAIServer,
+    ) -> None:
+        fake_openai.fail_always(status, **fault)
+        with pytest.raises(TransientEmbeddingError) as caught:
+            await embedder.embed(["hello"])
+        assert caught.value.status_code == status
+        assert len(fake_openai.requests) == 1
+
+    async def test_the_server_can_ask_for_a_retry(
+        self, embedder: OpenAIEmbeddings, fake_openai: FakeOpenAIServer
+    ) -> None:
+        fake_openai.fail_next(400, headers={"x-should-retry": "true"})
+        assert await embedder.embed(["hello"]) == [expected_vector("hello", TEST_DIMENSIONS)]
+        assert len(fake_openai.requests) == 2
+
+    async def test_a_timed_out_attempt_is_retried(
+        self, make_embedder: MakeEmbedder, fake_openai: FakeOpenAIServer
+    ) -> None:
+        fake_openai.delay = 0.3
+        embedder = make_embedder(EMBEDDING_TIMEOUT=0.05, EMBEDDING_MAX_RETRIES=1)
+        with pytest.raises(TransientEmbeddingError, match="timed out"):
+            await embedder.embed(["hello"])
+        assert len(fake_openai.requests) == 2
+
+    async def test_the_message_names_the_model_the_status_and_the_reason(
+        self, embedder: OpenAIEmbeddings, fake_openai: FakeOpenAIServer
+    ) -> None:
+        fake_openai.fail_always(404, message="The model `nope` does not exist")
+        with pytest.raises(PermanentEmbeddingError) as caught:
+            await embedder.embed(["hello"])
+        assert str(caught.value) == (
+            "embedding request for model text-embedding-3-small failed with HTTP 404: "
+            "The model `nope` does not exist"
+        )
+
+
+class TestBrokenResponses:
+    @pytest.mark.parametrize(
+        "body",
+        [
+            "<html>gateway</html>",
+            "[]",
+            '{"object": "list"}',
+            '{"data": [{"embedding": "AAAA"}]}',
+        ],
+    )
+    async def test_an_unusable_200_is_permanent(
+        self, body: str, embedder: OpenAIEmbeddings, fake_openai: FakeOpenAIServer
+    ) -> None:
+        fake_openai.force_body = body
+        with pytest.raises(PermanentEmbeddingError, match="unusable response"):
+            await embedder.embed(["hello"])
+        assert len(fake_openai.requests) == 1
+
+    async def test_too_few_embeddings_is_permanent(
+        self, embedder: OpenAIEmbeddings, fake_openai: FakeOpenAIServer
+    ) -> None:
+        fake_openai.force_body = '{"data": [{"index": 0, "embedding": [0.5]}]}'
+        with pytest.raises(PermanentEmbeddingError, match="returned 1 embeddings for 2 inputs"):
+            await embedder.embed(["alpha", "beta"])
+
+    async def test_items_are_put_back_in_index_order(
+        self, embedder: OpenAIEmbeddings, fake_openai: FakeOpenAIServer
+    ) -> None:
+        items = [{"index": 1, "embedding": [2.0] * 8}, {"index": 0, "embedding": [1.0] * 8}]
+        fake_openai.force_body = json.dumps({"data": items})
+        assert await embedder.embed(["alpha", "beta"]) == [[1.0] * 8, [2.0] * 8]
 
 
 class TestConcurrency:

@@ -21,7 +21,7 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from maia_vectordb.embeddings.hash import hash_embed
@@ -64,6 +64,7 @@ class Fault:
     status: int
     retry_after: str | None
     message: str | None
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 class FakeOpenAIServer:
@@ -71,7 +72,8 @@ class FakeOpenAIServer:
 
     Knobs, reset by `reset()`: `delay` (seconds, or a function of the inputs),
     `force_encoding` ("float" to ignore the client's base64 request, like some compatible
-    servers), `fail_next(...)`, `fail_always(...)`, `hold()` until `release()`.
+    servers), `force_body` (sent as a 200 instead of the embeddings, to play a broken
+    server), `fail_next(...)`, `fail_always(...)`, `hold()` until `release()`.
     """
 
     def __init__(self, *, native_dimensions: int = NATIVE_DIMENSIONS) -> None:
@@ -79,6 +81,7 @@ class FakeOpenAIServer:
         self.requests: list[RecordedRequest] = []
         self.delay: Delay = 0.0
         self.force_encoding: str | None = None
+        self.force_body: str | None = None
         self.max_in_flight = 0
         self._in_flight = 0
         self._faults: deque[Fault] = deque()
@@ -97,17 +100,24 @@ class FakeOpenAIServer:
         times: int = 1,
         retry_after: str | None = FAST_RETRY_AFTER,
         message: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         """Answer the next `times` requests with an OpenAI error envelope."""
+        fault = Fault(status, retry_after, message, tuple((headers or {}).items()))
         with self._lock:
-            self._faults.extend([Fault(status, retry_after, message)] * times)
+            self._faults.extend([fault] * times)
 
     def fail_always(
-        self, status: int, *, retry_after: str | None = FAST_RETRY_AFTER, message: str | None = None
+        self,
+        status: int,
+        *,
+        retry_after: str | None = FAST_RETRY_AFTER,
+        message: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         """Answer every request (after any `fail_next` ones) with this error until reset."""
         with self._lock:
-            self._always = Fault(status, retry_after, message)
+            self._always = Fault(status, retry_after, message, tuple((headers or {}).items()))
 
     def hold(self) -> None:
         """Keep every embeddings request waiting (after it is recorded) until `release()`."""
@@ -128,6 +138,7 @@ class FakeOpenAIServer:
             self._always = None
             self.delay = 0.0
             self.force_encoding = None
+            self.force_body = None
             self.max_in_flight = 0
 
     def start(self) -> None:
@@ -157,7 +168,7 @@ class FakeOpenAIServer:
         self._server.should_exit = True
         self._thread.join(timeout=10)
 
-    async def _embeddings(self, request: Request) -> JSONResponse:
+    async def _embeddings(self, request: Request) -> Response:
         body: dict[str, Any] = await request.json()
         authorization = request.headers.get("authorization")
         recorded = _record(body, authorization)
@@ -171,6 +182,8 @@ class FakeOpenAIServer:
             fault = self._next_fault()
             if fault is not None:
                 return _error(fault, authorization)
+            if self.force_body is not None:
+                return Response(self.force_body, media_type="application/json")
             return JSONResponse(self._payload(body, inputs))
         finally:
             self._in_flight -= 1
@@ -210,7 +223,9 @@ def _error(fault: Fault, authorization: str | None) -> JSONResponse:
         f"Incorrect API key provided: {key}." if fault.status == 401 else f"fake {fault.status}"
     )
     error = {"message": message, "type": ERROR_TYPES.get(fault.status), "param": None, "code": None}
-    headers = {"retry-after": fault.retry_after} if fault.retry_after is not None else None
+    headers = dict(fault.headers)
+    if fault.retry_after is not None:
+        headers["retry-after"] = fault.retry_after
     return JSONResponse({"error": error}, status_code=fault.status, headers=headers)
 
 

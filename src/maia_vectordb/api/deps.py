@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request, Response
@@ -39,14 +40,27 @@ HttpSettingsDep = Annotated[HttpSettings, Depends(get_http_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-async def get_search_session(state: StateDep) -> AsyncIterator[AsyncSession]:
-    """Search reads through its own autocommit pool (a replica's when SEARCH_DATABASE_URL
-    is set): no transaction to open or commit, so no round trips beyond the statements."""
-    async with state.search_sessionmaker() as reader:
-        yield reader
+@dataclass(frozen=True)
+class SearchSessions:
+    reader: AsyncSession
+    """Search's own autocommit pool (a replica's when SEARCH_DATABASE_URL is set): no
+    transaction to open or commit, so no round trips beyond the statements."""
+    writer: AsyncSession
+    """The primary, for the one write a search may make (`last_active_at`, at most once a
+    minute); its transaction begins only if that write happens."""
 
 
-SearchSessionDep = Annotated[AsyncSession, Depends(get_search_session, scope="function")]
+async def get_search_sessions(state: StateDep) -> AsyncIterator[SearchSessions]:
+    """Both of a search's sessions from one dependency, and no transaction on the primary
+    unless it writes (most searches do not): a unit of work costs CPU on every search
+    even when it never touches the database. A write commits before the response."""
+    async with state.search_sessionmaker() as reader, state.sessionmaker() as writer:
+        yield SearchSessions(reader, writer)
+        if writer.in_transaction():
+            await writer.commit()
+
+
+SearchSessionsDep = Annotated[SearchSessions, Depends(get_search_sessions, scope="function")]
 
 
 async def get_project(request: Request) -> uuid.UUID:

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from maia_vectordb.api.deps import (
-    ProjectDep,
-    SearchSessionDep,
-    SessionDep,
-    StateDep,
-    VectorStoreID,
-)
+from maia_vectordb.api.deps import ProjectDep, SearchSessionsDep, StateDep, VectorStoreID
 from maia_vectordb.api.responses import errors
 from maia_vectordb.schemas.search import SearchPage, SearchRequest
 from maia_vectordb.services import search as service
@@ -22,15 +16,14 @@ router = APIRouter(prefix="/v1/vector_stores", tags=["search"])
 async def search_vector_store(
     vector_store_id: VectorStoreID,
     body: SearchRequest,
-    session: SessionDep,
-    reader: SearchSessionDep,
+    sessions: SearchSessionsDep,
     project: ProjectDep,
     state: StateDep,
 ) -> SearchPage:
     """Find the chunks most relevant to `query`, optionally filtered by file attributes."""
     return await service.search(
-        reader,
-        writer=session,
+        sessions.reader,
+        writer=sessions.writer,
         project_id=project,
         vector_store_id=vector_store_id,
         body=body,

