@@ -213,6 +213,9 @@ def housekeeping(state: AppState) -> list[Job]:
     ]
 
 
+HOUSEKEEPING_STOP_SECONDS = 10.0
+
+
 @contextlib.asynccontextmanager
 async def scheduled(jobs: list[Job]) -> AsyncIterator[None]:
     """Each job on its own timer while the context is open; cancelled on the way out."""
@@ -222,7 +225,8 @@ async def scheduled(jobs: list[Job]) -> AsyncIterator[None]:
     finally:
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        # Bounded: a job stuck in its cleanup must not keep the process from stopping.
+        await asyncio.wait(tasks, timeout=HOUSEKEEPING_STOP_SECONDS)
 
 
 async def _repeat(job: Job) -> None:
@@ -231,7 +235,14 @@ async def _repeat(job: Job) -> None:
         try:
             await job.run()
         except Exception as exc:
+            if _cancelling():
+                raise asyncio.CancelledError from exc  # stopping, whatever the job made of it
             from maia_vectordb.observability.errors import describe_error
 
             log.error("housekeeping.failed", extra={"job": job.name, **describe_error(exc)})
         await asyncio.sleep(job.every)
+
+
+def _cancelling() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0

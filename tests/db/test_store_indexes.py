@@ -200,3 +200,38 @@ def test_ids_that_could_not_name_an_index_are_refused() -> None:
         vector_indexes.create_statement("vs_'x", DIMS)
     with pytest.raises(ValueError, match="not a store index"):
         vector_indexes.drop_statement("ix_files_project_id")
+
+
+async def test_a_cancelled_build_stops_and_leaves_nothing_held(db: AsyncEngine) -> None:
+    """Shutdown cancels a pass mid-build: the cancellation comes out as such (so the
+    housekeeping task ends), and the lock is free for the next pass, which builds."""
+    await _store(db, "vs_stop", MIN_CHUNKS)
+    async with db.connect() as blocker:
+        # A SHARE lock keeps CREATE INDEX CONCURRENTLY waiting at its start.
+        await blocker.execute(text("LOCK TABLE file_chunks IN SHARE MODE"))
+        task = asyncio.create_task(_builder(db).run_once())
+        while await _waiting_builds(db) == 0:  # noqa: ASYNC110 (polling the database)
+            await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(task, 10)
+        await blocker.rollback()
+    built: list[str] = []
+    for _ in range(100):  # the cancelled backend may take a moment to let the lock go
+        built = await _builder(db).run_once()
+        if built:
+            break
+        await asyncio.sleep(0.1)
+    assert built == ["vs_stop"]
+    assert await _indexes(db) == {_name("vs_stop"): True}
+
+
+async def _waiting_builds(db: AsyncEngine) -> int:
+    async with db.connect() as conn:
+        waiting = await conn.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE query LIKE 'CREATE INDEX CONCURRENTLY%' AND wait_event_type = 'Lock'"
+            )
+        )
+        return int(waiting or 0)

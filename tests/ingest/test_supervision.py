@@ -168,3 +168,25 @@ class TestHousekeeping:
         assert purged == 0
         failed = _logged(caplog, "files.expired.purge_failed")[0]
         assert failed.__dict__["error_type"] == "TimeoutError"
+
+    async def test_a_job_that_turns_its_cancellation_into_an_error_still_stops(self) -> None:
+        """What a database driver may do to a cancelled query: the job raises an ordinary
+        error instead. The scheduler must stop it, not log it and run it again."""
+        started = asyncio.Event()
+        runs = 0
+
+        async def stubborn() -> None:
+            nonlocal runs
+            runs += 1
+            started.set()
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                raise RuntimeError("connection closed in the middle of operation") from None
+
+        tasks_before = asyncio.all_tasks()
+        async with scheduled([Job("stubborn", 0.01, stubborn)]):
+            await asyncio.wait_for(started.wait(), 5)
+        leftover = [t for t in asyncio.all_tasks() - tasks_before if not t.done()]
+        assert leftover == []
+        assert runs == 1

@@ -11,6 +11,7 @@ ever seen in results: until then the store is searched exactly.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -34,18 +35,24 @@ class IndexBuilder:
     async def run_once(self) -> list[str]:
         """One pass: drop what is stale, build what is due; the stores it indexed.
         Another process holding the build lock makes this a no-op."""
-        async with self.engine.connect() as conn:
+        conn = await self.engine.connect()
+        try:
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             if not await queries.try_build_lock(conn):
                 return []
-            try:
-                built = await self._reconcile(conn)
-            except BaseException:
-                # The session (its lock, any build in flight) ends with the connection.
-                await conn.invalidate()
-                raise
+            built = await self._reconcile(conn)
             await queries.release_build_lock(conn)
             return built
+        except BaseException:
+            # Cancelled (shutdown) or failed mid-build: the session, its lock and its
+            # build end with the connection. Nothing here may replace the original
+            # exception: a cancellation turned into an error would keep the job running.
+            with contextlib.suppress(Exception):
+                await conn.invalidate()
+            raise
+        finally:
+            with contextlib.suppress(Exception):
+                await conn.close()
 
     async def _reconcile(self, conn: AsyncConnection) -> list[str]:
         memory = self.settings.index_build_memory

@@ -76,9 +76,8 @@ async def run_ddl(conn: AsyncConnection, statement: str, *, memory: str) -> None
     """One build or drop, with the memory an HNSW build wants and no statement timeout."""
     await conn.execute(text("SELECT set_config('maintenance_work_mem', :m, false)"), {"m": memory})
     await conn.execute(text("SELECT set_config('statement_timeout', '0', false)"))
-    try:
-        await conn.execute(text(statement))
-    finally:
-        # The connection goes back to the pool: its next user gets the server's settings.
-        await conn.execute(text("RESET maintenance_work_mem"))
-        await conn.execute(text("RESET statement_timeout"))
+    await conn.execute(text(statement))
+    # The connection goes back to the pool: its next user gets the server's settings.
+    # (One whose statement failed or was cancelled is thrown away by the builder.)
+    await conn.execute(text("RESET maintenance_work_mem"))
+    await conn.execute(text("RESET statement_timeout"))
