@@ -34,11 +34,13 @@ from sqlalchemy import (
     literal_column,
     select,
     table,
+    true,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.elements import BindParameter, Label
+from sqlalchemy.sql.selectable import LateralFromClause
 from sqlalchemy.types import NullType, String
 
 from maia_vectordb.db import vector_indexes
@@ -75,37 +77,47 @@ class SearchTarget:
     """The store's embedding model: queries are embedded with it, searched at its width."""
 
 
-def _has_valid_index() -> ColumnElement[bool]:
-    """Whether the store's own HNSW index exists and is valid (not still being built).
-    An id that could not name one finds none (`quote_ident` keeps it a name)."""
+def _store_index() -> LateralFromClause:
+    """Whether the store's own HNSW index exists and is valid (not still being built), as
+    one column, computed once per search though the statement reads it twice. An id that
+    could not name an index finds none (`quote_ident` keeps it a name)."""
     name = func.quote_ident(literal(vector_indexes.INDEX_PREFIX) + VectorStore.id)
     index = table("pg_index", column("indexrelid"), column("indisvalid"))
-    found = select(literal(1)).where(
-        index.c.indexrelid == func.to_regclass(name), index.c.indisvalid
+    valid = (
+        select(literal(1))
+        .where(index.c.indexrelid == func.to_regclass(name), index.c.indisvalid)
+        .correlate(VectorStore)
+        .exists()
     )
-    return found.exists()
+    return select(valid.label("indexed")).correlate(VectorStore).lateral("store_index")
 
 
 @functools.cache
 def _open_statement() -> Select[Any]:
     """Built once (immutable, so shared): building it and its cache key per search cost
     ~1 ms of CPU. Every value is bound when it runs."""
-    indexed = _has_valid_index().label("indexed")
+    store_index = _store_index()
+    indexed = store_index.c.indexed
     setting = functools.partial(bindparam, type_=String())
-    return select(
-        VectorStore.last_active_at,
-        VectorStore.expires_at,
-        VectorStore.embedding_provider,
-        VectorStore.embedding_model,
-        VectorStore.embedding_dimensions,
-        indexed,
-        func.set_config("hnsw.iterative_scan", "relaxed_order", False),
-        func.set_config("hnsw.ef_search", setting("ef_search"), False),
-        func.set_config("hnsw.max_scan_tuples", setting("max_scan_tuples"), False),
-        func.set_config("enable_seqscan", case((indexed, "off"), else_="on"), False),
-    ).where(
-        VectorStore.id == bindparam("store", type_=String()),
-        VectorStore.project_id == bindparam("project", type_=VectorStore.project_id.type),
+    return (
+        select(
+            VectorStore.last_active_at,
+            VectorStore.expires_at,
+            VectorStore.embedding_provider,
+            VectorStore.embedding_model,
+            VectorStore.embedding_dimensions,
+            indexed,
+            func.set_config("hnsw.iterative_scan", "relaxed_order", False),
+            func.set_config("hnsw.ef_search", setting("ef_search"), False),
+            func.set_config("hnsw.max_scan_tuples", setting("max_scan_tuples"), False),
+            func.set_config("enable_seqscan", case((indexed, "off"), else_="on"), False),
+        )
+        .select_from(VectorStore)
+        .join(store_index, true())
+        .where(
+            VectorStore.id == bindparam("store", type_=String()),
+            VectorStore.project_id == bindparam("project", type_=VectorStore.project_id.type),
+        )
     )
 
 
