@@ -54,22 +54,25 @@ async def upload(
     )
     file = file_parts.NewFile(new_file_id(), upload.filename, upload.purpose, now, expires)
     try:
-        size, _ = await file_parts.write_upload(
+        size, sha256 = await file_parts.write_upload(
             session, project_id=project_id, file=file, stream=upload.stream, limit=max_bytes
         )
     except file_parts.TooLarge:
         raise PayloadTooLarge(
             f"File is larger than the {max_bytes} byte limit", param="file"
         ) from None
-    return FileObject(
+    # The row as written, never added to the session: the wire form comes from one place.
+    written = File(
         id=file.id,
-        bytes=size,
-        created_at=unix_required(now),
-        expires_at=unix(expires),
+        project_id=project_id,
         filename=file.filename,
         purpose=file.purpose,
-        status="processed",
+        bytes=size,
+        sha256=sha256,
+        created_at=now,
+        expires_at=expires,
     )
+    return to_wire(written)
 
 
 async def purge_expired(session: AsyncSession) -> int:
