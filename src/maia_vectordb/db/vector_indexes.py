@@ -36,17 +36,21 @@ def index_name(vector_store_id: str) -> str:
     return f"{INDEX_PREFIX}{vector_store_id}"
 
 
-def quoted_name(vector_store_id: str) -> str:
-    """Ids are mixed-case: the identifier is quoted wherever SQL names it."""
+def _checked(vector_store_id: str) -> str:
+    """An id written into SQL as it is: one that would need escaping is refused."""
     if not indexable(vector_store_id):
         raise ValueError(f"cannot name an index after {vector_store_id!r}")
-    return f'"{index_name(vector_store_id)}"'
+    return vector_store_id
+
+
+def quoted_name(vector_store_id: str) -> str:
+    """Ids are mixed-case: the identifier is quoted wherever SQL names it."""
+    return f'"{index_name(_checked(vector_store_id))}"'
 
 
 def store_predicate(vector_store_id: str) -> str:
     """The clause the index's predicate and the search's WHERE share, word for word."""
-    quoted_name(vector_store_id)  # the id is checked to need no escaping
-    return f"(vector_store_id || '') = '{vector_store_id}'"
+    return f"(vector_store_id || '') = '{_checked(vector_store_id)}'"
 
 
 def create_statement(vector_store_id: str, dimensions: int, *, concurrently: bool = True) -> str:
