@@ -226,7 +226,8 @@ async def scheduled(jobs: list[Job]) -> AsyncIterator[None]:
         for task in tasks:
             task.cancel()
         # Bounded: a job stuck in its cleanup must not keep the process from stopping.
-        await asyncio.wait(tasks, timeout=HOUSEKEEPING_STOP_SECONDS)
+        if tasks:
+            await asyncio.wait(tasks, timeout=HOUSEKEEPING_STOP_SECONDS)
 
 
 async def _repeat(job: Job) -> None:
