@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import IO
@@ -32,6 +33,9 @@ QUIET_LOGGERS = (
     ("uvicorn.access", logging.WARNING),
 )
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+# A value holding any of these is quoted in text lines. One regex search, not a Python
+# loop over each character: every request and every ingested file writes such a line.
+_NEEDS_QUOTES = re.compile(r'[\s"=]')
 
 
 def extra_fields(record: logging.LogRecord) -> dict[str, object]:
@@ -69,7 +73,7 @@ class JsonFormatter(logging.Formatter):
 
 def _text_value(value: object) -> str:
     text = str(value)
-    if not text or any(c.isspace() or c in '"=' for c in text):
+    if not text or _NEEDS_QUOTES.search(text):
         return json.dumps(text, ensure_ascii=False)
     return text
 

@@ -119,3 +119,20 @@ async def test_search_without_pre_ping_recovers(
         await proxy.cut()
         await proxy.start()
         assert (await _search(client, store)).status_code == 200
+
+
+async def test_writes_ping_pooled_connections(
+    settings: Settings, engine: AsyncEngine, proxy: DatabaseProxy
+) -> None:
+    """The primary's pool pings each pooled connection as it is checked out (one empty
+    query): a database that dropped every connection while idle and came back before
+    anyone noticed costs a write nothing, not a 503."""
+    async with _served_through(settings, proxy) as client:
+        for _ in range(3):
+            created = await client.post("/v1/vector_stores", json={})
+            assert created.status_code == 200, created.text
+        await proxy.cut()
+        await proxy.start()
+        for _ in range(3):
+            created = await client.post("/v1/vector_stores", json={})
+            assert created.status_code == 200, created.text
