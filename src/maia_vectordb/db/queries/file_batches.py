@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from maia_vectordb.db.models import FileBatch, FileBatchFile, VectorStoreFile
+from maia_vectordb.db.queries.bulk import insert_rows
 from maia_vectordb.db.queries.scope import of_project, owned
 from maia_vectordb.lifecycle import FileStatus
 
@@ -29,7 +29,7 @@ async def add_members(
     members = [
         {"batch_id": batch_id, "vector_store_id": vector_store_id, "file_id": f} for f in file_ids
     ]
-    await session.execute(insert(FileBatchFile).values(members).on_conflict_do_nothing())
+    await session.execute(insert_rows(FileBatchFile).on_conflict_do_nothing(), members)
 
 
 async def move_members(

@@ -12,10 +12,10 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select, text, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from maia_vectordb.db.models import File, IngestJob, VectorStore, VectorStoreFile
+from maia_vectordb.db.queries.bulk import insert_rows
 from maia_vectordb.db.queries.scope import of_project
 from maia_vectordb.lifecycle import FileStatus
 
@@ -63,10 +63,10 @@ async def enqueue(
         }
         for f in file_ids
     ]
-    stmt = insert(IngestJob).values(rows)
-    await session.execute(
-        stmt.on_conflict_do_nothing(index_elements=[IngestJob.vector_store_id, IngestJob.file_id])
+    stmt = insert_rows(IngestJob).on_conflict_do_nothing(
+        index_elements=[IngestJob.vector_store_id, IngestJob.file_id]
     )
+    await session.execute(stmt, rows)
 
 
 # Fair across projects: each runnable job's turn is its place in its project's queue

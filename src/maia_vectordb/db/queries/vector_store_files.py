@@ -7,14 +7,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, case, func, update
+from sqlalchemy import Select, case, func, literal, or_, update
 from sqlalchemy import delete as delete_rows
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from maia_vectordb.db.liveness import file_is_live
 from maia_vectordb.db.models import FileBatchFile, FileChunk, VectorStoreFile
 from maia_vectordb.db.pagination import Page, PageRequest, paginate
+from maia_vectordb.db.queries.bulk import insert_rows
 from maia_vectordb.db.queries.counts import batch_member
 from maia_vectordb.db.queries.scope import in_owned_store, of_project, owned
 from maia_vectordb.lifecycle import FileStatus
@@ -140,9 +140,10 @@ async def attach(
     only when its status is in `requeue`, else kept as it is. Returns every file's
     `(file_id, status)` as it now stands."""
     rows = [_row(project_id, vector_store_id, f) for f in files]
-    stmt = insert(VectorStoreFile).values(rows)
+    stmt = insert_rows(VectorStoreFile)
     excluded = stmt.excluded
-    again = VectorStoreFile.status.in_(requeue)
+    # Literal values, not an expanding IN: the statement runs once per row (executemany).
+    again = or_(*(VectorStoreFile.status == literal(str(status)) for status in requeue))
     upsert = stmt.on_conflict_do_update(
         index_elements=[VectorStoreFile.vector_store_id, VectorStoreFile.file_id],
         set_={
@@ -154,7 +155,7 @@ async def attach(
             ),
         },
     ).returning(VectorStoreFile.file_id, VectorStoreFile.status)
-    return [(file_id, status) for file_id, status in await session.execute(upsert)]
+    return [(file_id, status) for file_id, status in await session.execute(upsert, rows)]
 
 
 def _when(condition: Any, then: Any, otherwise: Any) -> Any:
