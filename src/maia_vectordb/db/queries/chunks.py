@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, tuple_
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from maia_vectordb.db.models import FileChunk
+from maia_vectordb.db.queries.bulk import pair_in
 
 COLUMNS = (
     "vector_store_id",
@@ -62,7 +63,7 @@ async def replace_many(session: AsyncSession, files: Sequence[FileChunks]) -> No
         return
     keys = [(f.vector_store_id, f.file_id) for f in files]
     await session.execute(
-        delete(FileChunk).where(tuple_(FileChunk.vector_store_id, FileChunk.file_id).in_(keys))
+        delete(FileChunk).where(pair_in(FileChunk.vector_store_id, FileChunk.file_id, keys))
     )
     records = [record for f in files for record in _records(f)]
     if not records:

@@ -13,6 +13,7 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from maia_vectordb.db.models import File, FilePart
+from maia_vectordb.db.queries.bulk import is_any
 
 PART_BYTES = 1024 * 1024
 
@@ -114,7 +115,7 @@ async def read_many(session: AsyncSession, file_ids: list[str]) -> dict[str, byt
     """Several files' bytes in one query (for a batch of small files)."""
     query = (
         select(FilePart.file_id, FilePart.data)
-        .where(FilePart.file_id.in_(file_ids))
+        .where(is_any(FilePart.file_id, file_ids))
         .order_by(FilePart.file_id, FilePart.seq)
     )
     parts: dict[str, list[bytes]] = {file_id: [] for file_id in file_ids}

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from maia_vectordb.db.liveness import is_live
 from maia_vectordb.db.models import File
 from maia_vectordb.db.pagination import Page, PageRequest, paginate
+from maia_vectordb.db.queries.bulk import is_any
 from maia_vectordb.db.queries.scope import of_project, owned
 
 
@@ -35,7 +36,7 @@ async def lock_live(
     a concurrent delete of one waits for the caller's attach to land."""
     query = (
         select(File.id)
-        .where(of_project(File, project_id), File.id.in_(file_ids), is_live())
+        .where(of_project(File, project_id), is_any(File.id, file_ids), is_live())
         .with_for_update(read=True, key_share=True)
     )
     return set((await session.execute(query)).scalars())

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, text, tuple_, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from maia_vectordb.db.models import File, IngestJob, VectorStore, VectorStoreFile
-from maia_vectordb.db.queries.bulk import insert_rows
+from maia_vectordb.db.queries.bulk import insert_rows, is_any, pair_in
 from maia_vectordb.db.queries.scope import of_project
 from maia_vectordb.lifecycle import FileStatus
 
@@ -138,7 +138,7 @@ async def claim(session: AsyncSession, *, lease_seconds: int) -> ClaimedJob | No
 async def heartbeat(session: AsyncSession, job_ids: list[int], *, lease_seconds: int) -> None:
     await session.execute(
         update(IngestJob)
-        .where(IngestJob.id.in_(job_ids))
+        .where(is_any(IngestJob.id, job_ids))
         .values(leased_until=func.now() + timedelta(seconds=lease_seconds))
     )
 
@@ -161,7 +161,7 @@ async def finish(session: AsyncSession, job_id: int) -> None:
 
 async def finish_many(session: AsyncSession, job_ids: list[int]) -> None:
     if job_ids:
-        await session.execute(delete(IngestJob).where(IngestJob.id.in_(job_ids)))
+        await session.execute(delete(IngestJob).where(is_any(IngestJob.id, job_ids)))
 
 
 async def discard(
@@ -202,7 +202,7 @@ async def lock_pending(
             & (IngestJob.file_id == VectorStoreFile.file_id),
         )
         .where(
-            IngestJob.id.in_([job.id for job in claimed]),
+            is_any(IngestJob.id, [job.id for job in claimed]),
             VectorStoreFile.status == FileStatus.IN_PROGRESS,
         )
         .order_by(VectorStoreFile.vector_store_id, VectorStoreFile.file_id)
@@ -228,7 +228,7 @@ async def load_targets(session: AsyncSession, claimed: list[ClaimedJob]) -> dict
         .join(File, File.id == VectorStoreFile.file_id)
         .join(VectorStore, VectorStore.id == VectorStoreFile.vector_store_id)
         .where(
-            tuple_(VectorStoreFile.vector_store_id, VectorStoreFile.file_id).in_(list(by_key)),
+            pair_in(VectorStoreFile.vector_store_id, VectorStoreFile.file_id, list(by_key)),
             VectorStoreFile.status == FileStatus.IN_PROGRESS,
         )
     )
