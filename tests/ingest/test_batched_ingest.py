@@ -114,6 +114,27 @@ async def test_one_unsupported_file_fails_alone(
     assert statuses[-1]["last_error"]["code"] == "unsupported_file"
 
 
+async def test_quick_and_other_files_in_one_batch_each_keep_their_outcome(
+    client: httpx.AsyncClient, worker: IngestWorker, fake_openai: FakeOpenAIServer
+) -> None:
+    """Small text files are parsed together in one thread trip, any other file on its own;
+    either way a file that cannot be read fails alone and the rest share one request."""
+    files = {
+        **_abstracts(3),
+        "page.html": b"<html><body><p>An HTML page about topic 9.</p></body></html>",
+        "broken.txt": b"caf\xe9 is not UTF-8 \xc3\x28",
+        "same.md": b"# Heading\n\nMarkdown about topic 7.",
+        "blob.bin": b"\x00\x01",
+    }
+    store, ids = await _attach(client, files)
+    assert await worker.run_once()
+    statuses = await _statuses(client, store, ids)
+    assert [s["status"] for s in statuses] == ["completed"] * 4 + ["failed", "completed", "failed"]
+    codes = [s["last_error"]["code"] for s in statuses if s["status"] == "failed"]
+    assert codes == ["invalid_file", "unsupported_file"]
+    assert [r.input_count for r in fake_openai.requests] == [5]
+
+
 async def test_a_file_the_provider_rejects_fails_alone(
     client: httpx.AsyncClient, worker: IngestWorker, fake_openai: FakeOpenAIServer
 ) -> None:

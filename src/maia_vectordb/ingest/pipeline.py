@@ -19,7 +19,13 @@ from maia_vectordb.db.queries.chunks import ChunkRow
 from maia_vectordb.db.queries.jobs import ClaimedJob, JobTarget
 from maia_vectordb.embeddings import Embedder, PermanentEmbeddingError, TransientEmbeddingError
 from maia_vectordb.ingest.chunking import Chunk, Chunker, ChunkingConfig
-from maia_vectordb.ingest.parsers import InvalidFile, ParseLimits, UnsupportedFile, parse
+from maia_vectordb.ingest.parsers import (
+    InvalidFile,
+    ParseLimits,
+    UnsupportedFile,
+    is_plain_text,
+    parse,
+)
 from maia_vectordb.lifecycle import LastErrorCode
 from maia_vectordb.observability.errors import describe_error
 from maia_vectordb.services.ingestion import Completed, Failed, Verdict, retry_or_fail
@@ -28,6 +34,7 @@ log = logging.getLogger(__name__)
 
 # The parsers watch the deadline themselves; this margin is for one stuck inside a library call.
 TIMEOUT_GRACE_SECONDS = 5.0
+QUICK_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -77,18 +84,55 @@ async def prepare(
     job = target.job
     try:
         text = await parse_within(target.filename, data, parse_limits(settings))
-        config = chunking_config(target.chunking_strategy)
-        pieces = await asyncio.to_thread(chunker.chunk, text, config)
-    except UnsupportedFile as exc:
-        return Failed(job, LastErrorCode.UNSUPPORTED_FILE, str(exc))
-    except InvalidFile as exc:
-        return Failed(job, LastErrorCode.INVALID_FILE, str(exc))
-    except (OSError, SQLAlchemyError):
-        raise
+        pieces = await asyncio.to_thread(
+            chunker.chunk, text, chunking_config(target.chunking_strategy)
+        )
     except Exception as exc:
-        log.error("ingest.file.crashed", extra={"file_id": job.file_id, **describe_error(exc)})
-        return retry_or_fail(job, "internal error while processing the file", settings)
+        return _stopped(job, exc, settings)
     return Parsed(job, text, pieces)
+
+
+def is_quick(target: JobTarget, data: bytes) -> bool:
+    """Small plain text: decoding and tokenising it is quick and cannot get stuck, so many
+    such files share one trip to a thread (two per file cost more than the work itself)."""
+    return len(data) <= QUICK_BYTES and is_plain_text(target.filename)
+
+
+async def prepare_quick(
+    files: list[tuple[JobTarget, bytes]], chunker: Chunker, settings: IngestSettings
+) -> list[Parsed | Verdict]:
+    """Quick files (`is_quick`) parsed and chunked in one thread, in order; each still
+    gets its own verdict. The parse budget's own deadline bounds each one."""
+    limits = parse_limits(settings)
+
+    def run() -> list[Parsed | Verdict]:
+        return [_prepare_now(target, data, chunker, limits, settings) for target, data in files]
+
+    return await asyncio.to_thread(run)
+
+
+def _prepare_now(
+    target: JobTarget, data: bytes, chunker: Chunker, limits: ParseLimits, settings: IngestSettings
+) -> Parsed | Verdict:
+    try:
+        text = parse(target.filename, data, limits)
+        pieces = chunker.chunk(text, chunking_config(target.chunking_strategy))
+    except Exception as exc:
+        return _stopped(target.job, exc, settings)
+    return Parsed(target.job, text, pieces)
+
+
+def _stopped(job: ClaimedJob, exc: Exception, settings: IngestSettings) -> Verdict:
+    """The verdict for a file whose parsing or chunking raised `exc`; an outage (the
+    disk, the database) is no fault of the file and fails the whole batch instead."""
+    if isinstance(exc, OSError | SQLAlchemyError):
+        raise exc
+    if isinstance(exc, UnsupportedFile):
+        return Failed(job, LastErrorCode.UNSUPPORTED_FILE, str(exc))
+    if isinstance(exc, InvalidFile):
+        return Failed(job, LastErrorCode.INVALID_FILE, str(exc))
+    log.error("ingest.file.crashed", extra={"file_id": job.file_id, **describe_error(exc)})
+    return retry_or_fail(job, "internal error while processing the file", settings)
 
 
 async def embed_files(

@@ -26,7 +26,13 @@ from maia_vectordb.db.queries.file_parts import read_many
 from maia_vectordb.embeddings import EmbedderRegistry, ModelSpec, PermanentEmbeddingError
 from maia_vectordb.ingest.chunking import Chunker
 from maia_vectordb.ingest.liveness import TaskLiveness
-from maia_vectordb.ingest.pipeline import Parsed, embed_files, prepare
+from maia_vectordb.ingest.pipeline import (
+    Parsed,
+    embed_files,
+    is_quick,
+    prepare,
+    prepare_quick,
+)
 from maia_vectordb.lifecycle import LastErrorCode
 from maia_vectordb.observability.errors import describe_error
 from maia_vectordb.observability.metrics import Metrics
@@ -114,18 +120,28 @@ class IngestWorker:
             data = await read_many(session, [t.job.file_id for t in targets.values()])
         groups: dict[ModelSpec, list[Parsed]] = defaultdict(list)
         for job in runnable:
-            target = targets.get(job.id)
-            if target is None:
+            if job.id not in targets:
                 verdicts.append(Skipped(job))
-                continue
-            parsed = await prepare(target, data.pop(job.file_id), self.chunker, self.settings)
+        for parsed in await self._prepare(list(targets.values()), data):
             if isinstance(parsed, Parsed):
-                groups[_model_of(target)].append(parsed)
+                groups[_model_of(targets[parsed.job.id])].append(parsed)
             else:
                 verdicts.append(parsed)
         for model, files in groups.items():
             verdicts.extend(await self._embed(model, files))
         return verdicts
+
+    async def _prepare(
+        self, targets: list[jobs.JobTarget], data: dict[str, bytes]
+    ) -> list[Parsed | Verdict]:
+        """Quick files (small plain text) all in one thread trip; any other file alone."""
+        files = [(target, data[target.job.file_id]) for target in targets]
+        quick = [(t, d) for t, d in files if is_quick(t, d)]
+        done = await prepare_quick(quick, self.chunker, self.settings) if quick else []
+        for target, content in files:
+            if not is_quick(target, content):
+                done.append(await prepare(target, content, self.chunker, self.settings))
+        return done
 
     async def _embed(self, model: ModelSpec, files: list[Parsed]) -> list[Verdict]:
         try:

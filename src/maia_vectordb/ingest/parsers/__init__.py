@@ -17,7 +17,7 @@ from maia_vectordb.ingest.parsers.office import parse_docx, parse_pptx
 from maia_vectordb.ingest.parsers.pdf import parse_pdf
 from maia_vectordb.ingest.parsers.text import parse_json, parse_text
 
-__all__ = ["InvalidFile", "ParseLimits", "UnsupportedFile", "parse"]
+__all__ = ["InvalidFile", "ParseLimits", "UnsupportedFile", "is_plain_text", "parse"]
 
 # The text formats and source languages OpenAI's file search lists.
 TEXT_EXTENSIONS = (
@@ -48,6 +48,12 @@ def parse(filename: str, data: bytes, limits: ParseLimits | None = None) -> str:
     if not text.strip():
         raise InvalidFile("The file contains no extractable text")
     return text
+
+
+def is_plain_text(filename: str) -> bool:
+    """Read by decoding alone (no archive, layout or markup to take apart): such a file
+    takes time in proportion to its size, and a parser cannot get stuck on it."""
+    return PARSERS.get(PurePosixPath(filename).suffix.lower()) in (parse_text, parse_json)
 
 
 def _parser_for(filename: str) -> Parser:
