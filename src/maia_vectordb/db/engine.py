@@ -22,7 +22,7 @@ _FRESH = "maia_fresh"
 
 def build_engine(database: DatabaseSettings, url: str) -> AsyncEngine:
     """A pooled asyncpg engine whose checkouts are pinged, so a restarted database is a
-    retry, not an error. The ping is one empty query (`_ping`), where SQLAlchemy's
+    retry, not an error. The ping is one `SELECT 1` (`_ping`), where SQLAlchemy's
     `pool_pre_ping` spends three round trips (BEGIN, `;`, ROLLBACK) on every checkout:
     half of an upload's round trips."""
     engine = _engine(database, url)
@@ -42,7 +42,7 @@ def _ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
     if record.info.pop(_FRESH, False):
         return
     try:
-        dbapi_connection.run_async(lambda driver: driver.execute(";"))
+        dbapi_connection.run_async(lambda driver: driver.execute("SELECT 1"))
     except Exception as exc:
         raise DisconnectionError("pooled connection failed its ping") from exc
 
