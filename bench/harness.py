@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -181,6 +181,35 @@ def maia_server(
         base = f"http://127.0.0.1:{port}"
         wait_until_ok(f"{base}/health/ready", proc, log_path)
         yield Server(base, proc.pid, log_path)
+
+
+@contextmanager
+def maia_workers(workdir: Path, count: int, *options: str, **settings: str) -> Iterator[list[int]]:
+    """`count` processes of `python -m maia_vectordb worker [options]`, next to a running
+    `serve` with the same settings (they join its embedded PostgreSQL); yields their pids
+    once each logged that its workers run."""
+    with ExitStack() as stack:
+        pids = [
+            stack.enter_context(_worker(workdir, number, options, settings))
+            for number in range(count)
+        ]
+        yield pids
+
+
+@contextmanager
+def _worker(
+    workdir: Path, number: int, options: Sequence[str], settings: Mapping[str, str]
+) -> Iterator[int]:
+    args = [sys.executable, "-m", "maia_vectordb", "worker", *options]
+    log_path = workdir / f"worker-{number}.log"
+    with child_process(args, env=server_env(**settings), log_path=log_path, cwd=workdir) as proc:
+        deadline = time.monotonic() + READY_WITHIN
+        while "ingestion workers running" not in log_path.read_text(errors="replace"):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                tail = log_path.read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"worker {number} did not start:\n{tail}")
+            time.sleep(0.2)
+        yield proc.pid
 
 
 def percentiles(samples: Sequence[float]) -> tuple[float, float, float]:

@@ -2,7 +2,8 @@
 
     uv run python bench/ingest.py [--mb 50] [--files 500] [--corpus synthetic|scifact]
         [--embedder hash|fake-openai|fake-openai-latent|all] [--dims 1536]
-        [--workers N] [--server-workers N] [--base-chunks N] [--profile DIR]
+        [--workers N] [--server-workers N] [--worker-processes N] [--base-chunks N]
+        [--profile DIR]
 
 Generates a deterministic corpus (.txt and .md), then for each embedder starts
 `maia_vectordb serve` with a fresh data directory (embedded PostgreSQL), uploads every
@@ -12,6 +13,10 @@ abstracts instead (one chunk each, `--mb` unused). `--base-chunks N` first loads
 chunks into another store by plain SQL and waits for its index (ingest_base.py), so the
 ingest runs inside a table that large; "index ready" is then first upload to the
 ingested store's own index being valid, when it is large enough to get one.
+`--worker-processes N` starts N `maia_vectordb worker` processes next to `serve` (each with
+`--workers` ingestion workers, or 2); with `--workers 0` the API
+process only serves HTTP and they do all the ingesting, the deployment docs/operations.md
+recommends for heavy ingestion. Their CPU and memory count as the server's.
 `--profile DIR` runs the server under cProfile (`DIR/<embedder>.prof`).
 `fake-openai` points the server's OpenAI client at a local fake that answers at once,
 so the figures are the server's own cost: `fake-openai` returns uniform random vectors
@@ -43,6 +48,7 @@ from harness import (
     log,
     machine,
     maia_server,
+    maia_workers,
     markdown_table,
     revision,
 )
@@ -53,6 +59,7 @@ from memory import Peaks, peak_memory
 
 SEED = 20261123
 EMBEDDERS = ("hash", "fake-openai", "fake-openai-latent")
+DEFAULT_INGEST_WORKERS = 2
 CORPORA = ("synthetic", "scifact")
 HEADERS = (
     "embedder",
@@ -85,6 +92,7 @@ class Options:
     dims: int
     workers: int | None
     server_workers: int
+    worker_processes: int
     corpus: str
     base_chunks: int
     profile: Path | None
@@ -117,6 +125,12 @@ def parse_args() -> Options:
     parser.add_argument(
         "--server-workers", type=int, default=1, help="serve --workers N (API processes)"
     )
+    parser.add_argument(
+        "--worker-processes",
+        type=int,
+        default=0,
+        help="`maia_vectordb worker` processes started next to serve",
+    )
     parser.add_argument("--corpus", choices=CORPORA, default="synthetic")
     parser.add_argument(
         "--base-chunks", type=int, default=0, help="chunks preloaded into another store"
@@ -131,6 +145,7 @@ def parse_args() -> Options:
         args.dims,
         args.workers,
         args.server_workers,
+        args.worker_processes,
         args.corpus,
         args.base_chunks,
         args.profile,
@@ -227,13 +242,16 @@ def run_one(embedder: str, documents: list[Document], opts: Options, root: Path)
         launcher = _launcher(opts.profile, embedder)
         server = stack.enter_context(maia_server(root, *options, launcher=launcher, **settings))
         log(f"{embedder}: server ready at {server.base_url}")
+        workers = stack.enter_context(
+            maia_workers(root, opts.worker_processes, *_worker_options(opts), **settings)
+        )
         base = None
         if opts.base_chunks:
             base = asyncio.run(preload(pg_socket(pgdata), opts.base_chunks, opts.dims))
             log(f"base store: loaded in {base[0]:.0f} s, its index ready {base[1]:.0f} s later")
         before = load_average()
         upload_cpu: list[tuple[float, float]] = []
-        with peak_memory(server.pid, postmaster_pid(pgdata)) as peaks:
+        with peak_memory([server.pid, *workers], postmaster_pid(pgdata)) as peaks:
             mark = lambda: upload_cpu.append(peaks.cpu_seconds())  # noqa: E731
             timing = asyncio.run(ingest(server.base_url, documents, mark))
             index_seconds = asyncio.run(index_ready(pgdata, timing))
@@ -254,6 +272,12 @@ def run_one(embedder: str, documents: list[Document], opts: Options, root: Path)
         base,
         upload_cpu[0],
     )
+
+
+def _worker_options(opts: Options) -> tuple[str, ...]:
+    """A worker process runs `--workers` ingestion workers, as each API process does;
+    `--workers 0` empties the API process, and the worker processes keep the default."""
+    return ("--concurrency", str(opts.workers or DEFAULT_INGEST_WORKERS))
 
 
 def _launcher(profile: Path | None, embedder: str) -> tuple[str, ...]:
@@ -312,7 +336,8 @@ def render(opts: Options, documents: list[Document], outcomes: list[Outcome]) ->
         f"- machine: {machine()}; embedded PostgreSQL started by the server; code {revision()}",
         f"- corpus: {len(documents) - markdown} .txt + {markdown} .md, {kind}; "
         f"chunking `auto` (800 tokens, 400 overlap); dims={opts.dims}; "
-        f"INGEST_WORKERS={workers} in each of {opts.server_workers} server process(es)",
+        f"INGEST_WORKERS={workers} in each of {opts.server_workers} server process(es)"
+        f"{_worker_line(opts)}",
         "- wall = first upload to last file completed; index ready = first upload to the "
         "store's own HNSW index valid (stores of VECTOR_INDEX_MIN_CHUNKS or more); CPU "
         "figures cover both; tokens = sum of chunk token counts (overlap counted twice, "
@@ -322,6 +347,13 @@ def render(opts: Options, documents: list[Document], outcomes: list[Outcome]) ->
         markdown_table(HEADERS, [_row(o, len(documents), megabytes) for o in outcomes]),
     ]
     return "\n".join(lines)
+
+
+def _worker_line(opts: Options) -> str:
+    if not opts.worker_processes:
+        return ""
+    each = opts.workers or DEFAULT_INGEST_WORKERS
+    return f", and {opts.worker_processes} `worker` process(es) of {each} workers each"
 
 
 def _base_lines(opts: Options, outcomes: list[Outcome]) -> list[str]:

@@ -12,7 +12,7 @@ per backend; their proportional set size (PSS) adds up to what they really use.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -59,12 +59,16 @@ def _sum(processes: list[psutil.Process], measure: Callable[[psutil.Process], in
 
 
 def _sample(
-    server_pid: int, postmaster_pid: Callable[[], int | None], peaks: Peaks, *, first: bool
+    server_pids: Sequence[int],
+    postmaster_pid: Callable[[], int | None],
+    peaks: Peaks,
+    *,
+    first: bool,
 ) -> None:
     postgres_root = postmaster_pid()
     postgres = _tree(postgres_root) if postgres_root else []
     postgres_pids = {p.pid for p in postgres}
-    server = [p for p in _tree(server_pid) if p.pid not in postgres_pids]
+    server = [p for pid in server_pids for p in _tree(pid) if p.pid not in postgres_pids]
     server_mb = _sum(server, lambda p: p.memory_info().rss)
     postgres_mb = _sum(postgres, lambda p: p.memory_full_info().pss)
     peaks.server_rss_mb = max(peaks.server_rss_mb, server_mb)
@@ -86,15 +90,18 @@ def _cpu(processes: list[psutil.Process], seen: dict[int, float]) -> None:
 
 
 @contextmanager
-def peak_memory(server_pid: int, postmaster_pid: Callable[[], int | None]) -> Iterator[Peaks]:
-    """Sample every 0.2 s until the block ends; the yielded `Peaks` fill in as it runs."""
+def peak_memory(
+    server_pids: Sequence[int], postmaster_pid: Callable[[], int | None]
+) -> Iterator[Peaks]:
+    """Sample every 0.2 s until the block ends; the yielded `Peaks` fill in as it runs.
+    `server_pids`: the API server and any `worker` processes, counted together."""
     peaks = Peaks()
     stop = threading.Event()
 
     def loop() -> None:
-        _sample(server_pid, postmaster_pid, peaks, first=True)
+        _sample(server_pids, postmaster_pid, peaks, first=True)
         while not stop.wait(INTERVAL):
-            _sample(server_pid, postmaster_pid, peaks, first=False)
+            _sample(server_pids, postmaster_pid, peaks, first=False)
 
     thread = threading.Thread(target=loop, name="peak-memory", daemon=True)
     thread.start()
