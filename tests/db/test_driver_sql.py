@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Integer, String, bindparam, literal, select
+import pytest
+from sqlalchemy import Integer, String, bindparam, cast, literal, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from maia_vectordb.db.driver_sql import compile_once, fetch_all
@@ -36,3 +38,12 @@ def test_compiles_once_per_statement_and_writes_literals_quoted(engine: AsyncEng
     sql, values = compiled.bind(NAMED)
     assert "'O''Brien'" in sql
     assert values.count("it's") == 1  # numbered once, used twice
+
+
+async def test_a_failing_statement_fails_as_sqlalchemy_would(engine: AsyncEngine) -> None:
+    """Replayed through SQLAlchemy: wrapped, classified, never the bare driver error."""
+    bad = select(cast(bindparam("n", type_=String()), Integer))
+    async with AsyncSession(engine) as session:
+        with pytest.raises(DBAPIError) as caught:
+            await fetch_all(session, bad, {"n": "not a number"})
+    assert not caught.value.connection_invalidated

@@ -11,12 +11,12 @@ driver errors and invalidates a dropped connection (`db.outage` relies on both).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ClauseElement, Executable
@@ -94,8 +94,17 @@ def _processed(processors: Mapping[str, Callable[[Any], Any]], name: str, value:
 
 async def fetch_all(
     session: AsyncSession, statement: Executable, named: Mapping[str, Any]
-) -> Sequence[Row[Any]]:
-    """Every row of a statement built once, run on the session's connection."""
+) -> list[Sequence[Any]]:
+    """Every row of a statement built once, run by the driver on the session's connection.
+
+    A statement that fails runs once more through SQLAlchemy, which sorts, wraps and
+    invalidates as it does for every other statement: a connection dropped while idle
+    then fails as `db.outage` expects (invalidated with the pool's older connections, so
+    its retry connects anew), and any other error is the one SQLAlchemy would raise."""
     connection = await session.connection()
     sql, values = compile_once(statement, connection.dialect).bind(named)
-    return (await connection.exec_driver_sql(sql, values)).all()
+    driver = (await connection.get_raw_connection()).driver_connection
+    if driver is not None:
+        with contextlib.suppress(Exception):  # replayed below, unchained to the driver's error
+            return list(await driver.fetch(sql, *values))
+    return list((await connection.exec_driver_sql(sql, values)).all())

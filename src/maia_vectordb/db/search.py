@@ -142,13 +142,12 @@ async def open_search(
     rows = await driver_sql.fetch_all(session, _open_statement(), params)
     if not rows:
         return None
-    row = rows[0]
-    model = ModelSpec(row.embedding_provider, row.embedding_model, row.embedding_dimensions)
+    last_active_at, expires_at, provider, model, dimensions, indexed = tuple(rows[0])[:6]
     return SearchTarget(
-        exact=not row.indexed,
-        last_active_at=row.last_active_at,
-        expires_at=row.expires_at,
-        model=model,
+        exact=not indexed,
+        last_active_at=last_active_at,
+        expires_at=expires_at,
+        model=ModelSpec(provider, model, dimensions),
     )
 
 
