@@ -84,7 +84,10 @@ class TestKeepAlive:
         assert [(r.status_code, r.content) for r in replies] == [(200, b"{}")] * 3
         assert server.connections == 1
         assert server.requests[0].startswith(b"POST /v1/embeddings HTTP/1.1\r\nhost: 127.0.0.1:")
-        tail = b'authorization: Bearer k\r\ncontent-length: 7\r\n\r\n{"n":1}'
+        tail = (
+            b"authorization: Bearer k\r\naccept-encoding: identity\r\n"
+            b'content-length: 7\r\n\r\n{"n":1}'
+        )
         assert server.requests[0].endswith(tail)
         assert replies[0].headers["content-type"] == "application/json"
 

@@ -127,6 +127,8 @@ class KeepAliveClient:
         host = target.host if default else f"{target.host}:{target.port}"
         lines = [f"POST {target.path} HTTP/1.1", f"host: {host}"]
         lines += [f"{name}: {value}" for name, value in headers.items()]
+        # Without this header a server may compress the body, which this client cannot undo.
+        lines.append("accept-encoding: identity")
         self._head = ("\r\n".join(lines) + "\r\ncontent-length: ").encode("latin-1")
         self._idle: list[Streams] = []
 
