@@ -3,6 +3,7 @@
     uv run python bench/ingest.py [--mb 50] [--files 500] [--corpus synthetic|scifact]
         [--embedder hash|fake-openai|fake-openai-latent|all] [--dims 1536]
         [--workers N] [--server-workers N] [--worker-processes N] [--base-chunks N]
+        [--base-cache DIR]
         [--profile DIR]
 
 Generates a deterministic corpus (.txt and .md), then for each embedder starts
@@ -13,6 +14,8 @@ abstracts instead (one chunk each, `--mb` unused). `--base-chunks N` first loads
 chunks into another store by plain SQL and waits for its index (ingest_base.py), so the
 ingest runs inside a table that large; "index ready" is then first upload to the
 ingested store's own index being valid, when it is large enough to get one.
+`--base-cache DIR` builds that table once (loaded, then indexed with the builder's own
+statement) under DIR and copies it into every later run with the same size and width.
 `--worker-processes N` starts N `maia_vectordb worker` processes next to `serve` (each with
 `--workers` ingestion workers, or 2); with `--workers 0` the API
 process only serves HTTP and they do all the ingesting, the deployment docs/operations.md
@@ -52,7 +55,7 @@ from harness import (
     markdown_table,
     revision,
 )
-from ingest_base import index_min_chunks, preload, wait_for_index
+from ingest_base import index_min_chunks, preload, restore_base, wait_for_index
 from ingest_client import Timing, ingest
 from ingest_corpus import Document, corpus, scifact
 from memory import Peaks, peak_memory
@@ -95,6 +98,7 @@ class Options:
     worker_processes: int
     corpus: str
     base_chunks: int
+    base_cache: Path | None
     profile: Path | None
 
 
@@ -135,6 +139,12 @@ def parse_args() -> Options:
     parser.add_argument(
         "--base-chunks", type=int, default=0, help="chunks preloaded into another store"
     )
+    parser.add_argument(
+        "--base-cache",
+        type=Path,
+        default=None,
+        help="keep the --base-chunks table here once built, and copy it for every run",
+    )
     parser.add_argument("--profile", type=Path, default=None, help="cProfile the server here")
     args = parser.parse_args()
     embedders = EMBEDDERS if args.embedder == "all" else (args.embedder,)
@@ -148,6 +158,7 @@ def parse_args() -> Options:
         args.worker_processes,
         args.corpus,
         args.base_chunks,
+        args.base_cache,
         args.profile,
     )
 
@@ -231,6 +242,9 @@ def server_settings(opts: Options, data_dir: Path, embed_url: str | None) -> dic
 def run_one(embedder: str, documents: list[Document], opts: Options, root: Path) -> Outcome:
     data_dir = root / embedder
     pgdata = data_dir / "pgdata"
+    built = None
+    if opts.base_chunks and opts.base_cache is not None:
+        built = restore_base(opts.base_cache, pgdata, opts.base_chunks, opts.dims)
     with contextlib.ExitStack() as stack:
         stack.enter_context(postgres_stopped_after(pgdata))
         embed_url = None
@@ -246,7 +260,9 @@ def run_one(embedder: str, documents: list[Document], opts: Options, root: Path)
             maia_workers(root, opts.worker_processes, *_worker_options(opts), **settings)
         )
         base = None
-        if opts.base_chunks:
+        if built is not None:
+            base = (built, 0.0)
+        elif opts.base_chunks:
             base = asyncio.run(preload(pg_socket(pgdata), opts.base_chunks, opts.dims))
             log(f"base store: loaded in {base[0]:.0f} s, its index ready {base[1]:.0f} s later")
         before = load_average()
@@ -359,6 +375,11 @@ def _worker_line(opts: Options) -> str:
 def _base_lines(opts: Options, outcomes: list[Outcome]) -> list[str]:
     if not opts.base_chunks:
         return []
+    if opts.base_cache is not None:
+        return [
+            f"- table: {opts.base_chunks} embedding-like chunks in another store, indexed, "
+            f"copied from {opts.base_cache} before each run"
+        ]
     timings = ", ".join(
         f"{o.embedder}: loaded in {o.base[0]:.0f} s, indexed in {o.base[1]:.0f} s"
         for o in outcomes

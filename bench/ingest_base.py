@@ -16,11 +16,14 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import shutil
+import subprocess
 import time
 from collections.abc import Mapping
+from pathlib import Path
 
 import asyncpg
-from harness import log, pg_connect, pseudo_words
+from harness import log, pg_connect, pg_connect_kwargs, pseudo_words
 from search_sql import (
     ATTACH_FILES,
     BUILD_SETTINGS,
@@ -35,6 +38,9 @@ from search_sql import (
 )
 
 from maia_vectordb.config import SearchSettings
+from maia_vectordb.db.embedded import embedded_postgres
+from maia_vectordb.db.migrate import upgrade_head
+from maia_vectordb.embeddings.spec import ModelSpec
 
 BASE_STORE = "vs_benchbase00000000"
 BASE_FILES = "file-benchbase"
@@ -148,3 +154,45 @@ async def preload(connect: Mapping[str, str], chunks: int, dims: int) -> tuple[f
         return loaded - started, time.perf_counter() - loaded
     finally:
         await conn.close()
+
+
+def _snapshot_dir(cache: Path, chunks: int, dims: int) -> Path:
+    return cache.resolve() / f"base-{chunks}x{dims}" / "pgdata"
+
+
+async def _build_base(url: str, chunks: int, dims: int) -> None:
+    """The base store loaded and indexed as a serving process's index builder would
+    index it (same statement), on a PostgreSQL no server runs on."""
+    from maia_vectordb.db.vector_indexes import create_statement
+
+    await upgrade_head(url, ModelSpec("openai", "text-embedding-3-small", dims))
+    connect = pg_connect_kwargs(url)
+    await _fill(connect, chunks, dims)
+    if (minimum := index_min_chunks()) is None or chunks < minimum:
+        return
+    conn = await pg_connect(connect)
+    try:
+        await _rebuild(conn, [create_statement(BASE_STORE, dims, concurrently=False)])
+    finally:
+        await conn.close()
+
+
+def restore_base(cache: Path, pgdata: Path, chunks: int, dims: int) -> float:
+    """Copy the cached base table into `pgdata` (building it first if it is not cached);
+    returns the seconds spent building (0 when it was cached). `cp -a` keeps ownership:
+    as root the embedded server runs PostgreSQL as its own user."""
+    snapshot = _snapshot_dir(cache, chunks, dims)
+    built = 0.0
+    if not snapshot.is_dir():
+        started = time.perf_counter()
+        partial = snapshot.with_name("pgdata.partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        with embedded_postgres(partial) as url:
+            asyncio.run(_build_base(url, chunks, dims))
+        partial.rename(snapshot)
+        built = time.perf_counter() - started
+        log(f"base table cached in {snapshot} ({built:.0f} s)")
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["cp", "-a", str(snapshot), str(pgdata)], check=True)
+    return built

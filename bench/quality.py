@@ -12,6 +12,9 @@ all-MiniLM-L6-v2 (files from `--model-path`, default ../shared/models/all-MiniLM
 uses `--embed-url` (any OpenAI-compatible server). Keyword quality does not depend on
 the embedder.
 `--keep-data DIR` keeps the database and reuses an ingested store on the next run.
+`--index-min-chunks N` sets `VECTOR_INDEX_MIN_CHUNKS` so a store of N chunks or more is
+searched through its own HNSW index (at the default `SEARCH_EF_SEARCH`), waited for
+before the queries: the quality a larger store gets, on this data set.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import httpx
 import quality_metrics as qm
 from harness import (
@@ -37,10 +41,11 @@ from harness import (
     revision,
     workspace,
 )
+from ingest_base import wait_for_index
 from ingest_client import attach_files, upload_texts, wait_done
 from quality_fusion import study
 
-from ingest import postgres_stopped_after
+from ingest import pg_socket, postgres_stopped_after
 
 MODES = ("vector", "keyword", "hybrid")
 SHARED_MODEL = Path(__file__).resolve().parents[2] / "shared" / "models" / "all-MiniLM-L6-v2"
@@ -59,6 +64,7 @@ class Options:
     keep_data: Path | None
     modes: tuple[str, ...]
     fusion_study: bool
+    index_min_chunks: int | None
 
 
 def parse_args() -> Options:
@@ -73,6 +79,13 @@ def parse_args() -> Options:
     parser.add_argument("--keep-data", type=Path, default=None)
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--fusion-study", action="store_true", help="compare fusion methods")
+    parser.add_argument(
+        "--index-min-chunks",
+        type=int,
+        default=None,
+        help="VECTOR_INDEX_MIN_CHUNKS: below the store's size, search it through its own "
+        "HNSW index (waited for) instead of exactly",
+    )
     a = parser.parse_args()
     if a.embedder == "openai" and a.embed_url is None and "OPENAI_API_KEY" not in os.environ:
         parser.error("--embedder openai needs --embed-url or OPENAI_API_KEY")
@@ -86,6 +99,7 @@ def parse_args() -> Options:
         a.keep_data,
         modes,
         a.fusion_study,
+        a.index_min_chunks,
     )
 
 
@@ -147,6 +161,17 @@ async def run_mode(
     return ModeResult(mean(ndcgs), mean(recalls), empty, statistics.median(latencies))
 
 
+async def indexed(pgdata: Path, store_id: str) -> None:
+    """Wait until the serving process's index builder has given the store its index."""
+    conn = await asyncpg.connect(**pg_socket(pgdata))
+    try:
+        started = time.perf_counter()
+        await wait_for_index(conn, store_id)
+        log(f"store index valid after {time.perf_counter() - started:.0f} s")
+    finally:
+        await conn.close()
+
+
 async def measure(
     base_url: str, root: Path, opts: Options
 ) -> tuple[float, dict[str, ModeResult], str]:
@@ -154,6 +179,8 @@ async def measure(
     queries = qm.queries(opts.dataset, judged)
     async with httpx.AsyncClient(base_url=base_url, timeout=600) as client:
         store_id, seconds = await ensure_store(client, root, opts)
+        if opts.index_min_chunks is not None:
+            await indexed(root / "data" / "pgdata", store_id)
         results = {}
         for mode in opts.modes:
             results[mode] = await run_mode(client, store_id, mode, queries, judged)
@@ -186,6 +213,8 @@ def main() -> None:
         data_dir = root / "data"
         stack.enter_context(postgres_stopped_after(data_dir / "pgdata"))
         settings = {"MAIA_DATA_DIR": str(data_dir), **embedder_settings(opts)}
+        if opts.index_min_chunks is not None:
+            settings["VECTOR_INDEX_MIN_CHUNKS"] = str(opts.index_min_chunks)
         server = stack.enter_context(maia_server(root, **settings))
         seconds, results, fused = asyncio.run(measure(server.base_url, root, opts))
     count = len(qm.qrels(opts.dataset, opts.split))

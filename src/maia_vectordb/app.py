@@ -74,7 +74,10 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     install_openapi(app)
+    # Matched in this order, router by router: search, the hottest route, comes first
+    # (no other route matches its path, so the order changes only the cost).
     routers = (
+        search,
         home,
         health,
         metrics_api,
@@ -82,7 +85,6 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
         vector_stores,
         vector_store_files,
         file_batches,
-        search,
     )
     for module in routers:
         app.include_router(module.router)

@@ -33,9 +33,6 @@ QUIET_LOGGERS = (
     ("uvicorn.access", logging.WARNING),
 )
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
-# A value holding any of these is quoted in text lines. One regex search, not a Python
-# loop over each character: every request and every ingested file writes such a line.
-_NEEDS_QUOTES = re.compile(r'[\s"=]')
 
 
 def extra_fields(record: logging.LogRecord) -> dict[str, object]:
@@ -71,9 +68,14 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, default=str, ensure_ascii=False)
 
 
+# Exactly the characters `str.isspace()` accepts, and `"` and `=`: one regex search, not
+# a Python-level test per character of every logged value (each request logs a line).
+NEEDS_QUOTES = re.compile(r'[\s"=]')
+
+
 def _text_value(value: object) -> str:
     text = str(value)
-    if not text or _NEEDS_QUOTES.search(text):
+    if not text or NEEDS_QUOTES.search(text):
         return json.dumps(text, ensure_ascii=False)
     return text
 

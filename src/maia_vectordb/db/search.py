@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -43,7 +43,7 @@ from sqlalchemy.sql.elements import BindParameter, Label
 from sqlalchemy.sql.selectable import LateralFromClause
 from sqlalchemy.types import NullType, String
 
-from maia_vectordb.db import vector_indexes
+from maia_vectordb.db import driver_sql, vector_indexes
 from maia_vectordb.db.models import File, FileChunk, VectorStore
 from maia_vectordb.embeddings.spec import ModelSpec
 
@@ -139,12 +139,15 @@ async def open_search(
         "ef_search": str(tuning.ef_search),
         "max_scan_tuples": str(tuning.max_scan_tuples),
     }
-    row = (await session.execute(_open_statement(), params)).first()
-    if row is None:
+    rows = await driver_sql.fetch_all(session, _open_statement(), params)
+    if not rows:
         return None
-    model = ModelSpec(row.embedding_provider, row.embedding_model, row.embedding_dimensions)
+    last_active_at, expires_at, provider, model, dimensions, indexed = tuple(rows[0])[:6]
     return SearchTarget(
-        exact=not row.indexed, last_active_at=row[0], expires_at=row[1], model=model
+        exact=not indexed,
+        last_active_at=last_active_at,
+        expires_at=expires_at,
+        model=ModelSpec(provider, model, dimensions),
     )
 
 
@@ -220,17 +223,24 @@ def legs_statement(legs: Sequence[Select[Any]]) -> Executable:
 
 async def fetch_legs(session: AsyncSession, legs: Sequence[Select[Any]]) -> list[list[Hit]]:
     """`legs_statement` built for this search and run."""
-    return await fetch_statement(session, legs_statement(legs), len(legs))
+    rows = await session.execute(legs_statement(legs))
+    return collect_hits(rows, len(legs))
 
 
 async def fetch_statement(
-    session: AsyncSession, statement: Executable, legs: int, params: Mapping[str, Any] | None = None
+    session: AsyncSession, statement: Executable, legs: int, params: Mapping[str, Any]
 ) -> list[list[Hit]]:
-    """Runs a `legs_statement`; each leg's hits best first, scores floored at 0."""
+    """A `legs_statement` built once (`db.search_statements`), run as the driver's SQL."""
+    rows = await driver_sql.fetch_all(session, statement, params)
+    return collect_hits(rows, legs)
+
+
+def collect_hits(rows: Iterable[Sequence[Any]], legs: int) -> list[list[Hit]]:
+    """Each leg's hits from a `legs_statement`'s rows, best first, scores floored at 0."""
     found: list[list[Hit]] = [[] for _ in range(legs)]
-    for r in await session.execute(statement, params):
-        score = max(0.0, float(r.score))
-        found[r.leg].append(Hit(r.id, r.file_id, r.filename, r.text, r.attributes, score))
+    for leg, chunk_id, file_id, text, attributes, score, filename in rows:
+        hit = Hit(chunk_id, file_id, filename, text, attributes, max(0.0, float(score)))
+        found[leg].append(hit)
     for hits in found:
         hits.sort(key=lambda hit: (-hit.score, hit.chunk_id))
     return found

@@ -1,0 +1,157 @@
+"""What keyword indexing costs PostgreSQL per chunk written, part by part.
+
+    uv run python bench/keyword_write_cost.py [--mb 4] [--batch 50] [--rounds 3]
+
+`bench/ingest.py` reports PostgreSQL's CPU per chunk as one figure; this splits it. The
+`bench/ingest.py` corpus is cut by the server's own chunker (800 tokens, 400 overlap),
+then written into the real schema (migrated to head, one store) with the worker's binary
+COPY in batches of `--batch` chunks, once per variant, each variant in a transaction that
+is rolled back, so all of them write into the same empty table:
+
+- `as shipped`: the chunk row, its stored tsvector and the BM25 postings trigger;
+- `postings without their index`: the same, the postings' primary key dropped;
+- `no postings`: the trigger disabled (the tsvector is still computed and stored);
+- `no tsvector`: the trigger disabled and the tsvector column dropped: the row alone.
+
+The differences are the parts: the tsvector (PostgreSQL's English parser and stemmer),
+the postings' heap rows, and their btree. The figure is the backend's CPU (from /proc)
+per chunk, the median of `--rounds`, printed with the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import asyncpg
+from harness import log, machine, markdown_table, pg_connect, pg_connect_kwargs, workspace
+from ingest_corpus import corpus
+from pgvector.asyncpg import register_vector
+
+from maia_vectordb.db.embedded import embedded_postgres
+from maia_vectordb.db.migrate import upgrade_head
+from maia_vectordb.embeddings.spec import ModelSpec
+from maia_vectordb.ingest.chunking import AUTO, Chunker
+
+SEED = 20261123
+DIMS = 1536
+STORE = "vs_keywordwritecost0000"
+FILE = "file-keywordwritecost"
+PROJECT = "00000000-0000-0000-0000-000000000001"
+TICKS = os.sysconf("SC_CLK_TCK")
+COLUMNS = ("vector_store_id", "file_id", "chunk_index", "text", "token_count", "embedding")
+SETUP = (
+    f"INSERT INTO projects (id, name) VALUES ('{PROJECT}', 'bench') ON CONFLICT DO NOTHING",
+    "INSERT INTO vector_stores (id, project_id, name, embedding_provider, embedding_model, "
+    f"embedding_dimensions) VALUES ('{STORE}', '{PROJECT}', 'bench', 'openai', 'bench', {DIMS})",
+    "INSERT INTO files (id, project_id, filename, purpose, bytes, status) "
+    f"VALUES ('{FILE}', '{PROJECT}', 'bench.txt', 'assistants', 1, 'processed')",
+    "INSERT INTO vector_store_files (vector_store_id, file_id, project_id, status, usage_bytes, "
+    f"chunking_strategy) VALUES ('{STORE}', '{FILE}', '{PROJECT}', 'completed', 1, "
+    """'{"type": "auto"}')""",
+)
+NO_TRIGGER = "ALTER TABLE file_chunks DISABLE TRIGGER bm25_chunks_inserted"
+VARIANTS: dict[str, tuple[str, ...]] = {
+    "as shipped": (),
+    "postings without their index": ("ALTER TABLE bm25_postings DROP CONSTRAINT pk_bm25_postings",),
+    "no postings": (NO_TRIGGER,),
+    "no tsvector": (NO_TRIGGER, "ALTER TABLE file_chunks DROP COLUMN tsv"),
+}
+
+
+@dataclass(frozen=True)
+class Options:
+    megabytes: float
+    batch: int
+    rounds: int
+
+
+def parse_args() -> Options:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mb", type=float, default=4, help="corpus size in MiB")
+    parser.add_argument("--batch", type=int, default=50, help="chunks per COPY")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    return Options(args.mb, args.batch, args.rounds)
+
+
+def backend_cpu(pid: int) -> float:
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def chunk_records(megabytes: float) -> list[tuple[object, ...]]:
+    chunker = Chunker()
+    rng = random.Random(SEED)
+    norm = DIMS**-0.5
+    records: list[tuple[object, ...]] = []
+    for document in corpus(megabytes, max(1, int(megabytes * 50)), SEED):
+        for chunk in chunker.chunk(document.data.decode(), AUTO):
+            vector = [rng.choice((-norm, norm)) for _ in range(DIMS)]
+            records.append((STORE, FILE, len(records), chunk.text, chunk.token_count, vector))
+    return records
+
+
+async def timed_write(
+    conn: asyncpg.Connection,
+    pid: int,
+    statements: Sequence[str],
+    records: list[tuple[object, ...]],
+    batch: int,
+) -> float:
+    """CPU ms per chunk of writing `records` after `statements`, all rolled back."""
+    transaction = conn.transaction()
+    await transaction.start()
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+        before = backend_cpu(pid)
+        for low in range(0, len(records), batch):
+            await conn.copy_records_to_table(
+                "file_chunks", records=records[low : low + batch], columns=COLUMNS
+            )
+        return 1000 * (backend_cpu(pid) - before) / len(records)
+    finally:
+        await transaction.rollback()
+
+
+async def measure(url: str, opts: Options) -> list[list[object]]:
+    await upgrade_head(url, ModelSpec("openai", "bench", DIMS))
+    conn = await pg_connect(pg_connect_kwargs(url))
+    try:
+        await register_vector(conn)
+        for statement in SETUP:
+            await conn.execute(statement)
+        pid = await conn.fetchval("SELECT pg_backend_pid()")
+        records = chunk_records(opts.megabytes)
+        log(f"{len(records)} chunks; {opts.rounds} rounds of {len(VARIANTS)} variants")
+        samples: dict[str, list[float]] = {name: [] for name in VARIANTS}
+        for round_ in range(opts.rounds):
+            for name, statements in VARIANTS.items():
+                samples[name].append(await timed_write(conn, pid, statements, records, opts.batch))
+            log(f"round {round_ + 1} done")
+        return [
+            [name, f"{statistics.median(values):.3f}", f"{os.getloadavg()[0]:.1f}"]
+            for name, values in samples.items()
+        ] + [["(chunks written per variant)", len(records), ""]]
+    finally:
+        await conn.close()
+
+
+def main() -> None:
+    opts = parse_args()
+    with workspace(None) as root, embedded_postgres(root / "pgdata") as url:
+        rows = asyncio.run(measure(url, opts))
+    print("## PostgreSQL CPU per chunk written, by keyword-index part\n")
+    print(f"- machine: {machine()}; COPY batches of {opts.batch}; median of {opts.rounds} rounds\n")
+    print(markdown_table(("variant", "PostgreSQL CPU ms/chunk", "load (1 min)"), rows))
+
+
+if __name__ == "__main__":
+    main()
