@@ -4,9 +4,12 @@ Executing a SQLAlchemy statement costs CPU on every call even when its compiled 
 cached: a cache key derived from the statement's tree, an execution context, result
 processors, and through the ORM session more still (~0.4 ms a search,
 docs/benchmarks.md). A statement that is built once (`functools.cache`) is compiled
-here once per dialect, to SQL with numbered parameters, and sent with
-`AsyncConnection.exec_driver_sql`. SQLAlchemy still checks the connection out, wraps
-driver errors and invalidates a dropped connection (`db.outage` relies on both).
+here once per dialect, to SQL with numbered parameters, and run by the driver on the
+session's connection. SQLAlchemy still checks the connection out; a statement that fails
+is replayed through `AsyncConnection.exec_driver_sql`, so SQLAlchemy wraps the error and
+invalidates a dropped connection (`db.outage` relies on both). Only for statements that
+run outside a transaction (search's autocommit pool): in a failed transaction the replay
+would meet "transaction aborted", not the first error.
 """
 
 from __future__ import annotations
