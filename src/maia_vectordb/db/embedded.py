@@ -34,6 +34,11 @@ def _check_data_dir(pgdata: Path) -> None:
         raise EmbeddedDatabaseError(f"data directory {parent} is not a directory")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise EmbeddedDatabaseError(f"data directory {parent} is not writable")
+
+
+def _check_contents(pgdata: Path) -> None:
+    """Called under the wheel's lock: a directory another process is running initdb in
+    has files but no PG_VERSION yet, and must not be taken for a foreign directory."""
     if pgdata.exists():
         if not pgdata.is_dir():
             raise EmbeddedDatabaseError(f"{pgdata} exists and is not a directory")
@@ -104,8 +109,12 @@ def embedded_postgres(pgdata: Path, *, delete_on_exit: bool = False) -> Iterator
     """Start (or join) the server for `pgdata`, yield its asyncpg URL, stop it on exit."""
     ep = _wheel()
     _check_data_dir(pgdata)
-    _forget_dead_handles(pgdata)
-    already_running = _is_running(pgdata)
+    # The lock the wheel holds while it runs initdb and starts the server (processes
+    # started together on a fresh directory would otherwise see each other's initdb).
+    with ep.postgres_server.PostgresServer._lock:
+        _check_contents(pgdata)
+        _forget_dead_handles(pgdata)
+        already_running = _is_running(pgdata)
     try:
         server: Any = ep.postgres_server.get_server(
             pgdata, cleanup_mode="delete" if delete_on_exit else "stop"
