@@ -24,6 +24,14 @@ def _stat(pid: int) -> tuple[int, float, float] | None:
     return int(fields[1]), (utime + stime) / TICKS, (cutime + cstime) / TICKS
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """One live process's own CPU seconds (a PostgreSQL backend, say)."""
+    stat = _stat(pid)
+    if stat is None:
+        raise ProcessLookupError(pid)
+    return stat[1]
+
+
 def tree_cpu_seconds(root: int) -> float:
     """The root, every live descendant, and the children it has already reaped."""
     stats = {int(p): s for p in os.listdir("/proc") if p.isdigit() and (s := _stat(int(p)))}

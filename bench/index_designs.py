@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+from cpu import process_cpu_seconds
 from harness import log, machine, markdown_table, pg_connect_kwargs, workspace
 from index_scifact import SciFact, load_scifact
 from search_sql import CREATE_BASIS, LATENT_VECTOR
@@ -47,7 +48,6 @@ OTHER_STORES = 3
 INSERT_BATCH = 100
 EF_SEARCH = 200
 MAX_SCAN_TUPLES = 20000
-TICK = os.sysconf("SC_CLK_TCK")
 
 VECTOR = LATENT_VECTOR.replace("$5", "$1")
 SCHEMA = """
@@ -138,11 +138,6 @@ def reranked_sql(dims: int, where: str, pool: int, limit: int = 10) -> str:
     )
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
 def load_average() -> str:
     return " / ".join(f"{x:.1f}" for x in os.getloadavg())
 
@@ -177,14 +172,14 @@ async def timed_inserts(conn: asyncpg.Connection, first: int, inserts: int) -> t
     pass moves rows of its own: pgvector files a vector equal to an indexed one (a row
     inserted, deleted and inserted again) under the existing element, a far cheaper path."""
     pid = await conn.fetchval("SELECT pg_backend_pid()")
-    cpu, wall = cpu_seconds(pid), time.perf_counter()
+    cpu, wall = process_cpu_seconds(pid), time.perf_counter()
     for low in range(first, first + inserts, INSERT_BATCH):
         await conn.execute(
             "INSERT INTO rows SELECT * FROM stage WHERE id >= $1 AND id < $2",
             low,
             low + INSERT_BATCH,
         )
-    cpu, wall = cpu_seconds(pid) - cpu, time.perf_counter() - wall
+    cpu, wall = process_cpu_seconds(pid) - cpu, time.perf_counter() - wall
     await conn.execute("DELETE FROM rows WHERE id >= $1", first)
     return cpu * 1000 / inserts, wall * 1000 / inserts
 
@@ -202,11 +197,11 @@ async def measure(
     statement = await conn.prepare(sql)
     pid = await conn.fetchval("SELECT pg_backend_pid()")
     await statement.fetch(queries[0])
-    cpu, hits = cpu_seconds(pid), []
+    cpu, hits = process_cpu_seconds(pid), []
     for query, exact in zip(queries, truth, strict=True):
         found = {row[0] for row in await statement.fetch(query)}
         hits.append(len(found.intersection(exact)) / max(1, len(exact)))
-    return Measured(statistics.fmean(hits), (cpu_seconds(pid) - cpu) * 1000 / len(queries))
+    return Measured(statistics.fmean(hits), (process_cpu_seconds(pid) - cpu) * 1000 / len(queries))
 
 
 async def exact_truth(

@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import asyncpg
+from cpu import process_cpu_seconds
 from harness import log, machine, markdown_table, pg_connect, pg_connect_kwargs, workspace
 from ingest_corpus import corpus
 from pgvector.asyncpg import register_vector
@@ -43,7 +44,6 @@ DIMS = 1536
 STORE = "vs_keywordwritecost0000"
 FILE = "file-keywordwritecost"
 PROJECT = "00000000-0000-0000-0000-000000000001"
-TICKS = os.sysconf("SC_CLK_TCK")
 COLUMNS = ("vector_store_id", "file_id", "chunk_index", "text", "token_count", "embedding")
 SETUP = (
     f"INSERT INTO projects (id, name) VALUES ('{PROJECT}', 'bench') ON CONFLICT DO NOTHING",
@@ -80,12 +80,6 @@ def parse_args() -> Options:
     return Options(args.mb, args.batch, args.rounds)
 
 
-def backend_cpu(pid: int) -> float:
-    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
 def chunk_records(megabytes: float) -> list[tuple[object, ...]]:
     chunker = Chunker()
     rng = random.Random(SEED)
@@ -111,12 +105,12 @@ async def timed_write(
     try:
         for statement in statements:
             await conn.execute(statement)
-        before = backend_cpu(pid)
+        before = process_cpu_seconds(pid)
         for low in range(0, len(records), batch):
             await conn.copy_records_to_table(
                 "file_chunks", records=records[low : low + batch], columns=COLUMNS
             )
-        return 1000 * (backend_cpu(pid) - before) / len(records)
+        return 1000 * (process_cpu_seconds(pid) - before) / len(records)
     finally:
         await transaction.rollback()
 
