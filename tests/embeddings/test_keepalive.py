@@ -169,3 +169,24 @@ class TestRoutes:
             await embeddings.aclose()
         assert len(body["data"]) == 1
         assert len(fake_openai.requests) == 1
+
+    async def test_after_a_redirect_every_call_goes_through_httpx(
+        self, serve: Callable[[Script], Awaitable[ScriptedServer]], fake_openai: FakeOpenAIServer
+    ) -> None:
+        moved = f"HTTP/1.1 307 Temporary Redirect\r\nlocation: {fake_openai.base_url}/embeddings"
+        server = await serve(answer(moved.encode() + b"\r\ncontent-length: 0\r\n\r\n"))
+        embeddings = EmbeddingsClient(
+            base_url=server.url.removesuffix("/embeddings"),
+            api_key=None,
+            model="text-embedding-3-small",
+            timeout=5.0,
+            max_retries=0,
+        )
+        try:
+            for _ in range(3):
+                await embeddings.create({"input": ["hi"], "model": "text-embedding-3-small"})
+        finally:
+            await embeddings.aclose()
+        # The direct client's one request, then httpx's one per call.
+        assert len(server.requests) == 4
+        assert len(fake_openai.requests) == 3

@@ -98,6 +98,10 @@ class EmbeddingsClient:
             reply = await self._direct.post(body)
             if not reply.is_redirect:
                 return reply
+            # The URL redirects: httpx follows it, now and from here on, rather than
+            # every call reaching the redirecting server twice.
+            direct, self._direct = self._direct, None
+            await direct.aclose()
         response = await self._http.post(self._url, content=body)
         return Reply(response.status_code, response.headers, response.content)
 
