@@ -154,15 +154,7 @@ class TestRoutes:
     async def test_a_redirect_is_followed_through_httpx(
         self, serve: Callable[[Script], Awaitable[ScriptedServer]], fake_openai: FakeOpenAIServer
     ) -> None:
-        moved = f"HTTP/1.1 307 Temporary Redirect\r\nlocation: {fake_openai.base_url}/embeddings"
-        server = await serve(answer(moved.encode() + b"\r\ncontent-length: 0\r\n\r\n"))
-        embeddings = EmbeddingsClient(
-            base_url=server.url.removesuffix("/embeddings"),
-            api_key=None,
-            model="text-embedding-3-small",
-            timeout=5.0,
-            max_retries=0,
-        )
+        _, embeddings = await _redirecting(serve, fake_openai)
         try:
             body = await embeddings.create({"input": ["hi"], "model": "text-embedding-3-small"})
         finally:
@@ -173,15 +165,7 @@ class TestRoutes:
     async def test_after_a_redirect_every_call_goes_through_httpx(
         self, serve: Callable[[Script], Awaitable[ScriptedServer]], fake_openai: FakeOpenAIServer
     ) -> None:
-        moved = f"HTTP/1.1 307 Temporary Redirect\r\nlocation: {fake_openai.base_url}/embeddings"
-        server = await serve(answer(moved.encode() + b"\r\ncontent-length: 0\r\n\r\n"))
-        embeddings = EmbeddingsClient(
-            base_url=server.url.removesuffix("/embeddings"),
-            api_key=None,
-            model="text-embedding-3-small",
-            timeout=5.0,
-            max_retries=0,
-        )
+        server, embeddings = await _redirecting(serve, fake_openai)
         try:
             for _ in range(3):
                 await embeddings.create({"input": ["hi"], "model": "text-embedding-3-small"})
@@ -190,3 +174,19 @@ class TestRoutes:
         # The direct client's one request, then httpx's one per call.
         assert len(server.requests) == 4
         assert len(fake_openai.requests) == 3
+
+
+async def _redirecting(
+    serve: Callable[[Script], Awaitable[ScriptedServer]], fake_openai: FakeOpenAIServer
+) -> tuple[ScriptedServer, EmbeddingsClient]:
+    """A server that redirects every request to the fake OpenAI, and a client of it."""
+    moved = f"HTTP/1.1 307 Temporary Redirect\r\nlocation: {fake_openai.base_url}/embeddings"
+    server = await serve(answer(moved.encode() + b"\r\ncontent-length: 0\r\n\r\n"))
+    embeddings = EmbeddingsClient(
+        base_url=server.url.removesuffix("/embeddings"),
+        api_key=None,
+        model="text-embedding-3-small",
+        timeout=5.0,
+        max_retries=0,
+    )
+    return server, embeddings
