@@ -59,6 +59,7 @@ from ingest_base import index_min_chunks, preload, restore_base, wait_for_index
 from ingest_client import Timing, ingest
 from ingest_corpus import Document, corpus, scifact
 from memory import Peaks, peak_memory
+from pg_activity import WalCounters, wal_counters
 
 SEED = 20261123
 EMBEDDERS = ("hash", "fake-openai", "fake-openai-latent")
@@ -117,6 +118,8 @@ class Outcome:
     base: tuple[float, float] | None
     upload_cpu: tuple[float, float]
     """Server and PostgreSQL CPU seconds when the last upload was answered."""
+    wal: WalCounters
+    """WAL written and checkpoints from the first upload until the index was ready."""
 
 
 def parse_args() -> Options:
@@ -198,6 +201,14 @@ async def count_chunks(pgdata: Path, store_id: str) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
+async def cluster_wal(pgdata: Path) -> WalCounters:
+    conn = await asyncpg.connect(**pg_socket(pgdata))
+    try:
+        return await wal_counters(conn)
+    finally:
+        await conn.close()
+
+
 async def index_ready(pgdata: Path, timing: Timing) -> float | None:
     """Seconds from the first upload until the ingested store's own index is valid; None
     when the store is too small for one (or the code has none)."""
@@ -266,11 +277,13 @@ def run_one(embedder: str, documents: list[Document], opts: Options, root: Path)
             base = asyncio.run(preload(pg_socket(pgdata), opts.base_chunks, opts.dims))
             log(f"base store: loaded in {base[0]:.0f} s, its index ready {base[1]:.0f} s later")
         before = load_average()
+        wal_before = asyncio.run(cluster_wal(pgdata))
         upload_cpu: list[tuple[float, float]] = []
         with peak_memory([server.pid, *workers], postmaster_pid(pgdata)) as peaks:
             mark = lambda: upload_cpu.append(peaks.cpu_seconds())  # noqa: E731
             timing = asyncio.run(ingest(server.base_url, documents, mark))
             index_seconds = asyncio.run(index_ready(pgdata, timing))
+        wal = asyncio.run(cluster_wal(pgdata)) - wal_before
         chunks, tokens = asyncio.run(count_chunks(pgdata, timing.store_id))
         requests = embedding_requests(embed_url)
     loads = (before, load_average())
@@ -287,6 +300,7 @@ def run_one(embedder: str, documents: list[Document], opts: Options, root: Path)
         loads,
         base,
         upload_cpu[0],
+        wal,
     )
 
 
@@ -361,8 +375,21 @@ def render(opts: Options, documents: list[Document], outcomes: list[Outcome]) ->
         *_base_lines(opts, outcomes),
         "",
         markdown_table(HEADERS, [_row(o, len(documents), megabytes) for o in outcomes]),
+        "",
+        *(line for o in outcomes for line in _postgres_lines(o)),
     ]
     return "\n".join(lines)
+
+
+def _postgres_lines(outcome: Outcome) -> list[str]:
+    """Where PostgreSQL's CPU went (by process kind) and the WAL it wrote, per chunk."""
+    per_chunk = 1000 / max(outcome.chunks, 1)
+    kinds = sorted(outcome.peaks.postgres_cpu_by_kind().items(), key=lambda kv: -kv[1])
+    split = ", ".join(f"{kind} {cpu * per_chunk:.2f}" for kind, cpu in kinds)
+    return [
+        f"- {outcome.embedder}: PostgreSQL CPU ms/chunk by process: {split}",
+        f"- {outcome.embedder}: {outcome.wal.per_item(outcome.chunks)}",
+    ]
 
 
 def _worker_line(opts: Options) -> str:

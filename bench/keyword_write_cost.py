@@ -1,6 +1,7 @@
 """What keyword indexing costs PostgreSQL per chunk written, part by part.
 
     uv run python bench/keyword_write_cost.py [--mb 4] [--batch 50] [--rounds 3]
+        [--variants NAME,...]
 
 `bench/ingest.py` reports PostgreSQL's CPU per chunk as one figure; this splits it. The
 `bench/ingest.py` corpus is cut by the server's own chunker (800 tokens, 400 overlap),
@@ -11,11 +12,15 @@ is rolled back, so all of them write into the same empty table:
 - `as shipped`: the chunk row, its stored tsvector and the BM25 postings trigger;
 - `postings without their index`: the same, the postings' primary key dropped;
 - `no postings`: the trigger disabled (the tsvector is still computed and stored);
-- `no tsvector`: the trigger disabled and the tsvector column dropped: the row alone.
+- `no tsvector`: the trigger disabled and the tsvector column dropped: the row alone;
+- the postings layouts of `keyword_layouts.py` (a hashed term, an integer store, sorted
+  inserts), each written by a rewritten trigger into a table of its own.
 
 The differences are the parts: the tsvector (PostgreSQL's English parser and stemmer),
 the postings' heap rows, and their btree. The figure is the backend's CPU (from /proc)
-per chunk, the median of `--rounds`, printed with the load average.
+per chunk, the median of `--rounds`, printed with the load average, and the WAL the
+variant wrote per chunk. The tables are truncated after every variant, so each one
+writes into empty tables rather than beside the dead rows of the ones before it.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ import asyncpg
 from cpu import process_cpu_seconds
 from harness import log, machine, markdown_table, pg_connect, pg_connect_kwargs, workspace
 from ingest_corpus import corpus
+from keyword_layouts import LAYOUTS
+from pg_activity import WalCounters, wal_counters
 from pgvector.asyncpg import register_vector
 
 from maia_vectordb.db.embedded import embedded_postgres
@@ -61,7 +68,9 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "postings without their index": ("ALTER TABLE bm25_postings DROP CONSTRAINT pk_bm25_postings",),
     "no postings": (NO_TRIGGER,),
     "no tsvector": (NO_TRIGGER, "ALTER TABLE file_chunks DROP COLUMN tsv"),
+    **{name: layout.statements() for name, layout in LAYOUTS.items()},
 }
+EMPTY = "TRUNCATE file_chunks, bm25_postings, bm25_stores"
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,7 @@ class Options:
     megabytes: float
     batch: int
     rounds: int
+    variants: tuple[str, ...]
 
 
 def parse_args() -> Options:
@@ -76,8 +86,16 @@ def parse_args() -> Options:
     parser.add_argument("--mb", type=float, default=4, help="corpus size in MiB")
     parser.add_argument("--batch", type=int, default=50, help="chunks per COPY")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--variants",
+        default=",".join(VARIANTS),
+        help="comma-separated, from: " + "; ".join(VARIANTS),
+    )
     args = parser.parse_args()
-    return Options(args.mb, args.batch, args.rounds)
+    variants = tuple(name.strip() for name in args.variants.split(","))
+    if unknown := set(variants) - set(VARIANTS):
+        parser.error(f"unknown variants: {sorted(unknown)}")
+    return Options(args.mb, args.batch, args.rounds, variants)
 
 
 def chunk_records(megabytes: float) -> list[tuple[object, ...]]:
@@ -98,8 +116,10 @@ async def timed_write(
     statements: Sequence[str],
     records: list[tuple[object, ...]],
     batch: int,
-) -> float:
-    """CPU ms per chunk of writing `records` after `statements`, all rolled back."""
+) -> tuple[float, WalCounters]:
+    """CPU ms per chunk of writing `records` after `statements`, all rolled back, and the
+    WAL written (the statements' own included)."""
+    wal_before = await wal_counters(conn)
     transaction = conn.transaction()
     await transaction.start()
     try:
@@ -110,9 +130,12 @@ async def timed_write(
             await conn.copy_records_to_table(
                 "file_chunks", records=records[low : low + batch], columns=COLUMNS
             )
-        return 1000 * (process_cpu_seconds(pid) - before) / len(records)
+        cpu = 1000 * (process_cpu_seconds(pid) - before) / len(records)
     finally:
         await transaction.rollback()
+    wal = await wal_counters(conn) - wal_before
+    await conn.execute(EMPTY)
+    return cpu, wal
 
 
 async def measure(url: str, opts: Options) -> list[list[object]]:
@@ -124,18 +147,34 @@ async def measure(url: str, opts: Options) -> list[list[object]]:
             await conn.execute(statement)
         pid = await conn.fetchval("SELECT pg_backend_pid()")
         records = chunk_records(opts.megabytes)
-        log(f"{len(records)} chunks; {opts.rounds} rounds of {len(VARIANTS)} variants")
-        samples: dict[str, list[float]] = {name: [] for name in VARIANTS}
+        log(f"{len(records)} chunks; {opts.rounds} rounds of {len(opts.variants)} variants")
+        samples: dict[str, list[float]] = {name: [] for name in opts.variants}
+        wals: dict[str, WalCounters] = {}
         for round_ in range(opts.rounds):
-            for name, statements in VARIANTS.items():
-                samples[name].append(await timed_write(conn, pid, statements, records, opts.batch))
+            for name in opts.variants:
+                cpu, wals[name] = await timed_write(conn, pid, VARIANTS[name], records, opts.batch)
+                samples[name].append(cpu)
             log(f"round {round_ + 1} done")
         return [
-            [name, f"{statistics.median(values):.3f}", f"{os.getloadavg()[0]:.1f}"]
+            [
+                name,
+                f"{statistics.median(values):.3f}",
+                *_wal_cells(wals[name], len(records)),
+                f"{os.getloadavg()[0]:.1f}",
+            ]
             for name, values in samples.items()
-        ] + [["(chunks written per variant)", len(records), ""]]
+        ] + [["(chunks written per variant)", len(records), "", "", "", ""]]
     finally:
         await conn.close()
+
+
+def _wal_cells(wal: WalCounters, chunks: int) -> list[str]:
+    """WAL records, KiB and full-page images per chunk (the last round's)."""
+    return [
+        f"{wal.records / chunks:.0f}",
+        f"{wal.bytes / chunks / 1024:.1f}",
+        f"{wal.fpi / chunks:.2f}",
+    ]
 
 
 def main() -> None:
@@ -144,7 +183,15 @@ def main() -> None:
         rows = asyncio.run(measure(url, opts))
     print("## PostgreSQL CPU per chunk written, by keyword-index part\n")
     print(f"- machine: {machine()}; COPY batches of {opts.batch}; median of {opts.rounds} rounds\n")
-    print(markdown_table(("variant", "PostgreSQL CPU ms/chunk", "load (1 min)"), rows))
+    headers = (
+        "variant",
+        "PostgreSQL CPU ms/chunk",
+        "WAL records/chunk",
+        "WAL KiB/chunk",
+        "full-page images/chunk",
+        "load (1 min)",
+    )
+    print(markdown_table(headers, rows))
 
 
 if __name__ == "__main__":

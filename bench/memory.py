@@ -11,12 +11,14 @@ per backend; their proportional set size (PSS) adds up to what they really use.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import psutil
+from pg_activity import process_kind
 
 INTERVAL = 0.2
 MB = 2**20
@@ -30,6 +32,7 @@ class Peaks:
     server_cpu: dict[int, float] = field(default_factory=dict)
     postgres_cpu: dict[int, float] = field(default_factory=dict)
     start_cpu: dict[int, float] = field(default_factory=dict)
+    postgres_kinds: dict[int, str] = field(default_factory=dict)
 
     def cpu_seconds(self) -> tuple[float, float]:
         """(server, PostgreSQL) CPU seconds used since sampling began."""
@@ -38,6 +41,14 @@ class Peaks:
             return sum(cpu - self.start_cpu.get(pid, 0.0) for pid, cpu in list(seen.items()))
 
         return used(self.server_cpu), used(self.postgres_cpu)
+
+    def postgres_cpu_by_kind(self) -> dict[str, float]:
+        """PostgreSQL's CPU seconds since sampling began, by process kind (pg_activity)."""
+        kinds: dict[str, float] = {}
+        for pid, cpu in list(self.postgres_cpu.items()):
+            kind = self.postgres_kinds.get(pid, "backend")
+            kinds[kind] = kinds.get(kind, 0.0) + cpu - self.start_cpu.get(pid, 0.0)
+        return kinds
 
 
 def _tree(pid: int) -> list[psutil.Process]:
@@ -74,6 +85,7 @@ def _sample(
     peaks.server_rss_mb = max(peaks.server_rss_mb, server_mb)
     peaks.postgres_pss_mb = max(peaks.postgres_pss_mb, postgres_mb)
     peaks.total_mb = max(peaks.total_mb, server_mb + postgres_mb)
+    _kinds(postgres, peaks.postgres_kinds)
     for processes, seen in ((server, peaks.server_cpu), (postgres, peaks.postgres_cpu)):
         _cpu(processes, seen)
         if first:
@@ -87,6 +99,13 @@ def _cpu(processes: list[psutil.Process], seen: dict[int, float]) -> None:
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
         seen[process.pid] = times.user + times.system
+
+
+def _kinds(processes: list[psutil.Process], kinds: dict[int, str]) -> None:
+    for process in processes:
+        if process.pid not in kinds:
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+                kinds[process.pid] = process_kind(process.cmdline())
 
 
 @contextmanager
