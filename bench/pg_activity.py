@@ -15,7 +15,9 @@ import asyncpg
 
 _COUNTERS = """
 SELECT w.wal_records, w.wal_fpi, w.wal_bytes::bigint,
-       c.num_timed + c.num_requested AS checkpoints
+       c.num_timed + c.num_requested AS checkpoints,
+       (SELECT sum(xact_commit) FROM pg_stat_database) AS commits,
+       (SELECT coalesce(sum(fsyncs), 0) FROM pg_stat_io WHERE object = 'wal') AS flushes
 FROM pg_stat_wal AS w CROSS JOIN pg_stat_checkpointer AS c
 """
 KINDS = (
@@ -34,6 +36,9 @@ class WalCounters:
     fpi: int
     bytes: int
     checkpoints: int
+    commits: int
+    flushes: int
+    """WAL fsyncs (each commit that finds its WAL not yet flushed waits for one)."""
 
     def __sub__(self, other: WalCounters) -> WalCounters:
         return WalCounters(
@@ -41,6 +46,8 @@ class WalCounters:
             self.fpi - other.fpi,
             self.bytes - other.bytes,
             self.checkpoints - other.checkpoints,
+            self.commits - other.commits,
+            self.flushes - other.flushes,
         )
 
     def per_item(self, items: int) -> str:
@@ -49,7 +56,8 @@ class WalCounters:
         return (
             f"{self.records / n:.0f} WAL records, {self.fpi / n:.1f} full-page images, "
             f"{self.bytes / n / 1024:.1f} KiB of WAL ({self.fpi * 8192 / max(self.bytes, 1):.0%} "
-            f"of it page images at 8 KiB each) per chunk; {self.checkpoints} checkpoints"
+            f"of it page images at 8 KiB each) per chunk; {self.checkpoints} checkpoints, "
+            f"{self.commits} commits, {self.flushes} WAL fsyncs"
         )
 
 
@@ -58,7 +66,7 @@ async def wal_counters(conn: asyncpg.Connection) -> WalCounters:
     await conn.execute("SELECT pg_stat_force_next_flush()")
     await conn.execute("SELECT pg_stat_clear_snapshot()")
     row = await conn.fetchrow(_COUNTERS)
-    return WalCounters(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
+    return WalCounters(*(int(value) for value in row))
 
 
 def process_kind(cmdline: list[str]) -> str:

@@ -13,12 +13,18 @@ from openai import AsyncOpenAI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-# What the triggers must have produced, recomputed from file_chunks alone.
+# What the triggers must have produced, recomputed from file_chunks alone: a store's
+# postings carry its bm25_stores key, a term its 64-bit hash.
 EXPECTED_POSTINGS = """
-SELECT c.vector_store_id, t.lexeme, c.id, coalesce(array_length(t.positions, 1), 1),
+SELECT c.vector_store_id, hashtextextended(t.lexeme, 0), c.id,
+       coalesce(array_length(t.positions, 1), 1),
        (SELECT coalesce(sum(coalesce(array_length(u.positions, 1), 1)), 0)
         FROM unnest(c.tsv) AS u)::int
 FROM file_chunks AS c CROSS JOIN LATERAL unnest(c.tsv) AS t
+"""
+POSTINGS = """
+SELECT s.vector_store_id, p.term, p.chunk_id, p.tf, p.length
+FROM bm25_postings AS p LEFT JOIN bm25_stores AS s ON s.key = p.store_key
 """
 EXPECTED_STORES = """
 SELECT c.vector_store_id, count(*)::bigint,
@@ -46,9 +52,7 @@ async def _rows(engine: AsyncEngine, sql: str) -> set[tuple[Any, ...]]:
 
 
 async def assert_exact(engine: AsyncEngine) -> None:
-    postings = await _rows(
-        engine, "SELECT vector_store_id, term, chunk_id, tf, length FROM bm25_postings"
-    )
+    postings = await _rows(engine, POSTINGS)
     assert postings == await _rows(engine, EXPECTED_POSTINGS)
     stores = await _rows(engine, "SELECT vector_store_id, chunks, length FROM bm25_stores")
     assert stores == await _rows(engine, EXPECTED_STORES)
@@ -84,6 +88,24 @@ class TestStatisticsStayExact:
         await sdk.vector_stores.delete(b.id)
         await assert_exact(engine)
         assert await _rows(engine, "SELECT vector_store_id FROM bm25_stores") == {(a.id,)}
+
+    async def test_a_store_emptied_and_refilled_gets_a_new_key(
+        self, sdk: AsyncOpenAI, engine: AsyncEngine
+    ) -> None:
+        store = await sdk.vector_stores.create()
+        ids = [await _upload(sdk, f"{i}.txt", p) for i, p in enumerate(PASSAGES[:2])]
+        await _attach(sdk, store.id, ids)
+        (first,) = await _rows(engine, "SELECT key FROM bm25_stores")
+        for file_id in ids:
+            await sdk.vector_stores.files.delete(vector_store_id=store.id, file_id=file_id)
+        assert await _rows(engine, "SELECT count(*) FROM bm25_postings") == {(0,)}
+        await _attach(sdk, store.id, ids[:1])
+        await assert_exact(engine)
+        assert await _rows(engine, "SELECT key FROM bm25_stores") != {first}
+        page = await sdk.vector_stores.search(
+            vector_store_id=store.id, query="measles", extra_body={"search_mode": "keyword"}
+        )
+        assert [hit.filename for hit in page.data] == ["0.txt"]
 
     async def test_concurrent_ingestion_and_deletion(
         self, sdk: AsyncOpenAI, engine: AsyncEngine

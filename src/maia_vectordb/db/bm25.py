@@ -9,7 +9,9 @@ contain t:
     score(t) = idf(t) * tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / avgdl))
 
 `df` is counted from the postings as they are read, so it is exact by construction; N
-and the total length come from `bm25_stores`, which the same triggers keep. The 0..1
+and the total length come from `bm25_stores`, which the same triggers keep. Postings are
+keyed by the store's `key` and the term's 64-bit hash (`bm25_term`, migration
+20261130_0008), so the query's lexemes are hashed the same way before they are looked up. The 0..1
 score divides the sum by its ceiling for this query, Σ idf(t) * (k1 + 1) over every
 query term (a term absent from the store counts with df = 0): the share of the query's
 attainable weight that the chunk earns.
@@ -62,8 +64,16 @@ def _stats(vector_store_id: str | BindParameter[str]) -> CTE:
     )
 
 
+def _term_keys(terms: ColumnElement[list[str]]) -> ColumnElement[list[int]]:
+    """The lexemes as the postings store them, `ARRAY(SELECT bm25_term(lexeme) ...)`: an
+    array, so the postings are read by one index scan over all of them."""
+    lexeme = func.unnest(terms).table_valued("lexeme").render_derived()
+    return func.array(select(func.bm25_term(lexeme.c.lexeme)).scalar_subquery())
+
+
 def _postings(vector_store_id: str | BindParameter[str], terms: ColumnElement[list[str]]) -> CTE:
     """Every posting of a query term in the store, with the term's document frequency."""
+    store_key = select(Bm25Store.key).where(Bm25Store.vector_store_id == vector_store_id)
     return (
         select(
             Bm25Posting.term,
@@ -72,7 +82,10 @@ def _postings(vector_store_id: str | BindParameter[str], terms: ColumnElement[li
             cast(Bm25Posting.length, Float).label("length"),
             cast(func.count().over(partition_by=Bm25Posting.term), Float).label("df"),
         )
-        .where(Bm25Posting.vector_store_id == vector_store_id, Bm25Posting.term == any_(terms))
+        .where(
+            Bm25Posting.store_key == store_key.scalar_subquery(),
+            Bm25Posting.term == any_(_term_keys(terms)),
+        )
         .cte("postings", nesting=True)
     )
 

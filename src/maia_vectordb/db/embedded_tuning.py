@@ -22,12 +22,20 @@ MB = 1024 * 1024
 
 
 def desired_settings() -> dict[str, str]:
-    """A quarter of memory for shared_buffers (PostgreSQL's own advice), at most 2 GB."""
+    """A quarter of memory for shared_buffers (PostgreSQL's own advice), at most 2 GB.
+
+    Checkpoints further apart than initdb's (1 GB of WAL, 5 minutes): a checkpoint makes
+    the next change to every page write that whole page into the WAL, and bulk ingest
+    touches the BM25 postings' btree pages at random, so with the defaults half its WAL
+    was page images (docs/benchmarks.md). Non-size values are given as PostgreSQL
+    prints them, since they are compared as text."""
     total_mb = psutil.virtual_memory().total // MB
     return {
         "shared_buffers": f"{max(128, min(total_mb // 4, 2048))}MB",
         "effective_cache_size": f"{max(512, total_mb // 2)}MB",
         "maintenance_work_mem": f"{max(64, min(total_mb // 16, 1024))}MB",
+        "max_wal_size": "4GB",
+        "checkpoint_timeout": "30min",
     }
 
 
@@ -47,8 +55,10 @@ def tune(server: Any, pgdata: Path, *, sole_user: bool) -> None:
     pairs = ", ".join(f"('{name}', '{value}')" for name, value in wanted.items())
     differing = _query(
         server,
-        f"SELECT '{ROW}' || name FROM (VALUES {pairs}) AS v(name, value) "  # noqa: S608
-        "WHERE pg_size_bytes(current_setting(name)) <> pg_size_bytes(value);",
+        f"SELECT '{ROW}' || v.name FROM (VALUES {pairs}) AS v(name, value) "  # noqa: S608
+        "JOIN pg_settings AS s USING (name) WHERE CASE WHEN s.unit IN ('B', 'kB', '8kB', 'MB') "
+        "THEN pg_size_bytes(current_setting(v.name)) <> pg_size_bytes(v.value) "
+        "ELSE current_setting(v.name) <> v.value END;",
     )
     if not differing or not sole_user:
         return

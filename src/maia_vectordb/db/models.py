@@ -215,15 +215,17 @@ class FileChunk(Base):
 class Bm25Posting(Base):
     """One term of one chunk, for BM25: the store's inverted index.
 
-    Written and removed by triggers on `file_chunks` (migration 20261130_0004) in the
-    same statement as the chunk rows, so it can never drift from them. A term's document
-    frequency is the number of its postings in the store, counted when searched.
+    Written and removed by triggers on `file_chunks` (migrations 20261130_0004 and _0008)
+    in the same statement as the chunk rows, so it can never drift from them. A term's
+    document frequency is the number of its postings in the store, counted when searched.
+    The key is three integers, cheap to insert into: the store's `Bm25Store.key` and the
+    term as `bm25_term(lexeme)`, a 64-bit hash.
     """
 
     __tablename__ = "bm25_postings"
 
-    vector_store_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    term: Mapped[str] = mapped_column(Text, primary_key=True)
+    store_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    term: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     chunk_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     tf: Mapped[int] = mapped_column(Integer)
     length: Mapped[int] = mapped_column(Integer)
@@ -231,13 +233,15 @@ class Bm25Posting(Base):
 
 class Bm25Store(Base):
     """A store's chunk count and total chunk length (BM25's N and avgdl), kept by the same
-    triggers with additive upserts so concurrent writers never lose an update."""
+    triggers with additive upserts so concurrent writers never lose an update; `key` is
+    the store's number in `Bm25Posting` (a new one if the store empties and refills)."""
 
     __tablename__ = "bm25_stores"
 
     vector_store_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     chunks: Mapped[int] = mapped_column(BigInteger)
     length: Mapped[int] = mapped_column(BigInteger)
+    key: Mapped[int] = mapped_column(BigInteger, Identity(always=False), unique=True)
 
 
 class IngestJob(Base):
