@@ -173,6 +173,10 @@ class IngestSettings(Group):
     max_compression_ratio: float = Field(default=100.0, ge=2, alias="INGEST_MAX_COMPRESSION_RATIO")
     max_pdf_pages: int = Field(default=5000, ge=1, alias="INGEST_MAX_PDF_PAGES")
     parse_timeout: float = Field(default=120.0, gt=0, alias="INGEST_PARSE_TIMEOUT")
+    worker_nice: int = Field(default=10, ge=0, le=19, alias="INGEST_WORKER_NICE")
+    """The scheduling priority (nice value) of a `maia-vectordb worker` process and of its
+    embedded PostgreSQL backends, so searches keep their cores during a heavy ingest
+    (db/priority.py); 0 runs them as the API runs."""
 
 
 class SearchSettings(Group):
@@ -185,9 +189,11 @@ class SearchSettings(Group):
         default="1GB", pattern=r"^[1-9][0-9]*(kB|MB|GB)$", alias="VECTOR_INDEX_BUILD_MEMORY"
     )
     """`maintenance_work_mem` for a build: an HNSW graph that fits builds several times faster."""
-    ef_search: int = Field(default=100, ge=10, le=1000, alias="SEARCH_EF_SEARCH")
-    """Per-store graphs reach recall@10 0.997 at 100 on 100k embedding-like chunks
-    (docs/benchmarks.md); a whole-table graph needed 200."""
+    ef_search: int = Field(default=80, ge=10, le=1000, alias="SEARCH_EF_SEARCH")
+    """The HNSW beam for a store of up to 25,000 chunks; a larger store's grows with
+    (chunks / 25,000) ** 0.4 (db/search.py), since a fixed beam loses recall as the graph
+    grows: 80 gives recall@10 0.978 at 23,750 embedding-like chunks, and the grown beam
+    (140) 0.973 at 99,750, where 100 gave 0.949 (docs/benchmarks.md)."""
     max_scan_tuples: int = Field(
         default=20000, ge=100, le=10_000_000, alias="SEARCH_MAX_SCAN_TUPLES"
     )
