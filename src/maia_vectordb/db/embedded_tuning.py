@@ -40,6 +40,7 @@ def desired_settings() -> dict[str, str]:
 
 
 ROW = "row:"
+SIZE_UNITS = ("kB", "MB", "GB", "TB")
 
 
 def _query(server: Any, sql: str) -> list[str]:
@@ -52,19 +53,23 @@ def _query(server: Any, sql: str) -> list[str]:
 def tune(server: Any, pgdata: Path, *, sole_user: bool) -> None:
     """Apply `desired_settings`; restart only if something changed and nobody else uses it."""
     wanted = desired_settings()
-    pairs = ", ".join(f"('{name}', '{value}')" for name, value in wanted.items())
-    differing = _query(
-        server,
-        f"SELECT '{ROW}' || v.name FROM (VALUES {pairs}) AS v(name, value) "  # noqa: S608
-        "JOIN pg_settings AS s USING (name) WHERE CASE WHEN s.unit IN ('B', 'kB', '8kB', 'MB') "
-        "THEN pg_size_bytes(current_setting(v.name)) <> pg_size_bytes(v.value) "
-        "ELSE current_setting(v.name) <> v.value END;",
-    )
+    checks = " UNION ALL ".join(_differs(name, value) for name, value in wanted.items())
+    differing = _query(server, f"{checks};")
     if not differing or not sole_user:
         return
     server.psql("".join(f"ALTER SYSTEM SET {name} = '{wanted[name]}';" for name in differing))
     _restart(server, pgdata)
     log.info("embedded.tuned", extra={"settings": {name: wanted[name] for name in differing}})
+
+
+def _differs(name: str, value: str) -> str:
+    """A query giving `name` if the server's value is not `value`: sizes compared in bytes
+    (2048MB is 2GB), anything else as PostgreSQL prints it."""
+    if value.endswith(SIZE_UNITS):
+        test = f"pg_size_bytes(current_setting('{name}')) <> pg_size_bytes('{value}')"
+    else:
+        test = f"current_setting('{name}') <> '{value}'"
+    return f"SELECT '{ROW}{name}' WHERE {test}"
 
 
 def _restart(server: Any, pgdata: Path) -> None:
