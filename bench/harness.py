@@ -183,6 +183,29 @@ def maia_server(
         yield Server(base, proc.pid, log_path)
 
 
+def compared_servers(
+    stack: ExitStack,
+    workdir: Path,
+    compare: Sequence[tuple[str, Path]],
+    profile: Path | None,
+    **settings: str,
+) -> dict[str, Server]:
+    """A server per `(name, src)` in `compare` (that checkout's `src` on PYTHONPATH), then
+    this checkout's as `new`, all with `settings`; `new` runs under
+    `bench/profiled_serve.py` writing `<profile>.<n>.prof` when `profile` is given."""
+    servers = {}
+    for name, src in compare:
+        env = {**settings, "PYTHONPATH": str(src)}
+        servers[name] = stack.enter_context(maia_server(workdir, **env))
+    launcher: tuple[str, ...] = ("-m", "maia_vectordb")
+    if profile is not None:
+        profile.parent.mkdir(parents=True, exist_ok=True)
+        settings["MAIA_BENCH_PROFILE"] = str(profile)
+        launcher = (str(BENCH_DIR / "profiled_serve.py"),)
+    servers["new"] = stack.enter_context(maia_server(workdir, launcher=launcher, **settings))
+    return servers
+
+
 @contextmanager
 def maia_workers(workdir: Path, count: int, *options: str, **settings: str) -> Iterator[list[int]]:
     """`count` processes of `python -m maia_vectordb worker [options]`, next to a running
