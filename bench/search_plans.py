@@ -47,8 +47,9 @@ async def _explain_search(
     session: AsyncSession, captured: list[tuple[str, Any]], settings: SearchSettings, **search: Any
 ) -> list[str]:
     tuning = queries.IndexTuning(
-        ef_search=max(settings.ef_search, K),
+        ef_search=settings.ef_search,
         max_scan_tuples=settings.max_scan_tuples,
+        floor=K,
     )
     target = await queries.open_search(
         session,

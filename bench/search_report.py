@@ -94,7 +94,8 @@ def _setup(layout: Layout, built: Built, versions: str, workers: int) -> list[st
         "query cache",
         "- SQL rows: the top-10 statement alone on one asyncpg connection, no API; baseline "
         f"at pgvector's defaults ({_settings(BASELINE_SETTINGS)}), then with the server's "
-        f"per-search settings ({_settings(service_settings())})",
+        "per-search settings for the searched store "
+        f"({_settings(service_settings(layout.target_chunks))})",
     ]
 
 

@@ -16,23 +16,30 @@ from search_queries import K, QuerySet, chunk_key, top_k_sql
 from search_sql import FILTER_KEY, FILTER_VALUE
 
 from maia_vectordb.config import SearchSettings
+from maia_vectordb.db.search import IndexTuning, scaled_ef_search
 
 FILTER = {"type": "eq", "key": FILTER_KEY, "value": FILTER_VALUE}
 # pgvector's defaults, stated so the baseline does not depend on the server's settings.
 BASELINE_SETTINGS = {"hnsw.iterative_scan": "off", "hnsw.ef_search": "40"}
 
 
-def service_settings() -> dict[str, str]:
-    """What the server sets for each search at its default configuration (db/search.py)."""
+def service_settings(chunks: int) -> dict[str, str]:
+    """What the server sets for a search of a store of `chunks` chunks at its default
+    configuration (db/search.py `open_search`: the beam grows with the store)."""
     fields = SearchSettings.model_fields
+    tuning = IndexTuning(
+        ef_search=fields["ef_search"].default,
+        max_scan_tuples=fields["max_scan_tuples"].default,
+        floor=K,
+    )
     return {
         "hnsw.iterative_scan": "relaxed_order",
-        "hnsw.ef_search": str(max(fields["ef_search"].default, K)),
-        "hnsw.max_scan_tuples": str(fields["max_scan_tuples"].default),
+        "hnsw.ef_search": str(scaled_ef_search(tuning, chunks)),
+        "hnsw.max_scan_tuples": str(tuning.max_scan_tuples),
     }
 
 
-SQL_VARIANTS = {"sql": BASELINE_SETTINGS, "tuned": service_settings()}
+SQL_VARIANTS = ("sql", "tuned")
 
 
 @dataclass
@@ -126,7 +133,8 @@ async def sql_run(
     filtered: bool,
 ) -> Run:
     """The same search as one plain SQL statement with `variant`'s settings, one at a time."""
-    for name, value in SQL_VARIANTS[variant].items():
+    settings = BASELINE_SETTINGS if variant == "sql" else service_settings(layout.target_chunks)
+    for name, value in settings.items():
         await conn.execute("SELECT set_config($1, $2, false)", name, value)
     store, indexed = layout.target, layout.indexed(0)
     sql = await conn.prepare(

@@ -147,6 +147,21 @@ class TestScores:
         assert all(0 < score < 1 for score in scores.values())
         assert [h.score for h in page.data] == sorted(scores.values(), reverse=True)
 
+    async def test_an_expired_best_match_gives_way_to_the_next_ones(
+        self, sdk: AsyncOpenAI, store_id: str, engine: AsyncEngine
+    ) -> None:
+        """The ranking is visited best first until enough chunks pass the file's liveness:
+        one cut to `max_num_results` before that check would come back short."""
+        best = (await self._keyword(sdk, store_id, "measles vaccination")).data[0]
+        async with engine.begin() as conn:
+            await conn.execute(
+                text("UPDATE files SET expires_at = now() - interval '1 second' WHERE id = :f"),
+                {"f": best.file_id},
+            )
+        page = await self._keyword(sdk, store_id, "measles vaccination", max_num_results=2)
+        assert len(page.data) == 2
+        assert best.file_id not in {hit.file_id for hit in page.data}
+
     async def test_rare_terms_weigh_more_than_common_ones(
         self, sdk: AsyncOpenAI, store_id: str
     ) -> None:

@@ -280,3 +280,45 @@ class TestFilteredRecall:
             )
         assert len(index_only) < K
         assert [h.chunk_id for h in answered] == [h.chunk_id for h in exact]
+
+
+class TestBeamGrowsWithTheStore:
+    """`open_search` sets `hnsw.ef_search` from the store's chunk count in the same
+    statement: the configured beam up to 25,000 chunks, more for a larger store (whose
+    graph needs it for the same recall), never below the search's candidate depth."""
+
+    async def _beam(self, db: AsyncEngine, chunks: int | None, tuning: queries.IndexTuning) -> int:
+        async with async_sessionmaker(db)() as session, session.begin():
+            try:
+                if chunks is None:
+                    await session.execute(
+                        text("DELETE FROM bm25_stores WHERE vector_store_id = 'vs_big'")
+                    )
+                else:
+                    await session.execute(
+                        text("UPDATE bm25_stores SET chunks = :n WHERE vector_store_id = 'vs_big'"),
+                        {"n": chunks},
+                    )
+                target = await queries.open_search(
+                    session, project_id=uuid.UUID(PROJECT), vector_store_id="vs_big", tuning=tuning
+                )
+                assert target is not None
+                setting = await session.scalar(text("SELECT current_setting('hnsw.ef_search')"))
+                return int(setting)
+            finally:
+                await session.rollback()
+
+    @pytest.mark.parametrize(
+        ("chunks", "beam"),
+        [(None, 80), (6000, 80), (25_000, 80), (99_750, 140), (400_000, 243), (10**9, 1000)],
+    )
+    async def test_the_beam_follows_the_store_size(
+        self, recall_db: AsyncEngine, chunks: int | None, beam: int
+    ) -> None:
+        tuning = queries.IndexTuning(ef_search=80, max_scan_tuples=20000, floor=10)
+        assert await self._beam(recall_db, chunks, tuning) == beam
+        assert queries.scaled_ef_search(tuning, chunks or 0) == beam
+
+    async def test_the_candidate_depth_is_the_floor(self, recall_db: AsyncEngine) -> None:
+        deep = queries.IndexTuning(ef_search=80, max_scan_tuples=20000, floor=300)
+        assert await self._beam(recall_db, 99_750, deep) == 300

@@ -15,6 +15,7 @@ the request needs (vector and keyword, per query) in one statement.
 from __future__ import annotations
 
 import functools
+import math
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from typing import Any
 from pgvector.sqlalchemy import HALFVEC
 from sqlalchemy import (
     ColumnElement,
+    Float,
+    Integer,
     Select,
     bindparam,
     case,
@@ -44,7 +47,7 @@ from sqlalchemy.sql.selectable import LateralFromClause
 from sqlalchemy.types import NullType, String
 
 from maia_vectordb.db import driver_sql, vector_indexes
-from maia_vectordb.db.models import File, FileChunk, VectorStore
+from maia_vectordb.db.models import Bm25Store, File, FileChunk, VectorStore
 from maia_vectordb.embeddings.spec import ModelSpec
 
 TEXT_SEARCH_CONFIG = "english"
@@ -60,10 +63,40 @@ class Hit:
     score: float
 
 
+# A store's HNSW beam grows with the store: recall at a fixed ef_search falls as the
+# graph grows (bench/ef_search.py on embedding-like 1536-d vectors, m 16 / ef_construction
+# 64: ef 100 gives recall@10 0.988 in a 23,750-chunk store but 0.949 in a 99,750-chunk
+# one, where ef 140 gives 0.973). ef = base * (chunks / EF_REFERENCE_CHUNKS) ** EF_GROWTH
+# for stores above the reference size keeps recall near 0.97 at both.
+EF_REFERENCE_CHUNKS = 25_000
+EF_GROWTH = 0.4
+EF_MAX = 1000
+"""pgvector's ceiling for `hnsw.ef_search`."""
+
+
 @dataclass(frozen=True)
 class IndexTuning:
     ef_search: int
+    """The beam for a store of up to `EF_REFERENCE_CHUNKS` chunks; larger ones get more."""
     max_scan_tuples: int
+    floor: int = 0
+    """The least beam whatever the store's size: the search's candidate depth."""
+
+
+def scaled_ef_search(tuning: IndexTuning, chunks: int) -> int:
+    """The beam `open_search` sets for a store of `chunks` chunks (its SQL computes the
+    same; tests/db/test_search_recall.py holds them together)."""
+    growth = max(chunks, EF_REFERENCE_CHUNKS) / EF_REFERENCE_CHUNKS
+    return max(tuning.floor, min(EF_MAX, math.ceil(tuning.ef_search * math.pow(growth, EF_GROWTH))))
+
+
+def _ef_search(chunks: ColumnElement[Any]) -> ColumnElement[Any]:
+    """`scaled_ef_search` in SQL, from the store's chunk count in the same statement."""
+    base = bindparam("ef_search", type_=Integer())
+    growth = cast(func.greatest(func.coalesce(chunks, 0), EF_REFERENCE_CHUNKS), Float)
+    scaled = func.ceil(base * func.power(growth / EF_REFERENCE_CHUNKS, EF_GROWTH))
+    ef = func.greatest(bindparam("ef_floor", type_=Integer()), func.least(EF_MAX, scaled))
+    return cast(cast(ef, Integer), String)
 
 
 @dataclass(frozen=True)
@@ -98,6 +131,12 @@ def _open_statement() -> Select[Any]:
     ~1 ms of CPU. Every value is bound when it runs."""
     store_index = _store_index()
     indexed = store_index.c.indexed
+    chunks = (
+        select(Bm25Store.chunks)
+        .where(Bm25Store.vector_store_id == VectorStore.id)
+        .correlate(VectorStore)
+        .scalar_subquery()
+    )
     setting = functools.partial(bindparam, type_=String())
     return (
         select(
@@ -108,7 +147,7 @@ def _open_statement() -> Select[Any]:
             VectorStore.embedding_dimensions,
             indexed,
             func.set_config("hnsw.iterative_scan", "relaxed_order", False),
-            func.set_config("hnsw.ef_search", setting("ef_search"), False),
+            func.set_config("hnsw.ef_search", _ef_search(chunks), False),
             func.set_config("hnsw.max_scan_tuples", setting("max_scan_tuples"), False),
             func.set_config("enable_seqscan", case((indexed, "off"), else_="on"), False),
         )
@@ -136,7 +175,8 @@ async def open_search(
     params = {
         "store": vector_store_id,
         "project": project_id,
-        "ef_search": str(tuning.ef_search),
+        "ef_search": tuning.ef_search,
+        "ef_floor": tuning.floor,
         "max_scan_tuples": str(tuning.max_scan_tuples),
     }
     rows = await driver_sql.fetch_all(session, _open_statement(), params)

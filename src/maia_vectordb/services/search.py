@@ -112,8 +112,9 @@ async def _search(
     pool = candidate_depth(body, mode)
     fusion = fusion_for(body.ranking_options)
     tuning = queries.IndexTuning(
-        ef_search=max(settings.ef_search, pool),
+        ef_search=settings.ef_search,
         max_scan_tuples=settings.max_scan_tuples,
+        floor=pool,
     )
     target = await queries.open_search(
         session, project_id=project_id, vector_store_id=vector_store_id, tuning=tuning
