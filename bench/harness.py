@@ -188,21 +188,28 @@ def compared_servers(
     workdir: Path,
     compare: Sequence[tuple[str, Path]],
     profile: Path | None,
+    callgrind: Path | None = None,
     **settings: str,
 ) -> dict[str, Server]:
     """A server per `(name, src)` in `compare` (that checkout's `src` on PYTHONPATH), then
     this checkout's as `new`, all with `settings`; `new` runs under
-    `bench/profiled_serve.py` writing `<profile>.<n>.prof` when `profile` is given."""
+    `bench/profiled_serve.py` writing `<profile>.<n>.prof` when `profile` is given, and
+    every server under `bench/callgrind_serve.py` writing `<callgrind>/<name>.*` when
+    `callgrind` is."""
+    sources: list[tuple[str, Path | None]] = [*compare, ("new", None)]
     servers = {}
-    for name, src in compare:
-        env = {**settings, "PYTHONPATH": str(src)}
-        servers[name] = stack.enter_context(maia_server(workdir, **env))
-    launcher: tuple[str, ...] = ("-m", "maia_vectordb")
-    if profile is not None:
-        profile.parent.mkdir(parents=True, exist_ok=True)
-        settings["MAIA_BENCH_PROFILE"] = str(profile)
-        launcher = (str(BENCH_DIR / "profiled_serve.py"),)
-    servers["new"] = stack.enter_context(maia_server(workdir, launcher=launcher, **settings))
+    for name, src in sources:
+        env = dict(settings) if src is None else {**settings, "PYTHONPATH": str(src)}
+        launcher: tuple[str, ...] = ("-m", "maia_vectordb")
+        if callgrind is not None:
+            callgrind.mkdir(parents=True, exist_ok=True)
+            env["MAIA_BENCH_CALLGRIND"] = str(callgrind / name)
+            launcher = (str(BENCH_DIR / "callgrind_serve.py"),)
+        elif profile is not None and src is None:
+            profile.parent.mkdir(parents=True, exist_ok=True)
+            env["MAIA_BENCH_PROFILE"] = str(profile)
+            launcher = (str(BENCH_DIR / "profiled_serve.py"),)
+        servers[name] = stack.enter_context(maia_server(workdir, launcher=launcher, **env))
     return servers
 
 

@@ -1,7 +1,7 @@
 """Server CPU per upload: what `POST /v1/files` costs the API process and PostgreSQL.
 
     uv run python bench/upload_cpu.py [--files 500] [--rounds 3] [--compare NAME=SRC ...]
-        [--profile DIR]
+        [--profile DIR | --instructions DIR]
 
 Uploads SciFact abstracts (one chunk each, ~1.5 KB) the way `bench/ingest.py` does (4 in
 flight, httpx multipart, purpose `assistants`), nothing attached, so the figures are the
@@ -11,6 +11,9 @@ servers take turns, round by round, so old and new are measured side by side. Pe
 the server's and PostgreSQL's CPU per upload (from /proc), the median over rounds, the
 uploads per second of the client and the load average when the row ended.
 `--profile DIR` profiles the new server's CPU time in round 1 (`bench/profiled_serve.py`).
+`--instructions DIR` runs every server under callgrind (`bench/callgrind_serve.py`) and
+adds the instructions each executed per upload: a figure the machine's load does not
+move (the servers run ~50x slower, so use a few hundred files and one round).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from callgrind_serve import counting, instructions
 from cpu import CpuMeter
 from harness import Server, compared_servers, log, machine, markdown_table, revision, workspace
 from ingest_client import upload
@@ -43,6 +47,7 @@ class Options:
     rounds: int
     compare: tuple[tuple[str, Path], ...]
     profile: Path | None
+    instructions: Path | None
 
 
 @dataclass
@@ -50,6 +55,8 @@ class Row:
     server_ms: list[float] = field(default_factory=list)
     postgres_ms: list[float] = field(default_factory=list)
     rates: list[float] = field(default_factory=list)
+    instructions: list[float] = field(default_factory=list)
+    """Millions per upload, under callgrind."""
     load: float = 0.0
 
 
@@ -61,23 +68,35 @@ def parse_args() -> Options:
         "--compare", action="append", default=[], metavar="NAME=SRC", help="another src dir"
     )
     parser.add_argument("--profile", type=Path, default=None, help="write cProfile stats here")
+    parser.add_argument(
+        "--instructions", type=Path, default=None, help="count instructions, dumps here"
+    )
     args = parser.parse_args()
+    if args.profile is not None and args.instructions is not None:
+        parser.error("--profile and --instructions exclude each other")
     compare = []
     for value in args.compare:
         name, _, src = value.partition("=")
         if not name or not src or name == "new":
             parser.error(f"--compare wants NAME=SRC with a name other than 'new', not {value!r}")
         compare.append((name, Path(src).resolve()))
-    return Options(args.files, args.rounds, tuple(compare), args.profile)
+    return Options(args.files, args.rounds, tuple(compare), args.profile, args.instructions)
 
 
-async def _round(server: Server, meter: CpuMeter, documents: list[Document], row: Row) -> None:
-    async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as client:
+async def _round(
+    server: Server, meter: CpuMeter, documents: list[Document], row: Row, dumps: Path | None
+) -> None:
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=600) as client:
         await upload(client, documents[:WARMUP])
+        if dumps is not None:
+            counting(server.pid, on=True)
         before, started = meter.read(), asyncio.get_running_loop().time()
         await upload(client, documents)
         elapsed = asyncio.get_running_loop().time() - started
         after = meter.read()
+    if dumps is not None:
+        counting(server.pid, on=False)
+        row.instructions.append(instructions(server.pid, dumps) / 1e6 / len(documents))
     row.server_ms.append((after[0] - before[0]) * 1000 / len(documents))
     row.postgres_ms.append((after[1] - before[1]) * 1000 / len(documents))
     row.rates.append(len(documents) / elapsed)
@@ -100,14 +119,15 @@ async def measure(
         for name, (server, meter) in order if number % 2 == 0 else order[::-1]:
             profiled = opts.profile if name == "new" and number == 0 else None
             await _signal(server, profiled, signal.SIGUSR1)
-            await _round(server, meter, documents, rows[name])
+            dumps = None if opts.instructions is None else opts.instructions / name
+            await _round(server, meter, documents, rows[name], dumps)
             await _signal(server, profiled, signal.SIGUSR2)
     return rows
 
 
 def render(rows: dict[str, Row], opts: Options) -> str:
     headers = ["server", "server CPU ms/upload (rounds)", "median", "PostgreSQL CPU ms/upload"]
-    headers += ["uploads/s (rounds)", "load (1 min)"]
+    headers += ["uploads/s (rounds)", "M instructions/upload", "load (1 min)"]
     table = [
         [
             name,
@@ -115,6 +135,7 @@ def render(rows: dict[str, Row], opts: Options) -> str:
             f"{statistics.median(row.server_ms):.2f}",
             f"{statistics.median(row.postgres_ms):.2f}",
             " / ".join(f"{rate:.0f}" for rate in row.rates),
+            " / ".join(f"{count:.2f}" for count in row.instructions) or "-",
             f"{row.load:.1f}",
         ]
         for name, row in rows.items()
@@ -134,7 +155,7 @@ def render(rows: dict[str, Row], opts: Options) -> str:
 def start_servers(stack: ExitStack, root: Path, opts: Options, url: str) -> dict[str, Server]:
     settings = {"DATABASE_URL": url, "EMBEDDING_PROVIDER": "hash", "INGEST_WORKERS": "0"}
     profile = None if opts.profile is None else opts.profile / "upload"
-    return compared_servers(stack, root, opts.compare, profile, **settings)
+    return compared_servers(stack, root, opts.compare, profile, opts.instructions, **settings)
 
 
 def _stop(_signum: int, _frame: object) -> None:
