@@ -1,7 +1,7 @@
 """Search latency while files ingest in separate `worker` processes, against idle.
 
     uv run python bench/search_during_ingest.py [--files 2000] [--mb 40] [--workers 1]
-        [--queries 200]
+        [--queries 200] [--worker-nice N]
 
 Starts a fake OpenAI server (embedding-like vectors), `maia_vectordb serve` with no
 in-process ingestion (INGEST_WORKERS=0) and `--workers` `maia_vectordb worker`
@@ -55,6 +55,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed-files", type=int, default=300, help="files in the searched store")
     parser.add_argument("--workers", type=int, default=1, help="`worker` processes")
     parser.add_argument("--queries", type=int, default=200, help="searches in the idle phase")
+    parser.add_argument(
+        "--worker-nice", default=None, help="INGEST_WORKER_NICE for the workers (default: its own)"
+    )
     return parser.parse_args()
 
 
@@ -125,8 +128,11 @@ def main() -> None:
             "LOG_LEVEL": "WARNING",
         }
         with maia_server(workdir, INGEST_WORKERS="0", **settings) as server, ExitStack() as stack:
+            nice = (
+                {} if options.worker_nice is None else {"INGEST_WORKER_NICE": options.worker_nice}
+            )
             for number in range(options.workers):
-                stack.enter_context(_worker(workdir, settings, number))
+                stack.enter_context(_worker(workdir, settings | nice, number))
             asyncio.run(_phases(server.base_url, options))
 
 

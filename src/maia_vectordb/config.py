@@ -173,6 +173,10 @@ class IngestSettings(Group):
     max_compression_ratio: float = Field(default=100.0, ge=2, alias="INGEST_MAX_COMPRESSION_RATIO")
     max_pdf_pages: int = Field(default=5000, ge=1, alias="INGEST_MAX_PDF_PAGES")
     parse_timeout: float = Field(default=120.0, gt=0, alias="INGEST_PARSE_TIMEOUT")
+    worker_nice: int = Field(default=10, ge=0, le=19, alias="INGEST_WORKER_NICE")
+    """The scheduling priority (nice value) of a `maia-vectordb worker` process and of its
+    embedded PostgreSQL backends, so searches keep their cores during a heavy ingest
+    (db/priority.py); 0 runs them as the API runs."""
 
 
 class SearchSettings(Group):

@@ -30,6 +30,7 @@ from maia_vectordb.db.engine import (
     connection_sessionmaker,
 )
 from maia_vectordb.db.migrate import upgrade_head
+from maia_vectordb.db.priority import lower_backend_priority
 
 if TYPE_CHECKING:
     from maia_vectordb.ingest.worker import IngestWorker
@@ -85,11 +86,16 @@ async def _hosted(settings: Settings) -> AsyncIterator[str]:
 
 
 @contextlib.asynccontextmanager
-async def open_database(settings: Settings) -> AsyncIterator[Database]:
-    """Start (or reach) PostgreSQL, wait for it, migrate once, build the primary engine."""
+async def open_database(settings: Settings, *, backend_nice: int = 0) -> AsyncIterator[Database]:
+    """Start (or reach) PostgreSQL, wait for it, migrate once, build the primary engine.
+    `backend_nice` lowers the priority of its backends if the server is the embedded one
+    (db/priority.py)."""
+    embedded = settings.database.url is None
     async with _hosted(settings) as url:
         await wait_for_database(url, within=STARTUP_DB_TIMEOUT)
         engine = build_engine(settings.database, url)
+        if embedded and backend_nice > 0:
+            lower_backend_priority(engine, backend_nice)
         try:
             from maia_vectordb.embeddings.offer import offered_specs
 
@@ -101,13 +107,17 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
 
 @contextlib.asynccontextmanager
 async def open_runtime(
-    settings: Settings, *, metrics: Metrics | None = None, database: Database | None = None
+    settings: Settings,
+    *,
+    metrics: Metrics | None = None,
+    database: Database | None = None,
+    backend_nice: int = 0,
 ) -> AsyncIterator[AppState]:
     """Everything a serving process holds: database, engines, embedder, workers, housekeeping.
 
     `database`, when given, is one the caller opened and still owns (it is neither
     started, migrated nor disposed here); when it is `one_connection`, the background
-    stages are left out."""
+    stages are left out. `backend_nice`: as `open_database`'s."""
     from maia_vectordb.ingest.pool import running_workers
     from maia_vectordb.observability.metrics import Metrics
 
@@ -115,7 +125,7 @@ async def open_runtime(
     async with contextlib.AsyncExitStack() as stack:
         db = database
         if db is None:
-            db = await stack.enter_async_context(open_database(settings))
+            db = await stack.enter_async_context(open_database(settings, backend_nice=backend_nice))
         metrics.pool.watch(db.engine.sync_engine.pool)
         state = await _serving_state(stack, settings, db, metrics)
         if not db.one_connection:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -33,6 +35,14 @@ async def _upload_and_attach(http: httpx.AsyncClient, store: str, i: int) -> Non
     attached.raise_for_status()
 
 
+def _thread_priorities(pid: int) -> set[int]:
+    found = set()
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(ProcessLookupError):  # a thread that ended meanwhile
+            found.add(os.getpriority(os.PRIO_PROCESS, int(tid)))
+    return found
+
+
 async def test_every_job_runs_exactly_once(
     migrated_url: str, engine: AsyncEngine, data_root: Path
 ) -> None:
@@ -59,6 +69,8 @@ async def test_every_job_runs_exactly_once(
                 while counts["in_progress"] and time.monotonic() < deadline:
                     await asyncio.sleep(0.2)
                     counts = (await http.get(f"/v1/vector_stores/{store}")).json()["file_counts"]
+                # Background work: every thread of the worker at INGEST_WORKER_NICE (10).
+                assert _thread_priorities(worker.pid) == {10}
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=30)

@@ -140,15 +140,18 @@ def _exit_quietly(_signum: int, _frame: object) -> None:
 async def worker(settings: Settings, args: argparse.Namespace) -> None:
     """The app's runtime without HTTP: same database checks, same workers, until a signal."""
     from maia_vectordb.cli.common import with_options
+    from maia_vectordb.db.priority import lower_own_priority
     from maia_vectordb.runtime import open_runtime
 
     concurrency = args.concurrency or max(settings.ingest.workers, 1)
     settings = with_options(settings, INGEST_WORKERS=concurrency)
+    niceness = settings.ingest.worker_nice
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with open_runtime(settings) as state:
+    async with open_runtime(settings, backend_nice=niceness) as state:
+        lower_own_priority(niceness)
         with _worker_metrics(state.metrics.registry, settings.http.host, args.metrics_port):
             log.info("worker: %d ingestion workers running", concurrency)
             await stop.wait()
