@@ -1,7 +1,8 @@
 """A one-part upload costs two database round trips: the pool's ping of the pooled
 connection and the one statement that writes the row and its bytes, committed as it
 runs (no BEGIN, no COMMIT). Counted on the wire, by a proxy in front of the app's pool,
-after a first upload has opened the connection and prepared the statement."""
+after the first uploads have opened the pool's connections and prepared the statement
+on each (once per pooled connection, not per upload)."""
 
 from __future__ import annotations
 
@@ -19,17 +20,23 @@ pytestmark = pytest.mark.committed
 async def test_a_one_part_upload_is_two_round_trips(
     settings: Settings, proxy: DatabaseProxy
 ) -> None:
+    """The fewest of several uploads' counts: the pool also serves housekeeping (its
+    first pass runs as the app starts), whose statements only ever add to a count."""
     app = create_app(settings.replace(DATABASE_URL=proxy.url(), INGEST_WORKERS=0))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
-            upload = {"file": ("a.txt", b"hello\n")}
-            first = await client.post("/v1/files", files=upload, data={"purpose": "assistants"})
-            assert first.status_code == 200, first.text
-            before = proxy.round_trips
-            second = await client.post("/v1/files", files=upload, data={"purpose": "assistants"})
-            trips = proxy.round_trips - before
-            assert second.status_code == 200, second.text
-            assert trips == 2, f"{trips} round trips"
-            stored = await client.get(f"/v1/files/{second.json()['id']}/content")
-            assert stored.content == b"hello\n"
+            counts = [await _counted_upload(client, proxy) for _ in range(6)]
+            assert min(counts[2:]) == 2, f"round trips per upload: {counts}"
+
+
+async def _counted_upload(client: httpx.AsyncClient, proxy: DatabaseProxy) -> int:
+    before = proxy.round_trips
+    made = await client.post(
+        "/v1/files", files={"file": ("a.txt", b"hello\n")}, data={"purpose": "assistants"}
+    )
+    trips = proxy.round_trips - before
+    assert made.status_code == 200, made.text
+    stored = await client.get(f"/v1/files/{made.json()['id']}/content")
+    assert stored.content == b"hello\n"
+    return trips
