@@ -183,6 +183,36 @@ def maia_server(
         yield Server(base, proc.pid, log_path)
 
 
+def compared_servers(
+    stack: ExitStack,
+    workdir: Path,
+    compare: Sequence[tuple[str, Path]],
+    profile: Path | None,
+    callgrind: Path | None = None,
+    **settings: str,
+) -> dict[str, Server]:
+    """A server per `(name, src)` in `compare` (that checkout's `src` on PYTHONPATH), then
+    this checkout's as `new`, all with `settings`; `new` runs under
+    `bench/profiled_serve.py` writing `<profile>.<n>.prof` when `profile` is given, and
+    every server under `bench/callgrind_serve.py` writing `<callgrind>/<name>.*` when
+    `callgrind` is."""
+    sources: list[tuple[str, Path | None]] = [*compare, ("new", None)]
+    servers = {}
+    for name, src in sources:
+        env = dict(settings) if src is None else {**settings, "PYTHONPATH": str(src)}
+        launcher: tuple[str, ...] = ("-m", "maia_vectordb")
+        if callgrind is not None:
+            callgrind.mkdir(parents=True, exist_ok=True)
+            env["MAIA_BENCH_CALLGRIND"] = str(callgrind / name)
+            launcher = (str(BENCH_DIR / "callgrind_serve.py"),)
+        elif profile is not None and src is None:
+            profile.parent.mkdir(parents=True, exist_ok=True)
+            env["MAIA_BENCH_PROFILE"] = str(profile)
+            launcher = (str(BENCH_DIR / "profiled_serve.py"),)
+        servers[name] = stack.enter_context(maia_server(workdir, launcher=launcher, **env))
+    return servers
+
+
 @contextmanager
 def maia_workers(workdir: Path, count: int, *options: str, **settings: str) -> Iterator[list[int]]:
     """`count` processes of `python -m maia_vectordb worker [options]`, next to a running

@@ -37,12 +37,11 @@ import httpx
 import numpy as np
 from cpu import CpuMeter
 from harness import (
-    BENCH_DIR,
     Server,
+    compared_servers,
     fake_openai,
     log,
     machine,
-    maia_server,
     markdown_table,
     pseudo_words,
     revision,
@@ -237,17 +236,7 @@ def start_servers(
         "OPENAI_API_KEY": "x",
         "INGEST_WORKERS": "0",
     }
-    servers = {}
-    for name, src in opts.compare:
-        env = {**settings, "PYTHONPATH": str(src)}
-        servers[name] = stack.enter_context(maia_server(root, **env))
-    launcher: tuple[str, ...] = ("-m", "maia_vectordb")
-    if opts.profile is not None:
-        opts.profile.parent.mkdir(parents=True, exist_ok=True)
-        settings["MAIA_BENCH_PROFILE"] = str(opts.profile)
-        launcher = (str(BENCH_DIR / "profiled_serve.py"),)
-    servers["new"] = stack.enter_context(maia_server(root, launcher=launcher, **settings))
-    return servers
+    return compared_servers(stack, root, opts.compare, opts.profile, **settings)
 
 
 def _stop(_signum: int, _frame: object) -> None:

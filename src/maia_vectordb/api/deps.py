@@ -18,21 +18,28 @@ from maia_vectordb.schemas.common import SafeStr
 from maia_vectordb.state import AppState
 
 
-async def get_state(request: Request) -> AppState:
+def _state(request: Request) -> AppState:
     state: AppState = request.app.state.maia
     return state
+
+
+async def get_state(request: Request) -> AppState:
+    return _state(request)
 
 
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-async def get_http_settings(state: StateDep) -> HttpSettings:
-    return state.settings.http
+async def get_http_settings(request: Request) -> HttpSettings:
+    return _state(request).settings.http
 
 
-async def get_session(state: StateDep) -> AsyncIterator[AsyncSession]:
-    """The unit of work: commit when the handler returns, before the response is sent."""
-    async with state.sessionmaker() as session, session.begin():
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The unit of work: commit when the handler returns, before the response is sent.
+
+    The state is read here, not asked for as `StateDep`: a sub-dependency costs FastAPI
+    a solve on every request of every route that takes a session."""
+    async with _state(request).sessionmaker() as session, session.begin():
         yield session
 
 
@@ -50,10 +57,11 @@ class SearchSessions:
     minute); its transaction begins only if that write happens."""
 
 
-async def get_search_sessions(state: StateDep) -> AsyncIterator[SearchSessions]:
+async def get_search_sessions(request: Request) -> AsyncIterator[SearchSessions]:
     """Both of a search's sessions from one dependency, and no transaction on the primary
     unless it writes (most searches do not): a unit of work costs CPU on every search
     even when it never touches the database. A write commits before the response."""
+    state = _state(request)
     async with state.search_sessionmaker() as reader, state.sessionmaker() as writer:
         yield SearchSessions(reader, writer)
         if writer.in_transaction():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Query, Request
@@ -17,6 +18,14 @@ from maia_vectordb.api.deps import (
     StateDep,
 )
 from maia_vectordb.api.responses import errors
+from maia_vectordb.api.upload_form import (
+    MAX_FIELDS,
+    MAX_FILES,
+    FilePart,
+    SmallForm,
+    is_small_multipart,
+    read_small_form,
+)
 from maia_vectordb.db.pagination import Order, PageRequest
 from maia_vectordb.errors import InvalidRequest, PayloadTooLarge
 from maia_vectordb.schemas.common import ListPage, SafeStr, check_text
@@ -29,9 +38,17 @@ MULTIPART_OVERHEAD = 64 * 1024
 PURPOSES = get_args(UploadPurpose)
 
 
-def _form_upload(form: FormData) -> service.Upload:
+Form = FormData | SmallForm
+"""Starlette's form, or a small upload's parsed straight into bytes (`api/upload_form`)."""
+
+
+def _form_upload(form: Form) -> service.Upload:
     upload = form.get("file")
-    if not isinstance(upload, UploadFile):
+    if isinstance(upload, UploadFile):
+        name, stream = upload.filename, upload.file
+    elif isinstance(upload, FilePart):
+        name, stream = upload.filename, io.BytesIO(upload.data)
+    else:
         raise InvalidRequest("Missing required parameter: 'file'.", param="file")
     purpose = form.get("purpose")
     if not isinstance(purpose, str) or not purpose:
@@ -41,18 +58,18 @@ def _form_upload(form: FormData) -> service.Upload:
             f"Invalid value for 'purpose': {purpose!r}. Expected one of {', '.join(PURPOSES)}.",
             param="purpose",
         )
-    return service.Upload(_filename(upload), purpose, upload.file, _expires_after(form))
+    return service.Upload(_filename(name), purpose, stream, _expires_after(form))
 
 
-def _filename(upload: UploadFile) -> str:
+def _filename(name: str | None) -> str:
     """The name as sent, `filename*=` charset escapes included, must be storable text."""
     try:
-        return check_text(upload.filename or "upload")
+        return check_text(name or "upload")
     except ValueError as exc:
         raise InvalidRequest(f"Invalid 'file' filename: {exc}", param="file") from None
 
 
-def _expires_after(form: FormData) -> int | None:
+def _expires_after(form: Form) -> int | None:
     anchor, seconds = form.get("expires_after[anchor]"), form.get("expires_after[seconds]")
     if anchor is None and seconds is None:
         return None
@@ -100,12 +117,14 @@ async def upload_file(
     request: Request, session: SessionDep, project: ProjectDep, settings: HttpSettingsDep
 ) -> FileObject:
     """Upload a file (multipart: `file`, `purpose`, optional `expires_after[...]`)."""
-    _check_declared_size(request, settings.max_upload_bytes)
-    async with request.form(max_files=1, max_fields=16) as form:
+    limit = settings.max_upload_bytes
+    _check_declared_size(request, limit)
+    if is_small_multipart(request):
+        upload = _form_upload(await read_small_form(request))
+        return await service.upload(session, project_id=project, upload=upload, max_bytes=limit)
+    async with request.form(max_files=MAX_FILES, max_fields=MAX_FIELDS) as form:
         upload = _form_upload(form)
-        return await service.upload(
-            session, project_id=project, upload=upload, max_bytes=settings.max_upload_bytes
-        )
+        return await service.upload(session, project_id=project, upload=upload, max_bytes=limit)
 
 
 @router.get("")

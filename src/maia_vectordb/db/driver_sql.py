@@ -8,8 +8,9 @@ here once per dialect, to SQL with numbered parameters, and run by the driver on
 session's connection. SQLAlchemy still checks the connection out; a statement that fails
 is replayed through `AsyncConnection.exec_driver_sql`, so SQLAlchemy wraps the error and
 invalidates a dropped connection (`db.outage` relies on both). Only for statements that
-run outside a transaction (search's autocommit pool): in a failed transaction the replay
-would meet "transaction aborted", not the first error.
+run outside a transaction (search's autocommit pool, or `run_alone`'s one-statement
+writes): in a failed transaction the replay would meet "transaction aborted", not the
+first error.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.types import String
@@ -104,10 +105,37 @@ async def fetch_all(
     invalidates as it does for every other statement: a connection dropped while idle
     then fails as `db.outage` expects (invalidated with the pool's older connections, so
     its retry connects anew), and any other error is the one SQLAlchemy would raise."""
-    connection = await session.connection()
-    sql, values = compile_once(statement, connection.dialect).bind(named)
-    driver = (await connection.get_raw_connection()).driver_connection
+    connection, driver, sql, values = await _bound(session, statement, named)
     if driver is not None:
         with contextlib.suppress(Exception):  # replayed below, unchained to the driver's error
             return list(await driver.fetch(sql, *values))
     return list((await connection.exec_driver_sql(sql, values)).all())
+
+
+async def run_alone(session: AsyncSession, statement: Executable, named: Mapping[str, Any]) -> None:
+    """A write that is a whole unit of work in one statement, committed as it returns.
+
+    The session's transaction has sent nothing yet when this is its first statement (the
+    driver starts it lazily, at the first statement SQLAlchemy runs), so the driver runs
+    it alone, in autocommit: no BEGIN and no COMMIT round trips, and the session's own
+    commit has nothing left to send. A failure is replayed through SQLAlchemy as in
+    `fetch_all` (the statement changed nothing: it failed as a whole). On a connection
+    already in a transaction (the session wrote before, or a test's outer transaction)
+    it runs there, through SQLAlchemy, and commits with it."""
+    connection, driver, sql, values = await _bound(session, statement, named)
+    if driver is not None and not driver.is_in_transaction():
+        with contextlib.suppress(Exception):  # replayed below, unchained to the driver's error
+            await driver.execute(sql, *values)
+            return
+    await connection.exec_driver_sql(sql, values)
+
+
+async def _bound(
+    session: AsyncSession, statement: Executable, named: Mapping[str, Any]
+) -> tuple[AsyncConnection, Any, str, tuple[Any, ...]]:
+    """The session's connection, its driver's own connection, and the statement's SQL and
+    values for the driver."""
+    connection = await session.connection()
+    sql, values = compile_once(statement, connection.dialect).bind(named)
+    driver = (await connection.get_raw_connection()).driver_connection
+    return connection, driver, sql, values

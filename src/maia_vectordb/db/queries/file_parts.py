@@ -12,13 +12,15 @@ from typing import Any, BinaryIO
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from maia_vectordb.db import driver_sql
 from maia_vectordb.db.models import File, FilePart
 from maia_vectordb.db.queries.bulk import is_any
 
 PART_BYTES = 1024 * 1024
 
 # A file of one part (nearly every upload) is its row and its bytes in one statement:
-# one round trip, and no second pass over the row to record its size.
+# one round trip, and no second pass over the row to record its size. It is a unit of
+# work by itself, so it runs alone (`driver_sql.run_alone`): no BEGIN or COMMIT either.
 _ONE_PART = text(
     """
     WITH f AS (
@@ -54,22 +56,23 @@ async def write_upload(
     file: NewFile,
     stream: BinaryIO,
     limit: int,
-) -> tuple[int, str]:
-    """The file's row and its (spooled) bytes; returns its size and sha256.
+) -> int:
+    """The file's row and its (spooled) bytes; returns its size.
 
-    One part: both in one statement. None: the row alone. More: the row, each part
-    as it is read (so at most two parts are in memory), then its size and digest."""
+    One part: both in one statement, committed as it returns when it is the session's
+    first. None: the row alone. More: the row, each part as it is read (so at most two
+    parts are in memory), then its size and digest."""
     first = _read_part(stream, 0, limit)
     second = _read_part(stream, len(first), limit) if len(first) == PART_BYTES else b""
     digest = hashlib.sha256(first)
     if first and not second:
         row = {"project_id": project_id, "bytes": len(first), "sha256": digest.hexdigest()}
-        await session.execute(_ONE_PART, _row(file) | row | {"data": first})
-        return len(first), digest.hexdigest()
+        await driver_sql.run_alone(session, _ONE_PART, _row(file) | row | {"data": first})
+        return len(first)
     row = {"project_id": project_id, "sha256": digest.hexdigest()}
     await session.execute(insert(File).values(_row(file) | row))
     if not first:
-        return 0, digest.hexdigest()
+        return 0
     await _insert_part(session, file.id, 0, first)
     total, seq, data = len(first), 1, second
     while data:
@@ -81,7 +84,7 @@ async def write_upload(
     await session.execute(
         update(File).where(File.id == file.id).values(bytes=total, sha256=digest.hexdigest())
     )
-    return total, digest.hexdigest()
+    return total
 
 
 def _row(file: NewFile) -> dict[str, Any]:
