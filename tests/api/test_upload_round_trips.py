@@ -13,8 +13,9 @@ from maia_vectordb.app import create_app
 from maia_vectordb.config import Settings
 from tests.fakes.db_proxy import DatabaseProxy
 
-# The app's own pool, reached through a proxy that counts.
-pytestmark = pytest.mark.committed
+# The app's own pool, reached through a proxy that counts; its uploads commit, and
+# `engine` is what has the autouse cleanup empty the tables after the test.
+pytestmark = [pytest.mark.committed, pytest.mark.usefixtures("engine")]
 
 
 async def test_a_one_part_upload_is_two_round_trips(
