@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -27,9 +28,11 @@ log = logging.getLogger(__name__)
 def lower_own_priority(niceness: int) -> None:
     """Every thread of this process at `niceness`, and so every thread they start later
     (Linux keeps a nice value per thread, inherited at creation). Called once the
-    database is up, so an embedded server this process starts runs at normal priority."""
-    for task in os.listdir("/proc/self/task"):
-        tid = int(task)
+    database is up, so an embedded server this process starts runs at normal priority.
+    Where there is no /proc (macOS), the nice value belongs to the process: set once."""
+    tasks = Path("/proc/self/task")
+    ids = [int(task.name) for task in tasks.iterdir()] if tasks.is_dir() else [0]
+    for tid in ids:
         try:
             if niceness > os.getpriority(os.PRIO_PROCESS, tid):
                 os.setpriority(os.PRIO_PROCESS, tid, niceness)
