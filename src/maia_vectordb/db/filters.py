@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Text,
     and_,
@@ -68,3 +69,21 @@ def compile_filter(column: Any, node: Filter | None) -> ColumnElement[bool]:
     if not parts:
         return true() if node.type == "and" else false()
     return and_(*parts) if node.type == "and" else or_(*parts)
+
+
+def containment(column: Any, node: Filter | None) -> ColumnElement[bool] | None:
+    """A necessary condition of `node` that a `jsonb_path_ops` GIN index answers: its
+    top-level equalities as one `column @> {key: value, ...}` (for scalars, containment
+    is JSON equality), or None when it has none (`or`, ranges, `ne`, `nin`, `in`).
+    Callers apply it next to the full filter, never instead of it."""
+    if node is None:
+        return None
+    top = [node] if isinstance(node, ComparisonFilter) else []
+    if not isinstance(node, ComparisonFilter) and node.type == "and":
+        top = [child for child in node.filters if isinstance(child, ComparisonFilter)]
+    pairs = {child.key: child.value for child in top if child.type == "eq"}
+    if not pairs:
+        return None
+    column = getattr(column, "expression", column)
+    contains: ColumnElement[bool] = column.op("@>", return_type=Boolean())(_json(pairs))
+    return contains

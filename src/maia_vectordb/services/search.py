@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from maia_vectordb.config import SearchSettings
 from maia_vectordb.db import bm25, search_statements
 from maia_vectordb.db import search as queries
+from maia_vectordb.db.filtered_search import filtered_vector_candidates
 from maia_vectordb.db.filters import compile_filter
 from maia_vectordb.db.liveness import file_is_live
 from maia_vectordb.db.models import FileChunk
@@ -213,9 +214,12 @@ class Plan:
     def vector(
         self, embedding: list[float], condition: ColumnElement[bool], *, exact: bool
     ) -> Select[Any]:
-        return queries.vector_candidates(
+        """Only filtered searches build their vector legs here (`_fetch`)."""
+        assert self.body.filters is not None
+        return filtered_vector_candidates(
             vector_store_id=self.vector_store_id,
             embedding=embedding,
+            filters=self.body.filters,
             condition=condition,
             limit=self.limit,
             exact=exact,
