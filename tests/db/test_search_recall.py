@@ -371,6 +371,13 @@ class TestSelectiveFiltersRankTheirFilesExactly:
             assert found == await self._truth(recall_db, node, vector)
             assert scans == 0
 
+    async def test_a_selective_membership_is_answered_exactly(self, recall_db: AsyncEngine) -> None:
+        node = ComparisonFilter(type="in", key="shard", value=[7, 8, 99])  # 6 files
+        vector = _unit(random.Random(8))
+        found, scans = await self._search(recall_db, node, vector)
+        assert found == await self._truth(recall_db, node, vector)
+        assert scans == 0
+
     async def test_the_whole_filter_applies_not_only_its_equalities(
         self, recall_db: AsyncEngine
     ) -> None:
@@ -402,7 +409,6 @@ class TestSelectiveFiltersRankTheirFilesExactly:
                     ComparisonFilter(type="eq", key="shard", value=8),
                 ],
             ),
-            ComparisonFilter(type="in", key="shard", value=[7, 8]),
             ComparisonFilter(type="lte", key="shard", value=0),
         ],
     )
@@ -465,7 +471,7 @@ class TestContainment:
         hint = containment(column("attributes"), node)
         return None if hint is None else str(hint.compile(compile_kwargs={"literal_binds": True}))
 
-    def test_equalities_at_the_top_become_one_containment(self) -> None:
+    def test_each_equality_at_the_top_is_a_containment(self) -> None:
         node = CompoundFilter(
             type="and",
             filters=[
@@ -474,9 +480,22 @@ class TestContainment:
                 ComparisonFilter(type="eq", key="c", value=True),
             ],
         )
-        assert self._sql(node) == 'attributes @> CAST(\'{"a": "x", "c": true}\' AS JSONB)'
+        assert self._sql(node) == (
+            "(attributes @> CAST('{\"a\": \"x\"}' AS JSONB)) AND "
+            "(attributes @> CAST('{\"c\": true}' AS JSONB))"
+        )
         single = ComparisonFilter(type="eq", key="n", value=2.5)
         assert self._sql(single) == "attributes @> CAST('{\"n\": 2.5}' AS JSONB)"
+
+    def test_a_membership_is_one_containment_per_value(self) -> None:
+        node = CompoundFilter.model_validate(
+            {"type": "and", "filters": [_EQ_A, {"type": "in", "key": "b", "value": [1, "1"]}]}
+        )
+        assert self._sql(node) == (
+            '(attributes @> CAST(\'{"a": "x"}\' AS JSONB)) AND '
+            "((attributes @> CAST('{\"b\": 1}' AS JSONB)) OR "
+            '(attributes @> CAST(\'{"b": "1"}\' AS JSONB)))'
+        )
 
     @pytest.mark.parametrize(
         "node",

@@ -5,18 +5,19 @@ filter that keeps 1 % of a store that is ~1,000 tuples and ~20 ms of PostgreSQL 
 and recall depends on how far the walk goes. But chunks carry a copy of their
 attachment's attributes (both change in one transaction: `services.ingestion.record`
 reads them under the attachment's row lock, `update_attributes` rewrites both), so
-a filter's top-level equalities find the store's matching attachments through
-their GIN index (one row per file), and when those files hold at most
+a filter's top-level equalities and memberships (`eq`, `in`) find the store's matching
+attachments through their GIN index (one row per file), and when those files hold at most
 `EXACT_MAX_CHUNKS` chunks, ranking all of them exactly is both cheaper and exact.
 
 Which way a search goes is decided inside its one statement: a materialised count
 (stopping at `EXACT_MAX_CHUNKS + 1`) gates two branches, of which PostgreSQL runs
-only the one whose one-time filter holds. Filters without a top-level equality
-(`or`, ranges, `ne`, `in`, `nin`) keep the graph walk alone.
+only the one whose one-time filter holds. Filters without a top-level `eq` or `in`
+(`or`, ranges, `ne`, `nin`) keep the graph walk alone.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -34,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.types import NullType
 
-from maia_vectordb.db.filters import compile_filter, containment
+from maia_vectordb.db.filters import Names, compile_filter, containment
 from maia_vectordb.db.liveness import file_is_live
 from maia_vectordb.db.models import FileChunk, VectorStoreFile
 from maia_vectordb.db.search import HIT_COLUMNS, cosine_distance, vector_candidates
@@ -47,22 +48,41 @@ above that, the filter keeps enough of the store for the graph walk to find its
 matches quickly."""
 
 
+@dataclass(frozen=True)
+class FilterNames:
+    """How a statement built once names a filter's values: `filter` for the filter's
+    keys and values (compiled twice, over chunks and attachments, with the same names),
+    `contains` for its containments."""
+
+    filter: str = "filter_"
+    contains: str = "contains_"
+
+
+Store = str | BindParameter[str]
+
+
 def filtered_vector_candidates(
     *,
-    vector_store_id: str,
-    embedding: list[float],
+    vector_store_id: Store,
+    embedding: list[float] | BindParameter[Any],
     filters: Filter,
     condition: ColumnElement[bool],
-    limit: int,
+    limit: int | BindParameter[int],
     exact: bool,
     dimensions: int,
     exact_max_chunks: int = EXACT_MAX_CHUNKS,
+    names: FilterNames | None = None,
 ) -> Select[Any]:
     """`db.search.vector_candidates` for a filtered search (`condition` is the filter on
     the chunks and their liveness). An `exact` plan with an indexable filter ranks the
-    matching files' chunks, however many; otherwise the count chooses."""
-    files = matching_files(vector_store_id, filters)
-    query_vec = bindparam(None, embedding, type_=NullType(), unique=True)
+    matching files' chunks, however many; otherwise the count chooses. With `names`
+    the filter's values are named parameters (`db.search_statements.filtered`)."""
+    files = matching_files(vector_store_id, filters, names)
+    query_vec = (
+        embedding
+        if isinstance(embedding, BindParameter)
+        else bindparam(None, embedding, type_=NullType(), unique=True)
+    )
     walk = vector_candidates(
         vector_store_id=vector_store_id,
         embedding=query_vec,
@@ -81,10 +101,13 @@ def filtered_vector_candidates(
     return select(*either.c)
 
 
-def matching_files(vector_store_id: str, filters: Filter) -> CTE | None:
+def matching_files(
+    vector_store_id: Store, filters: Filter, names: FilterNames | None = None
+) -> CTE | None:
     """The store's live attachments that pass the whole filter, found through the GIN
-    index by its equalities; None when it has none to look up."""
-    hint = containment(VectorStoreFile.attributes, filters)
+    index by its equalities and memberships; None when it has none to look up."""
+    attributes = VectorStoreFile.attributes
+    hint = containment(attributes, filters, None if names is None else Names(names.contains))
     if hint is None:
         return None
     return (
@@ -92,7 +115,7 @@ def matching_files(vector_store_id: str, filters: Filter) -> CTE | None:
         .where(
             VectorStoreFile.vector_store_id == vector_store_id,
             hint,
-            compile_filter(VectorStoreFile.attributes, filters),
+            compile_filter(attributes, filters, None if names is None else Names(names.filter)),
             file_is_live(VectorStoreFile.file_id),
         )
         .cte()
@@ -100,7 +123,7 @@ def matching_files(vector_store_id: str, filters: Filter) -> CTE | None:
     )
 
 
-def _holds_few_chunks(files: CTE, vector_store_id: str, bound: int) -> ColumnElement[bool]:
+def _holds_few_chunks(files: CTE, vector_store_id: Store, bound: int) -> ColumnElement[bool]:
     """Whether `files` hold at most `bound` chunks in the store: counted from the store's
     btree alone (index-only), stopping one past the bound."""
     some = (
@@ -118,9 +141,9 @@ def _holds_few_chunks(files: CTE, vector_store_id: str, bound: int) -> ColumnEle
 
 def _rank_files(
     files: CTE,
-    vector_store_id: str,
+    vector_store_id: Store,
     query_vec: BindParameter[Any],
-    limit: int,
+    limit: int | BindParameter[int],
     dimensions: int,
 ) -> Select[Any]:
     """Every chunk of `files` in the store, nearest first (`+ 0` keeps the ordering off
