@@ -7,7 +7,6 @@ semantics: type-aware comparisons, a missing key never matches), not another SQL
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import AsyncIterator
 from typing import Any
@@ -24,8 +23,8 @@ from maia_vectordb.db.queries.chunks import ChunkRow, replace_chunks
 from maia_vectordb.db.search_statements import FilterKey, LegShape
 from maia_vectordb.schemas.filters import CompoundFilter, Filter
 from maia_vectordb.schemas.search import ComparisonFilter
+from tests.db.seed import add_store, attach_file
 
-PROJECT = "00000000-0000-0000-0000-000000000001"
 STORE = "vs_filter_shapes"
 DIMS = 8
 FILES = 12
@@ -142,31 +141,10 @@ async def _load(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[int, dic
     """Chunk id -> its attributes."""
     rng = random.Random(3)
     async with sessionmaker() as session, session.begin():
-        await session.execute(
-            text(
-                "INSERT INTO vector_stores (id, project_id, embedding_provider, "
-                "embedding_model, embedding_dimensions) "
-                "VALUES (:s, CAST(:p AS uuid), 'hash', 'hash', :d)"
-            ),
-            {"s": STORE, "p": PROJECT, "d": DIMS},
-        )
+        await add_store(session, STORE, DIMS)
         for number in range(FILES):
             file_id, attributes = f"file-shapes-{number}", _attributes(number)
-            await session.execute(
-                text(
-                    "INSERT INTO files (id, project_id, filename, purpose) "
-                    "VALUES (:f, CAST(:p AS uuid), 'x.txt', 'assistants')"
-                ),
-                {"f": file_id, "p": PROJECT},
-            )
-            await session.execute(
-                text(
-                    "INSERT INTO vector_store_files (vector_store_id, file_id, project_id, "
-                    "status, chunking_strategy, attributes) VALUES (:s, :f, CAST(:p AS uuid), "
-                    "'completed', '{}'::jsonb, CAST(:a AS jsonb))"
-                ),
-                {"s": STORE, "f": file_id, "p": PROJECT, "a": json.dumps(attributes)},
-            )
+            await attach_file(session, STORE, file_id, attributes)
             rows = [
                 ChunkRow(i, f"alpha chunk {number} {i}", 4, [rng.gauss(0, 1) for _ in range(DIMS)])
                 for i in range(CHUNKS_PER_FILE)

@@ -7,7 +7,6 @@ width. The index builder runs once the data is loaded, as it does after ingestio
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import uuid
@@ -33,6 +32,7 @@ from maia_vectordb.ingest.indexer import IndexBuilder
 from maia_vectordb.schemas.filters import CompoundFilter, Filter
 from maia_vectordb.schemas.search import ComparisonFilter, SearchRequest
 from maia_vectordb.services.search import Plan
+from tests.db.seed import PROJECT, add_store, attach_file
 
 DIMS = 64
 K = 10
@@ -40,7 +40,6 @@ QUERIES = 20
 STORES = {"vs_big": 6000, "vs_small": 200, "vs_sharded": 3000}
 TUNING = queries.IndexTuning(ef_search=100, max_scan_tuples=20000)
 MIN_CHUNKS = 2000
-PROJECT = "00000000-0000-0000-0000-000000000001"
 
 
 def _unit(rng: random.Random) -> list[float]:
@@ -76,17 +75,10 @@ async def _load(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     rng = random.Random(7)
     async with sessionmaker() as session, session.begin():
         for store, count in STORES.items():
-            await session.execute(
-                text(
-                    "INSERT INTO vector_stores (id, project_id, embedding_provider, "
-                    "embedding_model, embedding_dimensions) "
-                    "VALUES (:s, CAST(:p AS uuid), 'hash', 'hash', :d)"
-                ),
-                {"s": store, "p": PROJECT, "d": DIMS},
-            )
+            await add_store(session, store, DIMS)
             for part in range(count // 100):
                 file_id = f"file-{store}-{part}"
-                await _attach(session, store, file_id, {"shard": part % 20})
+                await attach_file(session, store, file_id, {"shard": part % 20})
                 rows = [ChunkRow(i, f"{store} {part} {i}", 3, _unit(rng)) for i in range(100)]
                 await replace_chunks(
                     session,
@@ -97,24 +89,6 @@ async def _load(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
                 )
     async with sessionmaker() as session, session.begin():
         await session.execute(text("ANALYZE file_chunks"))
-
-
-async def _attach(session: AsyncSession, store: str, file_id: str, attrs: dict[str, Any]) -> None:
-    await session.execute(
-        text(
-            "INSERT INTO files (id, project_id, filename, purpose) "
-            "VALUES (:f, CAST(:p AS uuid), 'x.txt', 'assistants')"
-        ),
-        {"f": file_id, "p": PROJECT},
-    )
-    await session.execute(
-        text(
-            "INSERT INTO vector_store_files (vector_store_id, file_id, project_id, status, "
-            "chunking_strategy, attributes) VALUES (:s, :f, CAST(:p AS uuid), 'completed', "
-            "'{}'::jsonb, CAST(:a AS jsonb))"
-        ),
-        {"s": store, "f": file_id, "p": PROJECT, "a": json.dumps(attrs)},
-    )
 
 
 async def _hits(session: AsyncSession, **leg: Any) -> list[queries.Hit]:
@@ -481,7 +455,7 @@ class TestContainment:
             ],
         )
         assert self._sql(node) == (
-            "(attributes @> CAST('{\"a\": \"x\"}' AS JSONB)) AND "
+            '(attributes @> CAST(\'{"a": "x"}\' AS JSONB)) AND '
             "(attributes @> CAST('{\"c\": true}' AS JSONB))"
         )
         single = ComparisonFilter(type="eq", key="n", value=2.5)
