@@ -42,10 +42,10 @@ from maia_vectordb.db.search import HIT_COLUMNS, cosine_distance, vector_candida
 from maia_vectordb.schemas.filters import Filter
 
 EXACT_MAX_CHUNKS = 2_000
-"""Where ranking the matches exactly stops being cheaper than the graph walk: ~3–5 µs of
+"""Where ranking the matches exactly stops being cheaper than the graph walk: ~3 to 5 µs of
 PostgreSQL CPU a 1536-d chunk, its row read through the store's btree. In a 23,750-chunk
-store (docs/benchmarks.md), 300 matching chunks took 0.5–1.7 ms exactly against 26–139
-ms of walking; 2,375 (10 %) took 6–14 ms exactly and 4–12 ms walking."""
+store (docs/benchmarks.md), 300 matching chunks took 0.5 to 1.7 ms exactly against 26 to 139
+ms of walking; 2,375 (10 %) took 6 to 14 ms exactly and 4 to 12 ms walking."""
 
 
 @dataclass(frozen=True)
