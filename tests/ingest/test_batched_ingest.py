@@ -87,6 +87,14 @@ async def _statuses(client: httpx.AsyncClient, store: str, ids: list[str]) -> li
     return [(await client.get(f"/v1/vector_stores/{store}/files/{f}")).json() for f in ids]
 
 
+async def _embedding_requested(fake_openai: FakeOpenAIServer) -> None:
+    """Until the worker's batch is waiting on its (held) embedding request."""
+    for _ in range(500):
+        if fake_openai.requests:
+            return
+        await asyncio.sleep(0.02)
+
+
 def _abstracts(n: int) -> dict[str, bytes]:
     return {
         f"abstract-{i}.txt": f"Abstract {i}: a short finding about topic {i}.".encode()
@@ -156,10 +164,7 @@ async def test_a_file_detached_mid_batch_is_discarded_and_the_rest_land(
     fake_openai.hold()
     running = asyncio.create_task(worker.run_once())
     try:
-        for _ in range(500):
-            if fake_openai.requests:
-                break
-            await asyncio.sleep(0.02)
+        await _embedding_requested(fake_openai)
         detached = await client.delete(f"/v1/vector_stores/{store}/files/{ids[0]}")
         assert detached.status_code == 200
     finally:
@@ -255,10 +260,7 @@ async def test_a_worker_dying_mid_batch_leaves_every_file_to_be_redone(
     fake_openai.hold()
     dying = asyncio.create_task(worker.run_once())
     try:
-        for _ in range(500):
-            if fake_openai.requests:
-                break
-            await asyncio.sleep(0.02)
+        await _embedding_requested(fake_openai)
         dying.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await dying
