@@ -15,7 +15,10 @@ from raw_upload import upload_raw
 
 UPLOAD_CONCURRENCY = 4
 BATCH_LIMIT = 500
-POLL_SECONDS = 1.0
+POLL_SECONDS = 0.25
+"""The wall ends at the poll that sees the last file done: at 1 s (before issue 10's fourth
+pass) that added 0.5 s on average to a ~10 s run; four GETs a quarter second cost the
+server ~1 % of a core."""
 PROGRESS_SECONDS = 15.0
 
 
