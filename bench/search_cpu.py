@@ -55,7 +55,7 @@ from search_sql import LATENT_NOISE
 
 from maia_vectordb.db.embedded import embedded_postgres
 
-MODES = ("vector", "vector-cached", "keyword", "hybrid")
+MODES = ("vector", "vector-cached", "keyword", "hybrid", "filtered")
 WARMUP = 50
 PROFILE_LINES = 30
 
