@@ -52,7 +52,7 @@ WARMUP = 100
 RECALL_QUERIES = 50
 # Timed through the API at every concurrency level; the first three are also measured for
 # recall against an exact scan, the first two in plain SQL.
-API_MODES = ("vector", "filtered", "small", "keyword", "hybrid")
+API_MODES = ("vector", "filtered", "small", "keyword", "hybrid", "hybrid-filtered")
 RECALL_MODES = ("vector", "filtered", "small")
 MODES = ("vector", "filtered")
 

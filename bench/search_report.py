@@ -38,6 +38,7 @@ LABELS = {
     "small": "API vector, small store",
     "keyword": "API keyword",
     "hybrid": "API hybrid (default ranker)",
+    "hybrid-filtered": f"API hybrid + 1 % filter {FILTER}",
     "sql-vector": "SQL baseline vector",
     "sql-filtered": f"SQL baseline + 1 % filter {FILTER}",
     "tuned-vector": "SQL, server's HNSW settings, vector",

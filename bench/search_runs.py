@@ -73,13 +73,13 @@ class Run:
 
 def request_body(mode: str, text: str) -> dict[str, Any]:
     """`vector`, `filtered` and `small` ask for pure vector search (ranker none), `keyword`
-    for BM25 alone (`search_mode`); `hybrid` is the default."""
+    for BM25 alone (`search_mode`); `hybrid` and `hybrid-filtered` are the default."""
     body: dict[str, Any] = {"query": text, "max_num_results": K}
     if mode == "keyword":
         body["search_mode"] = "keyword"
-    elif mode != "hybrid":
+    elif not mode.startswith("hybrid"):
         body["ranking_options"] = {"ranker": "none"}
-    if mode == "filtered":
+    if mode.endswith("filtered"):
         body["filters"] = FILTER
     return body
 

@@ -173,10 +173,15 @@ async def chunks(db: AsyncEngine) -> dict[int, dict[str, Any]]:
 
 
 async def _search(
-    engine: AsyncEngine, shapes: tuple[LegShape, ...], raw: dict[str, Any]
-) -> list[set[int]]:
-    node = _filter(raw)
-    statement = search_statements.filtered(shapes, FilterKey.of(node))
+    engine: AsyncEngine, shapes: tuple[LegShape, ...], raw: dict[str, Any] | None
+) -> list[dict[int, float]]:
+    """Each leg's hits as chunk id -> score; `raw` None is the unfiltered statement."""
+    node = None if raw is None else _filter(raw)
+    statement = (
+        search_statements.unfiltered(shapes)
+        if node is None
+        else search_statements.filtered(shapes, FilterKey.of(node))
+    )
     values: list[list[float] | str] = [
         [1.0] * DIMS if shape.kind == "vector" else "alpha" for shape in shapes
     ]
@@ -185,7 +190,7 @@ async def _search(
     )
     async with async_sessionmaker(engine)() as session:
         found = await queries.fetch_statement(session, statement, len(shapes), named)
-    return [{hit.chunk_id for hit in hits} for hits in found]
+    return [{hit.chunk_id: hit.score for hit in hits} for hits in found]
 
 
 @pytest.mark.parametrize("exact", [True, False])
@@ -202,10 +207,12 @@ async def test_one_statement_per_shape_finds_each_filters_own_matches(
     shapes = (LegShape("vector", exact, DIMS), LegShape("keyword"))
     built = search_statements.filtered(shapes, FilterKey.of(_filter(first)))
     assert search_statements.filtered(shapes, FilterKey.of(_filter(second))) is built
+    unfiltered = await _search(db, shapes, None)
     for raw in (first, second):
         expected = {chunk for chunk, attributes in chunks.items() if _matches(raw, attributes)}
         assert expected, f"{raw} should match something here"
         assert len(expected) < len(chunks), f"{raw} should not match everything here"
-        vector, keyword = await _search(db, shapes, raw)
-        assert vector == expected, raw
-        assert keyword == expected, raw
+        found = await _search(db, shapes, raw)
+        assert [set(leg) for leg in found] == [expected, expected], raw
+        for leg, scores in zip(unfiltered, found, strict=True):  # a filter changes no score
+            assert scores == pytest.approx({chunk: leg[chunk] for chunk in expected}), raw

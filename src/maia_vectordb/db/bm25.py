@@ -21,6 +21,7 @@ are looked up.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import (
@@ -43,6 +44,9 @@ from maia_vectordb.db.search import HIT_COLUMNS, TEXT_SEARCH_CONFIG
 
 K1 = 1.2
 B = 0.75
+
+Within = Callable[[ColumnElement[int]], ColumnElement[bool]]
+"""A condition on a posting's chunk id."""
 
 
 def _idf(n: ColumnElement[float], df: ColumnElement[float] | float) -> ColumnElement[float]:
@@ -119,9 +123,13 @@ def keyword_candidates(
     query: str | BindParameter[str],
     condition: ColumnElement[bool],
     limit: int | BindParameter[int],
+    within: Within | None = None,
 ) -> Select[Any]:
     """The `limit` best chunks by BM25, `score` scaled to 0..1 by the query's ceiling (for
-    `db.search.fetch_legs`).
+    `db.search.fetch_legs`). `within` narrows the ranked chunks to a set known to hold
+    every chunk that passes `condition` (a selective filter's files,
+    `db.filtered_search.keyword_scope`), after document frequencies are counted over
+    the whole store, so scores do not change.
 
     The chunks are visited best first and the visit stops at `limit` that pass
     `condition` (a sorted subquery, not a CTE, so the planner knows its order): the
@@ -133,6 +141,8 @@ def keyword_candidates(
     stats = _stats(vector_store_id)
     postings = _postings(vector_store_id, terms)
     scored = _scored(stats, postings).order_by(literal_column("bm25").desc(), "chunk_id")
+    if within is not None:
+        scored = scored.where(within(postings.c.chunk_id))
     if isinstance(condition, True_):
         scored = scored.limit(limit)
     ranked = scored.subquery("scored")

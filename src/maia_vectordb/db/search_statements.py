@@ -20,7 +20,11 @@ from sqlalchemy.sql import Executable
 from sqlalchemy.types import NullType
 
 from maia_vectordb.db import bm25
-from maia_vectordb.db.filtered_search import FilterNames, filtered_vector_candidates
+from maia_vectordb.db.filtered_search import (
+    FilterNames,
+    filtered_vector_candidates,
+    keyword_scope,
+)
 from maia_vectordb.db.filters import (
     Names,
     compile_filter,
@@ -104,8 +108,9 @@ def _leg(
     condition = file_is_live(FileChunk.file_id) if condition is None else condition
     if leg.kind == "keyword":
         text = bindparam(name, type_=String())
+        within = None if node is None else keyword_scope(store, node, NAMES)
         return bm25.keyword_candidates(
-            vector_store_id=store, query=text, condition=condition, limit=limit
+            vector_store_id=store, query=text, condition=condition, limit=limit, within=within
         )
     embedding = bindparam(name, type_=NullType())
     if node is None:
