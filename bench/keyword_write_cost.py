@@ -13,9 +13,9 @@ is rolled back, so all of them write into the same empty table:
 - `postings without their index`: the same, the postings' primary key dropped;
 - `no postings`: the trigger disabled (the tsvector is still computed and stored);
 - `no tsvector`: the trigger disabled and the tsvector column dropped: the row alone;
-- `one statement (length once)`: the shipped trigger rewritten as one statement that
-  computes each chunk's length once (inline, not by `bm25_length`) and upserts the store
-  with `RETURNING` its key (tried for issue 10's fourth pass; not shipped);
+- `two statements (0008)`: the insert trigger as migration 20261130_0008 wrote it (the
+  store's upsert, then the postings, each chunk's length computed in both), which
+  20261130_0009 made one statement;
 - the postings layouts of `keyword_layouts.py` (a hashed term, an integer store, sorted
   inserts), each written by a rewritten trigger into a table of its own.
 
@@ -35,11 +35,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import os
 import random
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import asyncpg
 from cpu import process_cpu_seconds
@@ -70,36 +72,27 @@ SETUP = (
     f"chunking_strategy) VALUES ('{STORE}', '{FILE}', '{PROJECT}', 'completed', 1, "
     """'{"type": "auto"}')""",
 )
-ONE_STATEMENT = """
-CREATE OR REPLACE FUNCTION bm25_chunks_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    WITH c AS MATERIALIZED (
-        SELECT n.vector_store_id, n.id, n.tsv, l.length
-        FROM new_chunks AS n CROSS JOIN LATERAL (
-            SELECT coalesce(sum(coalesce(array_length(u.positions, 1), 1)), 0)::integer
-            FROM unnest(n.tsv) AS u) AS l (length)
-    ), s AS (
-        INSERT INTO bm25_stores AS s (vector_store_id, chunks, length)
-        SELECT c.vector_store_id, count(*), sum(c.length) FROM c
-        GROUP BY c.vector_store_id ORDER BY c.vector_store_id
-        ON CONFLICT (vector_store_id) DO UPDATE
-            SET chunks = s.chunks + EXCLUDED.chunks, length = s.length + EXCLUDED.length
-        RETURNING s.vector_store_id, s.key
-    )
-    INSERT INTO bm25_postings (store_key, term, chunk_id, tf, length)
-    SELECT s.key, bm25_term(t.lexeme), c.id, coalesce(array_length(t.positions, 1), 1), c.length
-    FROM c JOIN s USING (vector_store_id) CROSS JOIN LATERAL unnest(c.tsv) AS t
-    ORDER BY 1, 2, 3;
-    RETURN NULL;
-END $$
-"""
+MIGRATIONS = Path(__file__).resolve().parents[1] / "src/maia_vectordb/migrations/versions"
+
+
+def _previous_trigger() -> str:
+    """0008's insert trigger, as 0009's downgrade restores it (migrations are no package)."""
+    path = MIGRATIONS / "20261130_0009_bm25_insert_one_pass.py"
+    spec = importlib.util.spec_from_file_location("bm25_insert_one_pass", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return str(module.OLD_INSERTED_FUNCTION)
+
+
 NO_TRIGGER = "ALTER TABLE file_chunks DISABLE TRIGGER bm25_chunks_inserted"
 VARIANTS: dict[str, tuple[str, ...]] = {
     "as shipped": (),
     "postings without their index": ("ALTER TABLE bm25_postings DROP CONSTRAINT pk_bm25_postings",),
     "no postings": (NO_TRIGGER,),
     "no tsvector": (NO_TRIGGER, "ALTER TABLE file_chunks DROP COLUMN tsv"),
-    "one statement (length once)": (ONE_STATEMENT,),
+    "two statements (0008)": (_previous_trigger(),),
     **{name: layout.statements() for name, layout in LAYOUTS.items()},
 }
 EMPTY = "TRUNCATE file_chunks, bm25_postings, bm25_stores"
