@@ -4,7 +4,7 @@
         [--embedder hash|fake-openai|fake-openai-latent|all] [--dims 1536]
         [--workers N] [--server-workers N] [--worker-processes N] [--base-chunks N]
         [--base-cache DIR]
-        [--profile DIR]
+        [--profile DIR] [--uploader raw|httpx]
 
 Generates a deterministic corpus (.txt and .md), then for each embedder starts
 `maia_vectordb serve` with a fresh data directory (embedded PostgreSQL), uploads every
@@ -21,6 +21,10 @@ statement) under DIR and copies it into every later run with the same size and w
 process only serves HTTP and they do all the ingesting, the deployment docs/operations.md
 recommends for heavy ingestion. Their CPU and memory count as the server's.
 `--profile DIR` runs the server under cProfile (`DIR/<embedder>.prof`).
+`--uploader httpx` uploads through httpx (the client before the fourth pass of issue 10);
+the default `raw` sends the same multipart requests over plain keep-alive connections
+(raw_upload.py), much cheaper for the client, which shares the cores with the server.
+`client CPU ms/upload` is the uploading thread's own CPU per file.
 `fake-openai` points the server's OpenAI client at a local fake that answers at once,
 so the figures are the server's own cost: `fake-openai` returns uniform random vectors
 (the hardest, costliest case for HNSW inserts) and `fake-openai-latent` embedding-like
@@ -82,6 +86,7 @@ HEADERS = (
     "server CPU ms/chunk",
     "PostgreSQL CPU ms/chunk",
     "upload CPU ms/file (server / PostgreSQL)",
+    "client CPU ms/upload",
     "embedding requests",
     "failed",
     "load before / after",
@@ -101,6 +106,7 @@ class Options:
     base_chunks: int
     base_cache: Path | None
     profile: Path | None
+    uploader: str
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,8 @@ class Outcome:
     """Server and PostgreSQL CPU seconds when the last upload was answered."""
     wal: WalCounters
     """WAL written and checkpoints from the first upload until the index was ready."""
+    client_cpu: float
+    """CPU seconds of the bench's uploading thread."""
 
 
 def parse_args() -> Options:
@@ -149,6 +157,12 @@ def parse_args() -> Options:
         help="keep the --base-chunks table here once built, and copy it for every run",
     )
     parser.add_argument("--profile", type=Path, default=None, help="cProfile the server here")
+    parser.add_argument(
+        "--uploader",
+        choices=("raw", "httpx"),
+        default="raw",
+        help="the client for the uploads: plain connections (raw) or httpx (before pass 4)",
+    )
     args = parser.parse_args()
     embedders = EMBEDDERS if args.embedder == "all" else (args.embedder,)
     return Options(
@@ -163,6 +177,7 @@ def parse_args() -> Options:
         args.base_chunks,
         args.base_cache,
         args.profile,
+        args.uploader,
     )
 
 
@@ -281,7 +296,7 @@ def run_one(embedder: str, documents: list[Document], opts: Options, root: Path)
         upload_cpu: list[tuple[float, float]] = []
         with peak_memory([server.pid, *workers], postmaster_pid(pgdata)) as peaks:
             mark = lambda: upload_cpu.append(peaks.cpu_seconds())  # noqa: E731
-            timing = asyncio.run(ingest(server.base_url, documents, mark))
+            timing = asyncio.run(ingest(server.base_url, documents, mark, opts.uploader))
             index_seconds = asyncio.run(index_ready(pgdata, timing))
         wal = asyncio.run(cluster_wal(pgdata)) - wal_before
         chunks, tokens = asyncio.run(count_chunks(pgdata, timing.store_id))
@@ -301,6 +316,7 @@ def run_one(embedder: str, documents: list[Document], opts: Options, root: Path)
         base,
         upload_cpu[0],
         wal,
+        timing.client_cpu,
     )
 
 
@@ -349,6 +365,7 @@ def _row(outcome: Outcome, files: int, megabytes: float) -> list[object]:
         f"{server_cpu * per_chunk:.2f}",
         f"{postgres_cpu * per_chunk:.2f}",
         " / ".join(f"{1000 * cpu / files:.2f}" for cpu in outcome.upload_cpu),
+        f"{1000 * outcome.client_cpu / files:.2f}",
         "-" if outcome.requests is None else outcome.requests,
         outcome.failed,
         " / ".join(outcome.loads),

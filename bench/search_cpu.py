@@ -1,7 +1,7 @@
 """Server CPU per search: what the API process spends on one search, PostgreSQL kept small.
 
     uv run python bench/search_cpu.py [--chunks 400] [--queries 300] [--rounds 3]
-        [--compare NAME=SRC ...] [--modes vector,...] [--profile DIR]
+        [--compare NAME=SRC ...] [--modes vector,...] [--profile DIR | --instructions DIR]
 
 Loads a few hundred embedding-like 1536-d chunks (so PostgreSQL's share is small and
 the API process's own cost shows), starts `maia-vectordb serve` and the fake OpenAI
@@ -15,7 +15,10 @@ average when the row ended.
 another checkout's `src` (e.g. `git archive <commit> src | tar -x -C /tmp/old`), and the
 servers take turns, round by round, so old and new are measured side by side in one run.
 `--profile DIR` runs the (new) server under cProfile for each mode's timed searches
-(`bench/profiled_serve.py`) and prints where its time went.
+(`bench/profiled_serve.py`) and prints where its time went. `--instructions DIR` runs
+every server under callgrind (`bench/callgrind_serve.py`) and adds the instructions each
+executed per search: a figure the machine's load does not move (use fewer `--queries`:
+the servers run ~50x slower).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from callgrind_serve import counting, instructions
 from cpu import CpuMeter
 from harness import (
     Server,
@@ -55,7 +59,7 @@ from search_sql import LATENT_NOISE
 
 from maia_vectordb.db.embedded import embedded_postgres
 
-MODES = ("vector", "vector-cached", "keyword", "hybrid")
+MODES = ("vector", "vector-cached", "keyword", "hybrid", "filtered")
 WARMUP = 50
 PROFILE_LINES = 30
 
@@ -68,6 +72,7 @@ class Options:
     compare: tuple[tuple[str, Path], ...]
     profile: Path | None
     modes: tuple[str, ...]
+    instructions: Path | None
 
 
 @dataclass
@@ -80,6 +85,8 @@ class Row:
     load: float = 0.0
     per_round_ms: list[float] = field(default_factory=list)
     """The server's CPU per search in each round: their median shrugs off a busy spell."""
+    instructions: list[float] = field(default_factory=list)
+    """Millions per search in each round, under callgrind."""
 
 
 def parse_args() -> Options:
@@ -92,12 +99,19 @@ def parse_args() -> Options:
     )
     parser.add_argument("--profile", type=Path, default=None, help="write cProfile stats here")
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated subset")
+    parser.add_argument(
+        "--instructions", type=Path, default=None, help="count instructions, dumps here"
+    )
     args = parser.parse_args()
+    if args.profile is not None and args.instructions is not None:
+        parser.error("--profile and --instructions exclude each other")
     compare = tuple(_named_source(value, parser) for value in args.compare)
     modes = tuple(mode.strip() for mode in args.modes.split(","))
     if unknown := set(modes) - set(MODES):
         parser.error(f"unknown modes {sorted(unknown)}; choose from {', '.join(MODES)}")
-    return Options(args.chunks, args.queries, args.rounds, compare, args.profile, modes)
+    return Options(
+        args.chunks, args.queries, args.rounds, compare, args.profile, modes, args.instructions
+    )
 
 
 def _named_source(value: str, parser: argparse.ArgumentParser) -> tuple[str, Path]:
@@ -110,12 +124,15 @@ def _named_source(value: str, parser: argparse.ArgumentParser) -> tuple[str, Pat
 class Searcher:
     """Sends searches one at a time to one server and books their cost to a row."""
 
-    def __init__(self, server: Server, meter: CpuMeter, store: str, queries: QuerySet) -> None:
-        self.server, self.meter, self.queries = server, meter, queries
+    def __init__(
+        self, server: Server, meter: CpuMeter, store: str, queries: QuerySet, dumps: Path | None
+    ) -> None:
+        self.server, self.meter, self.queries, self.dumps = server, meter, queries, dumps
         self.path = f"/v1/vector_stores/{store}/search"
 
     async def run(self, client: httpx.AsyncClient, mode: str, count: int, row: Row) -> None:
         texts = self._texts(mode, count)
+        self._count(row, on=True, searches=len(texts))
         before = self.meter.read()
         for text in texts:
             body = request_body("vector" if mode.startswith("vector") else mode, text)
@@ -124,10 +141,19 @@ class Searcher:
             row.latencies_ms.append((asyncio.get_running_loop().time() - started) * 1000)
             response.raise_for_status()
         after = self.meter.read()
+        self._count(row, on=False, searches=len(texts))
         row.server_cpu += after[0] - before[0]
         row.per_round_ms.append((after[0] - before[0]) * 1000 / len(texts))
         row.postgres_cpu += after[1] - before[1]
         row.load = os.getloadavg()[0]
+
+    def _count(self, row: Row, *, on: bool, searches: int) -> None:
+        """Switch callgrind's counting on or off; when off, book what it counted."""
+        if self.dumps is None:
+            return
+        counting(self.server.pid, on=on)
+        if not on:
+            row.instructions.append(instructions(self.server.pid, self.dumps) / 1e6 / searches)
 
     def _texts(self, mode: str, count: int) -> list[str]:
         if mode == "vector-cached":
@@ -169,7 +195,7 @@ def _alternated(searchers: dict[str, Searcher], number: int) -> Iterator[tuple[s
 
 def render(rows: dict[tuple[str, str], Row], opts: Options) -> str:
     headers = ["mode", "server", "p50 ms", "server CPU ms/search", "(median of rounds)"]
-    headers += ["PostgreSQL CPU ms/search", "load (1 min)"]
+    headers += ["PostgreSQL CPU ms/search", "M instructions/search (rounds)", "load (1 min)"]
     order = [name for name, _ in opts.compare] + ["new"]
     table = [_cells(mode, name, rows[name, mode]) for mode in opts.modes for name in order]
     lines = [
@@ -192,6 +218,7 @@ def _cells(mode: str, name: str, row: Row) -> list[str]:
         f"{row.server_cpu * 1000 / count:.2f}",
         f"{statistics.median(row.per_round_ms):.2f}",
         f"{row.postgres_cpu * 1000 / count:.2f}",
+        " / ".join(f"{value:.2f}" for value in row.instructions) or "-",
         f"{row.load:.1f}",
     ]
 
@@ -236,7 +263,7 @@ def start_servers(
         "OPENAI_API_KEY": "x",
         "INGEST_WORKERS": "0",
     }
-    return compared_servers(stack, root, opts.compare, opts.profile, **settings)
+    return compared_servers(stack, root, opts.compare, opts.profile, opts.instructions, **settings)
 
 
 def _stop(_signum: int, _frame: object) -> None:
@@ -262,7 +289,13 @@ def main() -> None:
         )
         started = start_servers(stack, root, opts, url, embed_url)
         searchers = {
-            name: Searcher(server, CpuMeter.of(server.pid, root / "pgdata"), layout.target, queries)
+            name: Searcher(
+                server,
+                CpuMeter.of(server.pid, root / "pgdata"),
+                layout.target,
+                queries,
+                None if opts.instructions is None else opts.instructions / name,
+            )
             for name, server in started.items()
         }
         rows = asyncio.run(measure(opts, searchers))

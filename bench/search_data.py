@@ -21,6 +21,7 @@ from pathlib import Path
 import asyncpg
 from harness import log, pg_connect
 from search_sql import (
+    ALIGN_ATTRIBUTES,
     ATTACH_FILES,
     BUILD_SETTINGS,
     CHUNKS_PER_FILE,
@@ -249,12 +250,24 @@ def _reusable(path: Path, layout: Layout) -> Built | None:
     return Built(**{**asdict(built), "reused": True})
 
 
+async def _align_attributes(connect: dict[str, str]) -> None:
+    conn = await pg_connect(connect)
+    try:
+        status = await conn.execute(ALIGN_ATTRIBUTES)
+        if status != "UPDATE 0":
+            log(f"kept data set: attachments' attributes aligned with their chunks ({status})")
+            await conn.execute("VACUUM ANALYZE vector_store_files")
+    finally:
+        await conn.close()
+
+
 async def prepare(connect: dict[str, str], layout: Layout, words: list[str], keep: Path) -> Built:
     """Load and index, or reuse what an earlier `--keep-data` run left in `keep`."""
     record = keep / "bench.json"
     reused = _reusable(record, layout)
     if reused is not None:
         log(f"reusing the data set in {keep}")
+        await _align_attributes(connect)
         return reused
     load_seconds = await load(connect, layout, words)
     log(f"loaded {layout.chunks} chunks in {load_seconds:.0f} s; building the HNSW index")

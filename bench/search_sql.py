@@ -57,6 +57,15 @@ ATTACH_FILES = f"""
 INSERT INTO vector_store_files
     (vector_store_id, file_id, project_id, status, usage_bytes, chunking_strategy, attributes)
 SELECT $1, $2 || '-' || f, $3::uuid, 'completed', 4096, $4::jsonb,
-    jsonb_build_object('shard', f % {SHARDS})
+    jsonb_build_object('shard', f % {SHARDS}, 'pct', f % {PERCENTS})
 FROM generate_series(0, $5::int - 1) AS f
+"""
+# Chunks carry their attachment's attributes, as ingestion writes them; data sets kept by
+# earlier versions of this bench had `pct` on the chunks only.
+ALIGN_ATTRIBUTES = """
+UPDATE vector_store_files AS v SET attributes = c.attributes
+FROM (SELECT DISTINCT ON (vector_store_id, file_id) vector_store_id, file_id, attributes
+      FROM file_chunks ORDER BY vector_store_id, file_id) AS c
+WHERE (v.vector_store_id, v.file_id) = (c.vector_store_id, c.file_id)
+  AND v.attributes IS DISTINCT FROM c.attributes
 """

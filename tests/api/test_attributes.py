@@ -99,3 +99,38 @@ class TestRoundTrip:
                 f"/v1/vector_stores/{store}/search", json={"query": "fox", "filters": filters}
             )
             assert len(hits.json()["data"]) == 1
+
+
+class TestEqualityFilters:
+    """Equality filters are answered from the attachments' attributes (their GIN index)
+    and the chunks' copy together: both must follow an update, and JSON numbers compare
+    as numbers in both (2025 matches 2025.0), booleans never as numbers."""
+
+    async def _found(self, client: httpx.AsyncClient, store: str, filters: Any) -> int:
+        hits = await client.post(
+            f"/v1/vector_stores/{store}/search", json={"query": "fox", "filters": filters}
+        )
+        assert hits.status_code == 200, hits.text
+        return len(hits.json()["data"])
+
+    async def test_an_update_moves_the_file_between_values(self, client: httpx.AsyncClient) -> None:
+        store, file_id, _ = await _attached(client)
+        await _completed(client, store, file_id)
+        url = f"/v1/vector_stores/{store}/files/{file_id}"
+        await client.post(url, json={"attributes": {**ATTRIBUTES, "lang": "fr"}})
+        assert await self._found(client, store, {"type": "eq", "key": "lang", "value": "en"}) == 0
+        assert await self._found(client, store, {"type": "eq", "key": "lang", "value": "fr"}) == 1
+
+    async def test_values_compare_by_json_type(self, client: httpx.AsyncClient) -> None:
+        store, file_id, _ = await _attached(client)
+        await _completed(client, store, file_id)
+        expected = [("year", 2025.0, 1), ("whole", 2, 1), ("draft", 1, 0), ("year", "2025", 0)]
+        for key, value, found in expected:
+            both = {
+                "type": "and",
+                "filters": [
+                    {"type": "eq", "key": key, "value": value},
+                    {"type": "eq", "key": "lang", "value": "en"},
+                ],
+            }
+            assert await self._found(client, store, both) == found, (key, value)

@@ -58,6 +58,7 @@ SERVE_EVERY_PROJECT = {
     "jobs.finish_many": BY_JOB,
     "jobs.lock_pending": BY_JOB,
     "jobs.load_targets": BY_JOB,
+    "vector_store_files.settle_many": BY_JOB,
     "jobs.depth": "a server-wide metric",
     "keys.list_all": "key administration (the CLI)",
     "keys.revoke_by_hash": "key administration (the CLI)",

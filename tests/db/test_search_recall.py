@@ -7,7 +7,6 @@ width. The index builder runs once the data is loaded, as it does after ingestio
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import uuid
@@ -15,21 +14,25 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import and_, column, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from maia_vectordb.config import Settings
 from maia_vectordb.db import search as queries
 from maia_vectordb.db.engine import build_engine
-from maia_vectordb.db.filters import compile_filter
+from maia_vectordb.db.filtered_search import filtered_vector_candidates
+from maia_vectordb.db.filters import compile_filter, containment
+from maia_vectordb.db.liveness import file_is_live
 from maia_vectordb.db.migrate import upgrade_head
 from maia_vectordb.db.models import FileChunk
 from maia_vectordb.db.queries.chunks import ChunkRow, replace_chunks
 from maia_vectordb.embeddings.spec import ModelSpec
 from maia_vectordb.ingest.indexer import IndexBuilder
+from maia_vectordb.schemas.filters import CompoundFilter, Filter
 from maia_vectordb.schemas.search import ComparisonFilter, SearchRequest
 from maia_vectordb.services.search import Plan
+from tests.db.seed import PROJECT, add_store, attach_file
 
 DIMS = 64
 K = 10
@@ -37,7 +40,6 @@ QUERIES = 20
 STORES = {"vs_big": 6000, "vs_small": 200, "vs_sharded": 3000}
 TUNING = queries.IndexTuning(ef_search=100, max_scan_tuples=20000)
 MIN_CHUNKS = 2000
-PROJECT = "00000000-0000-0000-0000-000000000001"
 
 
 def _unit(rng: random.Random) -> list[float]:
@@ -73,17 +75,10 @@ async def _load(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     rng = random.Random(7)
     async with sessionmaker() as session, session.begin():
         for store, count in STORES.items():
-            await session.execute(
-                text(
-                    "INSERT INTO vector_stores (id, project_id, embedding_provider, "
-                    "embedding_model, embedding_dimensions) "
-                    "VALUES (:s, CAST(:p AS uuid), 'hash', 'hash', :d)"
-                ),
-                {"s": store, "p": PROJECT, "d": DIMS},
-            )
+            await add_store(session, store, DIMS)
             for part in range(count // 100):
                 file_id = f"file-{store}-{part}"
-                await _attach(session, store, file_id, {"shard": part % 20})
+                await attach_file(session, store, file_id, {"shard": part % 20})
                 rows = [ChunkRow(i, f"{store} {part} {i}", 3, _unit(rng)) for i in range(100)]
                 await replace_chunks(
                     session,
@@ -94,24 +89,6 @@ async def _load(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
                 )
     async with sessionmaker() as session, session.begin():
         await session.execute(text("ANALYZE file_chunks"))
-
-
-async def _attach(session: AsyncSession, store: str, file_id: str, attrs: dict[str, Any]) -> None:
-    await session.execute(
-        text(
-            "INSERT INTO files (id, project_id, filename, purpose) "
-            "VALUES (:f, CAST(:p AS uuid), 'x.txt', 'assistants')"
-        ),
-        {"f": file_id, "p": PROJECT},
-    )
-    await session.execute(
-        text(
-            "INSERT INTO vector_store_files (vector_store_id, file_id, project_id, status, "
-            "chunking_strategy, attributes) VALUES (:s, :f, CAST(:p AS uuid), 'completed', "
-            "'{}'::jsonb, CAST(:a AS jsonb))"
-        ),
-        {"s": store, "f": file_id, "p": PROJECT, "a": json.dumps(attrs)},
-    )
 
 
 async def _hits(session: AsyncSession, **leg: Any) -> list[queries.Hit]:
@@ -322,3 +299,188 @@ class TestBeamGrowsWithTheStore:
     async def test_the_candidate_depth_is_the_floor(self, recall_db: AsyncEngine) -> None:
         deep = queries.IndexTuning(ef_search=80, max_scan_tuples=20000, floor=300)
         assert await self._beam(recall_db, 99_750, deep) == 300
+
+
+class TestSelectiveFiltersRankTheirFilesExactly:
+    """An equality filter finds the store's matching attachments through their GIN index;
+    when they hold few chunks, those are ranked exactly and the graph is not walked."""
+
+    async def _search(
+        self, db: AsyncEngine, node: Filter, vector: list[float], **options: Any
+    ) -> tuple[list[int], int]:
+        """The filtered leg the service sends, and how often it scanned the store's index."""
+        async with async_sessionmaker(db)() as session, session.begin():
+            target = await queries.open_search(
+                session, project_id=uuid.UUID(PROJECT), vector_store_id="vs_big", tuning=TUNING
+            )
+            assert target is not None
+            leg = filtered_vector_candidates(
+                vector_store_id="vs_big",
+                embedding=vector,
+                filters=node,
+                condition=and_(
+                    compile_filter(FileChunk.attributes, node), file_is_live(FileChunk.file_id)
+                ),
+                limit=K,
+                exact=target.exact,
+                dimensions=DIMS,
+                **options,
+            )
+            before = await _graph_scans(session)
+            (hits,) = await queries.fetch_legs(session, [leg])
+            scans = await _graph_scans(session) - before
+        return [h.chunk_id for h in hits], scans
+
+    async def _truth(self, db: AsyncEngine, node: Filter, vector: list[float]) -> list[int]:
+        return await _top(db, "vs_big", vector, exact=True, node=node)
+
+    async def test_a_selective_equality_is_answered_exactly_without_the_graph(
+        self, recall_db: AsyncEngine
+    ) -> None:
+        node = ComparisonFilter(type="eq", key="shard", value=7)  # 3 files, 300 chunks
+        rng = random.Random(21)
+        for _ in range(5):
+            vector = _unit(rng)
+            found, scans = await self._search(recall_db, node, vector)
+            assert found == await self._truth(recall_db, node, vector)
+            assert scans == 0
+
+    async def test_a_selective_membership_is_answered_exactly(self, recall_db: AsyncEngine) -> None:
+        node = ComparisonFilter(type="in", key="shard", value=[7, 8, 99])  # 6 files
+        vector = _unit(random.Random(8))
+        found, scans = await self._search(recall_db, node, vector)
+        assert found == await self._truth(recall_db, node, vector)
+        assert scans == 0
+
+    async def test_the_whole_filter_applies_not_only_its_equalities(
+        self, recall_db: AsyncEngine
+    ) -> None:
+        node = CompoundFilter(
+            type="and",
+            filters=[
+                ComparisonFilter(type="eq", key="shard", value=7),
+                ComparisonFilter(type="lt", key="shard", value=7),
+            ],
+        )
+        found, _ = await self._search(recall_db, node, _unit(random.Random(2)))
+        assert found == []
+
+    async def test_many_matching_chunks_walk_the_graph(self, recall_db: AsyncEngine) -> None:
+        node = ComparisonFilter(type="eq", key="shard", value=7)
+        vector = _unit(random.Random(3))
+        found, scans = await self._search(recall_db, node, vector, exact_max_chunks=299)
+        assert scans == 1
+        truth = await self._truth(recall_db, node, vector)
+        assert len(set(found) & set(truth)) >= 0.9 * K
+
+    @pytest.mark.parametrize(
+        "node",
+        [
+            CompoundFilter(
+                type="or",
+                filters=[
+                    ComparisonFilter(type="eq", key="shard", value=7),
+                    ComparisonFilter(type="eq", key="shard", value=8),
+                ],
+            ),
+            ComparisonFilter(type="lte", key="shard", value=0),
+        ],
+    )
+    async def test_filters_without_an_equality_walk_the_graph(
+        self, recall_db: AsyncEngine, node: Filter
+    ) -> None:
+        found, scans = await self._search(recall_db, node, _unit(random.Random(4)))
+        assert scans == 1
+        assert len(found) == K
+
+    async def test_an_expired_file_is_left_out(self, recall_db: AsyncEngine) -> None:
+        node = ComparisonFilter(type="eq", key="shard", value=7)
+        vector = _unit(random.Random(6))
+        before, _ = await self._search(recall_db, node, vector)
+        async with recall_db.begin() as conn:
+            gone = await conn.scalar(
+                text("SELECT file_id FROM file_chunks WHERE id = :id"), {"id": before[0]}
+            )
+            await conn.execute(
+                text("UPDATE files SET expires_at = now() - interval '1 minute' WHERE id = :f"),
+                {"f": gone},
+            )
+        try:
+            after, _ = await self._search(recall_db, node, vector)
+        finally:
+            async with recall_db.begin() as conn:
+                await conn.execute(
+                    text("UPDATE files SET expires_at = NULL WHERE id = :f"), {"f": gone}
+                )
+        kept = await _file_ids(recall_db, after)
+        assert len(after) == K
+        assert gone not in kept
+
+
+async def _graph_scans(session: AsyncSession) -> int:
+    """Scans of vs_big's own index this backend has counted (not yet flushed ones of
+    earlier transactions included: only a difference means anything)."""
+    scans = await session.scalar(
+        text("SELECT pg_stat_get_xact_numscans(to_regclass(:name))"),
+        {"name": '"ix_file_chunks_hnsw_vs_big"'},
+    )
+    return int(scans or 0)
+
+
+async def _file_ids(db: AsyncEngine, chunk_ids: list[int]) -> set[str]:
+    async with db.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT file_id FROM file_chunks WHERE id = ANY(:ids)"), {"ids": chunk_ids}
+        )
+        return {row[0] for row in rows}
+
+
+_EQ_A = {"type": "eq", "key": "a", "value": "x"}
+
+
+class TestContainment:
+    """Which filters have a necessary condition the attributes' GIN index can answer."""
+
+    def _sql(self, node: Filter) -> str | None:
+        hint = containment(column("attributes"), node)
+        return None if hint is None else str(hint.compile(compile_kwargs={"literal_binds": True}))
+
+    def test_each_equality_at_the_top_is_a_containment(self) -> None:
+        node = CompoundFilter(
+            type="and",
+            filters=[
+                ComparisonFilter(type="eq", key="a", value="x"),
+                ComparisonFilter(type="gt", key="b", value=1),
+                ComparisonFilter(type="eq", key="c", value=True),
+            ],
+        )
+        assert self._sql(node) == (
+            '(attributes @> CAST(\'{"a": "x"}\' AS JSONB)) AND '
+            "(attributes @> CAST('{\"c\": true}' AS JSONB))"
+        )
+        single = ComparisonFilter(type="eq", key="n", value=2.5)
+        assert self._sql(single) == "attributes @> CAST('{\"n\": 2.5}' AS JSONB)"
+
+    def test_a_membership_is_one_containment_per_value(self) -> None:
+        node = CompoundFilter.model_validate(
+            {"type": "and", "filters": [_EQ_A, {"type": "in", "key": "b", "value": [1, "1"]}]}
+        )
+        assert self._sql(node) == (
+            '(attributes @> CAST(\'{"a": "x"}\' AS JSONB)) AND '
+            "((attributes @> CAST('{\"b\": 1}' AS JSONB)) OR "
+            '(attributes @> CAST(\'{"b": "1"}\' AS JSONB)))'
+        )
+
+    @pytest.mark.parametrize(
+        "node",
+        [
+            ComparisonFilter(type="ne", key="a", value="x"),
+            ComparisonFilter(type="nin", key="a", value=["x"]),
+            CompoundFilter(type="or", filters=[ComparisonFilter(type="eq", key="a", value="x")]),
+            CompoundFilter.model_validate(
+                {"type": "and", "filters": [{"type": "and", "filters": [_EQ_A]}]}
+            ),
+        ],
+    )
+    def test_other_filters_have_none(self, node: Filter) -> None:
+        assert self._sql(node) is None

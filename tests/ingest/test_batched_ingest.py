@@ -4,13 +4,14 @@ yet each file keeps its own outcome (fails alone, or is discarded when supersede
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from maia_vectordb.app import create_app
@@ -86,6 +87,14 @@ async def _statuses(client: httpx.AsyncClient, store: str, ids: list[str]) -> li
     return [(await client.get(f"/v1/vector_stores/{store}/files/{f}")).json() for f in ids]
 
 
+async def _embedding_requested(fake_openai: FakeOpenAIServer) -> None:
+    """Until the worker's batch is waiting on its (held) embedding request."""
+    for _ in range(500):
+        if fake_openai.requests:
+            return
+        await asyncio.sleep(0.02)
+
+
 def _abstracts(n: int) -> dict[str, bytes]:
     return {
         f"abstract-{i}.txt": f"Abstract {i}: a short finding about topic {i}.".encode()
@@ -155,10 +164,7 @@ async def test_a_file_detached_mid_batch_is_discarded_and_the_rest_land(
     fake_openai.hold()
     running = asyncio.create_task(worker.run_once())
     try:
-        for _ in range(500):
-            if fake_openai.requests:
-                break
-            await asyncio.sleep(0.02)
+        await _embedding_requested(fake_openai)
         detached = await client.delete(f"/v1/vector_stores/{store}/files/{ids[0]}")
         assert detached.status_code == 200
     finally:
@@ -186,3 +192,88 @@ async def test_requests_stay_within_one_per_500_small_chunks(
     inputs = sum(r.input_count for r in fake_openai.requests)
     assert inputs == many
     assert len(fake_openai.requests) <= -(-many // 500)
+
+
+def _count_statements(worker: IngestWorker) -> list[str]:
+    """Every statement the worker's engine runs from now on, once per parameter set of an
+    executemany, as PostgreSQL runs them (COPY goes by the driver, uncounted)."""
+    seen: list[str] = []
+
+    def record(*args: Any) -> None:
+        statement, parameters, executemany = args[2], args[3], args[5]
+        seen.extend([statement] * (len(parameters) if executemany else 1))
+
+    bind: AsyncEngine = worker.sessionmaker.kw["bind"]
+    event.listen(bind.sync_engine, "before_cursor_execute", record)
+    return seen
+
+
+async def test_a_batch_costs_the_same_statements_for_5_files_as_for_40(
+    client: httpx.AsyncClient, worker: IngestWorker
+) -> None:
+    """Claim, load, chunks, statuses and jobs are written per batch, never per file."""
+    seen = _count_statements(worker)
+    await _attach(client, _abstracts(5))
+    assert await worker.run_once()
+    statements_for_few = len(seen)
+    seen.clear()
+    store, many = await _attach(client, _abstracts(FILES))
+    assert await worker.run_once()
+    assert len(seen) == statements_for_few
+    statuses = await _statuses(client, store, many)
+    assert [s["status"] for s in statuses] == ["completed"] * FILES
+    assert all(s["usage_bytes"] > 0 and s["last_error"] is None for s in statuses)
+
+
+async def test_a_batch_lands_searchable_by_vector_and_keyword_with_its_counts(
+    client: httpx.AsyncClient, worker: IngestWorker
+) -> None:
+    store, ids = await _attach(client, _abstracts(FILES))
+    assert await worker.run_once()
+    batches = await client.get(f"/v1/vector_stores/{store}")
+    assert batches.json()["file_counts"] == {
+        "in_progress": 0,
+        "completed": FILES,
+        "failed": 0,
+        "cancelled": 0,
+        "total": FILES,
+    }
+    for mode in ("vector", "keyword"):
+        found = await client.post(
+            f"/v1/vector_stores/{store}/search",
+            json={"query": "Abstract 17: a short finding about topic 17.", "search_mode": mode},
+        )
+        assert found.json()["data"][0]["file_id"] == ids[17], mode
+    content = await client.get(f"/v1/vector_stores/{store}/files/{ids[3]}/content")
+    assert content.json()["data"] == [
+        {"type": "text", "text": "Abstract 3: a short finding about topic 3."}
+    ]
+
+
+async def test_a_worker_dying_mid_batch_leaves_every_file_to_be_redone(
+    client: httpx.AsyncClient,
+    worker: IngestWorker,
+    fake_openai: FakeOpenAIServer,
+    engine: AsyncEngine,
+) -> None:
+    store, ids = await _attach(client, _abstracts(FILES))
+    fake_openai.hold()
+    dying = asyncio.create_task(worker.run_once())
+    try:
+        await _embedding_requested(fake_openai)
+        dying.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await dying
+    finally:
+        fake_openai.release()
+    statuses = await _statuses(client, store, ids)
+    assert {s["status"] for s in statuses} == {"in_progress"}
+    async with engine.begin() as conn:  # the dead worker's leases lapse
+        await conn.execute(text("UPDATE ingest_jobs SET leased_until = now() - interval '1 s'"))
+    assert await worker.run_once()
+    statuses = await _statuses(client, store, ids)
+    assert [s["status"] for s in statuses] == ["completed"] * FILES
+    async with engine.connect() as conn:
+        rows = await conn.execute(text("SELECT file_id, count(*) FROM file_chunks GROUP BY 1"))
+        assert dict(rows.all()) == dict.fromkeys(ids, 1)
+        assert await conn.scalar(text("SELECT count(*) FROM ingest_jobs")) == 0

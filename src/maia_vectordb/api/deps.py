@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -18,20 +19,20 @@ from maia_vectordb.schemas.common import SafeStr
 from maia_vectordb.state import AppState
 
 
-def _state(request: Request) -> AppState:
+def state_of(request: Request) -> AppState:
     state: AppState = request.app.state.maia
     return state
 
 
 async def get_state(request: Request) -> AppState:
-    return _state(request)
+    return state_of(request)
 
 
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
 async def get_http_settings(request: Request) -> HttpSettings:
-    return _state(request).settings.http
+    return state_of(request).settings.http
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -39,7 +40,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
     The state is read here, not asked for as `StateDep`: a sub-dependency costs FastAPI
     a solve on every request of every route that takes a session."""
-    async with _state(request).sessionmaker() as session, session.begin():
+    async with state_of(request).sessionmaker() as session, session.begin():
         yield session
 
 
@@ -57,15 +58,21 @@ class SearchSessions:
     minute); its transaction begins only if that write happens."""
 
 
-async def get_search_sessions(request: Request) -> AsyncIterator[SearchSessions]:
-    """Both of a search's sessions from one dependency, and no transaction on the primary
-    unless it writes (most searches do not): a unit of work costs CPU on every search
-    even when it never touches the database. A write commits before the response."""
-    state = _state(request)
+@asynccontextmanager
+async def search_sessions(state: AppState) -> AsyncIterator[SearchSessions]:
+    """Both of a search's sessions, and no transaction on the primary unless it writes
+    (most searches do not): a unit of work costs CPU on every search even when it never
+    touches the database. A write commits on leaving, before the response."""
     async with state.search_sessionmaker() as reader, state.sessionmaker() as writer:
         yield SearchSessions(reader, writer)
         if writer.in_transaction():
             await writer.commit()
+
+
+async def get_search_sessions(request: Request) -> AsyncIterator[SearchSessions]:
+    """`search_sessions` as a dependency, for the route's declared signature."""
+    async with search_sessions(state_of(request)) as sessions:
+        yield sessions
 
 
 SearchSessionsDep = Annotated[SearchSessions, Depends(get_search_sessions, scope="function")]

@@ -8,10 +8,13 @@ matches, not even `ne` or `nin`. Keys and values are always bound parameters.
 from __future__ import annotations
 
 import json
+from collections.abc import Hashable
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
+    String,
     Text,
     and_,
     any_,
@@ -24,47 +27,145 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.types import TypeEngine
 
 from maia_vectordb.schemas.filters import ComparisonFilter, Filter
 
 _ORDERING = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
 
-def _json(value: Any) -> ColumnElement[Any]:
-    return cast(bindparam(None, json.dumps(value)), JSONB)
+class Names:
+    """Names a filter's parameters in the order they are met (`prefix`0, 1, ...) and
+    leaves their values out: a statement built so serves every filter of the same
+    `shape`, with `filter_parameters` / `containment_parameters` giving the values."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix, self.count = prefix, 0
+
+    def bind(self, type_: TypeEngine[Any]) -> BindParameter[Any]:
+        name = f"{self.prefix}{self.count}"
+        self.count += 1
+        return bindparam(name, type_=type_)
 
 
-def _json_array(values: list[Any]) -> ColumnElement[Any]:
+def _param(value: Any, type_: TypeEngine[Any], names: Names | None) -> BindParameter[Any]:
+    return bindparam(None, value, type_=type_) if names is None else names.bind(type_)
+
+
+def _json(value: Any, names: Names | None) -> ColumnElement[Any]:
+    return cast(_param(json.dumps(value), String(), names), JSONB)
+
+
+def _json_array(values: list[Any], names: Names | None) -> ColumnElement[Any]:
     """A whole `in` list is one `jsonb[]` parameter, not one parameter per value."""
-    texts = bindparam(None, [json.dumps(v) for v in values], type_=ARRAY(Text))
+    texts = _param([json.dumps(v) for v in values], ARRAY(Text), names)
     return cast(texts, ARRAY(JSONB))
 
 
-def _compare(column: Any, node: ComparisonFilter) -> ColumnElement[bool]:
-    attr: ColumnElement[Any] = column.op("->")(bindparam(None, node.key))
+def _compare(column: Any, node: ComparisonFilter, names: Names | None) -> ColumnElement[bool]:
+    """Parameters in this order, always: the key, then the value (`_collect` agrees)."""
+    attr: ColumnElement[Any] = column.op("->")(_param(node.key, String(), names))
     if node.type == "eq":
-        return attr == _json(node.value)
+        return attr == _json(node.value, names)
     if node.type == "ne":
-        return and_(attr.is_not(None), attr != _json(node.value))
+        return and_(attr.is_not(None), attr != _json(node.value, names))
     if node.type in _ORDERING:
-        value = _json(node.value)
+        value = _json(node.value, names)
         same_type = func.jsonb_typeof(attr) == func.jsonb_typeof(value)
         return and_(same_type, attr.op(_ORDERING[node.type])(value))
     assert isinstance(node.value, list)
-    member = attr == any_(_json_array(node.value))
+    member = attr == any_(_json_array(node.value, names))
     if node.type == "in":
         return member
     return and_(attr.is_not(None), not_(member))
 
 
-def compile_filter(column: Any, node: Filter | None) -> ColumnElement[bool]:
-    """`column` may be an ORM attribute; building on its Column is several times cheaper."""
+def compile_filter(
+    column: Any, node: Filter | None, names: Names | None = None
+) -> ColumnElement[bool]:
+    """`column` may be an ORM attribute; building on its Column is several times cheaper.
+    With `names`, every key and value is a named parameter (`filter_parameters`)."""
     column = getattr(column, "expression", column)
     if node is None:
         return true()
     if isinstance(node, ComparisonFilter):
-        return _compare(column, node)
-    parts = [compile_filter(column, child) for child in node.filters]
+        return _compare(column, node, names)
+    parts = [compile_filter(column, child, names) for child in node.filters]
     if not parts:
         return true() if node.type == "and" else false()
     return and_(*parts) if node.type == "and" else or_(*parts)
+
+
+def filter_parameters(node: Filter | None, prefix: str) -> dict[str, Any]:
+    """The values `compile_filter(..., Names(prefix))` left out, by name."""
+    values: list[Any] = []
+    _collect(node, values)
+    return {f"{prefix}{n}": value for n, value in enumerate(values)}
+
+
+def _collect(node: Filter | None, values: list[Any]) -> None:
+    if node is None:
+        return
+    if isinstance(node, ComparisonFilter):
+        given = node.value
+        value = [json.dumps(v) for v in given] if isinstance(given, list) else json.dumps(given)
+        values += [node.key, value]
+        return
+    for child in node.filters:
+        _collect(child, values)
+
+
+def shape(node: Filter | None) -> Hashable:
+    """What a statement built with `Names` depends on: the tree, its comparisons' types
+    and the length of their lists; not keys or values."""
+    if node is None:
+        return None
+    if isinstance(node, ComparisonFilter):
+        return (node.type, len(node.value) if isinstance(node.value, list) else None)
+    return (node.type, tuple(shape(child) for child in node.filters))
+
+
+def _top_comparisons(node: Filter | None) -> list[ComparisonFilter]:
+    if isinstance(node, ComparisonFilter):
+        return [node]
+    if node is None or node.type != "and":
+        return []
+    return [child for child in node.filters if isinstance(child, ComparisonFilter)]
+
+
+def containment(
+    column: Any, node: Filter | None, names: Names | None = None
+) -> ColumnElement[bool] | None:
+    """A necessary condition of `node` that a `jsonb_path_ops` GIN index answers, or None
+    when it has none (`or`, ranges, `ne`, `nin`): each top-level `eq` as
+    `column @> {key: value}` (for scalars, containment is JSON equality) and each
+    top-level `in` as an `or` of one containment per value. Callers apply it next to the
+    full filter, never instead of it. With `names`: `containment_parameters`."""
+    column = getattr(column, "expression", column)
+    parts: list[ColumnElement[bool]] = []
+    for child in _top_comparisons(node):
+        if child.type == "eq":
+            parts.append(_contains(column, child.key, child.value, names))
+        elif child.type == "in" and isinstance(child.value, list):
+            values = child.value
+            parts.append(or_(*(_contains(column, child.key, v, names) for v in values)))
+    return and_(*parts) if parts else None
+
+
+def containment_parameters(node: Filter | None, prefix: str) -> dict[str, Any]:
+    """The values `containment(..., Names(prefix))` left out, by name."""
+    objects: list[str] = []
+    for child in _top_comparisons(node):
+        if child.type == "eq":
+            objects.append(json.dumps({child.key: child.value}))
+        elif child.type == "in" and isinstance(child.value, list):
+            objects += [json.dumps({child.key: v}) for v in child.value]
+    return {f"{prefix}{n}": text for n, text in enumerate(objects)}
+
+
+def _contains(column: Any, key: str, value: Any, names: Names | None) -> ColumnElement[bool]:
+    contains: ColumnElement[bool] = column.op("@>", return_type=Boolean())(
+        _json({key: value}, names)
+    )
+    return contains

@@ -152,6 +152,14 @@ class VectorStoreFile(Base):
     __table_args__ = (
         Index(None, "vector_store_id", "created_at", "file_id"),
         Index(None, "file_id"),
+        # Equality filters find a store's matching attachments here (db/filtered_search.py).
+        Index(
+            "ix_vector_store_files_attributes",
+            "attributes",
+            postgresql_using="gin",
+            postgresql_ops={"attributes": "jsonb_path_ops"},
+            postgresql_where=text("attributes IS NOT NULL"),
+        ),
     )
 
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from maia_vectordb.config import IngestSettings
-from maia_vectordb.db.models import VectorStoreFile
-from maia_vectordb.db.queries import chunks, jobs
+from maia_vectordb.db.queries import chunks, jobs, vector_store_files
 from maia_vectordb.db.queries.chunks import ChunkRow, FileChunks
-from maia_vectordb.db.queries.jobs import ClaimedJob
+from maia_vectordb.db.queries.jobs import ClaimedJob, Pending
+from maia_vectordb.db.queries.vector_store_files import Settled
 from maia_vectordb.lifecycle import FileStatus, LastErrorCode
 
 MAX_BACKOFF_SECONDS = 300.0
@@ -80,11 +80,17 @@ def retry_or_fail(job: ClaimedJob, message: str, settings: IngestSettings) -> Fa
 
 
 async def record(session: AsyncSession, verdicts: list[Verdict]) -> dict[int, str]:
-    """Write every verdict; returns each job's outcome (`discarded` when superseded)."""
+    """Write every verdict; returns each job's outcome (`discarded` when superseded).
+
+    Whatever the batch's size: one lock of its attachments, one DELETE and one COPY of
+    its chunks, one UPDATE of their statuses, one DELETE of its jobs (plus one UPDATE
+    per file to retry later), all in the caller's transaction, so every file of the
+    batch is `completed` together with its chunks, or none is."""
     settled = [v.job for v in verdicts if isinstance(v, Completed | Failed)]
     pending = await jobs.lock_pending(session, settled)
     outcomes: dict[int, str] = {}
     landed: list[FileChunks] = []
+    statuses: list[Settled] = []
     for verdict in verdicts:
         job = verdict.job
         if isinstance(verdict, RetryLater):
@@ -92,31 +98,29 @@ async def record(session: AsyncSession, verdicts: list[Verdict]) -> dict[int, st
             outcomes[job.id] = "retrying"
             continue
         current = pending.get((job.vector_store_id, job.file_id))
-        outcomes[job.id] = _settle(current, verdict, landed)
+        outcomes[job.id] = _settle(current, verdict, landed, statuses)
     await chunks.replace_many(session, landed)
+    await vector_store_files.settle_many(session, statuses)
     await jobs.finish_many(session, [j for j, outcome in outcomes.items() if outcome != "retrying"])
     return outcomes
 
 
 def _settle(
-    current: VectorStoreFile | None, verdict: Completed | Failed | Skipped, landed: list[FileChunks]
+    current: Pending | None,
+    verdict: Completed | Failed | Skipped,
+    landed: list[FileChunks],
+    statuses: list[Settled],
 ) -> str:
     if isinstance(verdict, Skipped):
         return "skipped"
     if current is None:
         return "discarded"
+    key = (current.vector_store_id, current.file_id)
     if isinstance(verdict, Failed):
-        current.status = FileStatus.FAILED
-        current.last_error = {
-            "code": verdict.code.value,
-            "message": verdict.message[:MAX_MESSAGE_CHARS],
-        }
+        error = {"code": verdict.code.value, "message": verdict.message[:MAX_MESSAGE_CHARS]}
+        statuses.append(Settled(*key, FileStatus.FAILED, error, None, None))
         return FileStatus.FAILED
-    landed.append(
-        FileChunks(current.vector_store_id, current.file_id, current.attributes, verdict.chunks)
-    )
-    current.status = FileStatus.COMPLETED
-    current.last_error = None
-    current.content = verdict.text
-    current.usage_bytes = verdict.usage_bytes()
+    landed.append(FileChunks(*key, current.attributes, verdict.chunks))
+    usage = verdict.usage_bytes()
+    statuses.append(Settled(*key, FileStatus.COMPLETED, None, verdict.text, usage))
     return FileStatus.COMPLETED

@@ -16,17 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
-from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from maia_vectordb.config import SearchSettings
-from maia_vectordb.db import bm25, search_statements
 from maia_vectordb.db import search as queries
-from maia_vectordb.db.filters import compile_filter
-from maia_vectordb.db.liveness import file_is_live
-from maia_vectordb.db.models import FileChunk
+from maia_vectordb.db import search_statements
 from maia_vectordb.db.outage import once_more_if_dropped
 from maia_vectordb.db.queries import vector_stores as stores
 from maia_vectordb.db.search_statements import LegShape
@@ -151,7 +146,7 @@ class Leg:
 
 @dataclass(frozen=True)
 class Plan:
-    """The retrievals one search runs, all sent in one statement (`fetch_legs`)."""
+    """The retrievals one search runs, all sent in one statement (`db.search_statements`)."""
 
     vector_store_id: str
     body: SearchRequest
@@ -161,13 +156,6 @@ class Plan:
     @property
     def texts(self) -> list[str]:
         return self.body.queries()
-
-    @property
-    def condition(self) -> ColumnElement[bool]:
-        return and_(
-            compile_filter(FileChunk.attributes, self.body.filters),
-            file_is_live(FileChunk.file_id),
-        )
 
     async def retrieve(
         self, session: AsyncSession, embedders: EmbedderRegistry, fusion: Fusion, mode: str
@@ -189,46 +177,21 @@ class Plan:
         return [Ranked(hits, leg.weight, leg.norm) for hits, leg in zip(found, legs, strict=True)]
 
     async def _fetch(self, session: AsyncSession, legs: list[Leg]) -> list[list[queries.Hit]]:
-        """Unfiltered searches reuse a statement built once per shape; filtered ones build
-        theirs around the compiled filter."""
-        if self.body.filters is None:
-            statement = search_statements.unfiltered(tuple(leg.shape for leg in legs))
-            named = search_statements.parameters(
-                vector_store_id=self.vector_store_id,
-                limit=self.limit,
-                values=[leg.value for leg in legs],
-            )
-            return await queries.fetch_statement(session, statement, len(legs), named)
-        condition = self.condition
-        return await queries.fetch_legs(
-            session,
-            [
-                self.keyword(leg.value, condition)
-                if isinstance(leg.value, str)
-                else self.vector(leg.value, condition, exact=self.target.exact)
-                for leg in legs
-            ],
+        """Every search reuses a statement built once per shape of its legs and filter."""
+        shapes = tuple(leg.shape for leg in legs)
+        filters = self.body.filters
+        statement = (
+            search_statements.unfiltered(shapes)
+            if filters is None
+            else search_statements.filtered(shapes, search_statements.FilterKey.of(filters))
         )
-
-    def vector(
-        self, embedding: list[float], condition: ColumnElement[bool], *, exact: bool
-    ) -> Select[Any]:
-        return queries.vector_candidates(
+        named = search_statements.parameters(
             vector_store_id=self.vector_store_id,
-            embedding=embedding,
-            condition=condition,
             limit=self.limit,
-            exact=exact,
-            dimensions=self.target.model.dimensions,
+            values=[leg.value for leg in legs],
+            filters=filters,
         )
-
-    def keyword(self, text: str, condition: ColumnElement[bool]) -> Select[Any]:
-        return bm25.keyword_candidates(
-            vector_store_id=self.vector_store_id,
-            query=text,
-            condition=condition,
-            limit=self.limit,
-        )
+        return await queries.fetch_statement(session, statement, len(legs), named)
 
     async def refill_starved(
         self,
@@ -244,9 +207,9 @@ class Plan:
         short = [n for n, hits in enumerate(found) if len(hits) < self.limit]
         if not short:
             return found
-        condition = self.condition
-        exact = [self.vector(embeddings[n], condition, exact=True) for n in short]
-        for n, hits in zip(short, await queries.fetch_legs(session, exact), strict=True):
+        shape = LegShape("vector", True, self.target.model.dimensions)
+        exact = [Leg(shape, embeddings[n], 1.0, "none") for n in short]
+        for n, hits in zip(short, await self._fetch(session, exact), strict=True):
             found[n] = hits
         return found
 

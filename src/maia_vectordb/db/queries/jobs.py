@@ -182,9 +182,19 @@ async def depth(session: AsyncSession) -> int:
     return int(await session.scalar(text("SELECT count(*) FROM ingest_jobs")) or 0)
 
 
+@dataclass(frozen=True)
+class Pending:
+    """An attachment locked for its job's result: its key and the attributes its chunks
+    copy (only what a result needs, not a whole ORM row per file of the batch)."""
+
+    vector_store_id: str
+    file_id: str
+    attributes: dict[str, Any] | None
+
+
 async def lock_pending(
     session: AsyncSession, claimed: list[ClaimedJob]
-) -> dict[tuple[str, str], VectorStoreFile]:
+) -> dict[tuple[str, str], Pending]:
     """The attachments, locked, that still await these very jobs' results.
 
     The job row is the attachment's generation: detach, cancel and delete all
@@ -195,7 +205,7 @@ async def lock_pending(
     if not claimed:
         return {}
     query = (
-        select(VectorStoreFile)
+        select(VectorStoreFile.vector_store_id, VectorStoreFile.file_id, VectorStoreFile.attributes)
         .join(
             IngestJob,
             (IngestJob.vector_store_id == VectorStoreFile.vector_store_id)
@@ -208,8 +218,8 @@ async def lock_pending(
         .order_by(VectorStoreFile.vector_store_id, VectorStoreFile.file_id)
         .with_for_update(of=VectorStoreFile)
     )
-    rows = (await session.execute(query)).scalars()
-    return {(row.vector_store_id, row.file_id): row for row in rows}
+    rows = await session.execute(query)
+    return {(store, file): Pending(store, file, attributes) for store, file, attributes in rows}
 
 
 async def load_targets(session: AsyncSession, claimed: list[ClaimedJob]) -> dict[int, JobTarget]:

@@ -9,7 +9,7 @@ returns. The postings and the store totals are the same as before; only the func
 changes, so there is nothing to backfill.
 
 Revision ID: 20261130_0009
-Revises: 20261130_0008
+Revises: 20261130_0012
 Create Date: 2026-11-30 16:30:00
 """
 
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "20261130_0009"
-down_revision: str | None = "20261130_0008"
+down_revision: str | None = "20261130_0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
