@@ -23,6 +23,7 @@ from maia_vectordb.embeddings.hash import HashEmbeddings
 from maia_vectordb.embeddings.local import LocalModelEmbeddings
 from maia_vectordb.embeddings.offer import offered_providers
 from maia_vectordb.embeddings.spec import ModelSpec
+from maia_vectordb.embeddings.store_models import StoreModels
 from maia_vectordb.observability.metrics import Metrics
 
 
@@ -46,6 +47,8 @@ class EmbedderRegistry:
             for spec, e in self._embedders.items()
         }
         self.default = spec_of(embedders[0])
+        self.store_models = StoreModels()
+        """Stores' models as searches found them: their queries are embedded early."""
 
     @property
     def offered(self) -> list[ModelSpec]:

@@ -10,6 +10,7 @@ fuses every query's lists.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Sequence
@@ -31,6 +32,7 @@ from maia_vectordb.embeddings import (
     ModelUnavailable,
     QueryEmbeddingCache,
 )
+from maia_vectordb.embeddings.store_models import StoreKey
 from maia_vectordb.errors import InvalidRequest
 from maia_vectordb.observability.metrics import Metrics
 from maia_vectordb.schemas.search import SearchPage, SearchRequest
@@ -111,19 +113,77 @@ async def _search(
         max_scan_tuples=settings.max_scan_tuples,
         floor=pool,
     )
-    target = await queries.open_search(
-        session, project_id=project_id, vector_store_id=vector_store_id, tuning=tuning
-    )
-    if target is None:
-        raise vector_stores.store_not_found(vector_store_id)
+    key = (project_id, vector_store_id)
+    early = _embed_early(embedders, key, body.queries(), _wants_vectors(mode, fusion))
+    target = await _open(session, embedders, key, tuning, early)
     plan = Plan(vector_store_id, body, target, pool)
-    lists = await plan.retrieve(session, embedders, fusion, mode)
+    lists = await plan.retrieve(session, embedders, fusion, mode, early)
     fused = fuse(lists, fusion) if mode == "hybrid" else best_of(lists)
     threshold = body.ranking_options.score_threshold if body.ranking_options else 0.0
     kept = [(hit, score) for hit, score in fused if score >= threshold][: body.max_num_results]
     if _due_for_touch(target):
         await stores.mark_active(writer, project_id=project_id, vector_store_id=vector_store_id)
     return _page(plan.texts, kept)
+
+
+@dataclass(frozen=True)
+class EarlyEmbedding:
+    """Query vectors already on their way, from the model the store had last time."""
+
+    model: ModelSpec
+    task: asyncio.Task[list[list[float]]]
+
+    def discard(self) -> None:
+        """Not wanted after all (no such store, or its lookup failed): cancelled, and a
+        failure it already met is taken so that nothing reports it as unretrieved."""
+        self.task.cancel()
+        self.task.add_done_callback(_take_outcome)
+
+
+def _take_outcome(task: asyncio.Task[list[list[float]]]) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
+def _wants_vectors(mode: str, fusion: Fusion) -> bool:
+    return mode == "vector" or (mode == "hybrid" and fusion.vector_weight > 0)
+
+
+def _embed_early(
+    embedders: EmbedderRegistry, key: StoreKey, texts: list[str], wanted: bool
+) -> EarlyEmbedding | None:
+    """A store searched before has a known model (it never changes): its queries are
+    embedded while the store is looked up, not after."""
+    model = embedders.store_models.get(key) if wanted else None
+    if model is None or model not in embedders.offered:
+        return None
+    embedding = embedders.query_cache(model).embed_queries(texts)
+    return EarlyEmbedding(model, asyncio.create_task(embedding))
+
+
+async def _open(
+    session: AsyncSession,
+    embedders: EmbedderRegistry,
+    key: StoreKey,
+    tuning: queries.IndexTuning,
+    early: EarlyEmbedding | None,
+) -> queries.SearchTarget:
+    """The caller's store and its plan (`open_search`), remembered for `_embed_early`."""
+    project_id, vector_store_id = key
+    try:
+        target = await queries.open_search(
+            session, project_id=project_id, vector_store_id=vector_store_id, tuning=tuning
+        )
+    except BaseException:
+        if early is not None:
+            early.discard()
+        raise
+    if target is None:
+        if early is not None:
+            early.discard()
+        raise vector_stores.store_not_found(vector_store_id)
+    embedders.store_models.put(key, target.model)
+    return target
 
 
 def query_cache(embedders: EmbedderRegistry, model: ModelSpec) -> QueryEmbeddingCache:
@@ -158,13 +218,18 @@ class Plan:
         return self.body.queries()
 
     async def retrieve(
-        self, session: AsyncSession, embedders: EmbedderRegistry, fusion: Fusion, mode: str
+        self,
+        session: AsyncSession,
+        embedders: EmbedderRegistry,
+        fusion: Fusion,
+        mode: str,
+        early: EarlyEmbedding | None = None,
     ) -> list[Ranked[queries.Hit]]:
         """The legs the mode asks for, weighted; vector legs first, one per query text."""
         legs: list[Leg] = []
         embeddings: list[list[float]] = []
-        if mode == "vector" or (mode == "hybrid" and fusion.vector_weight > 0):
-            embeddings = await query_cache(embedders, self.target.model).embed_queries(self.texts)
+        if _wants_vectors(mode, fusion):
+            embeddings = await self._embed(embedders, early)
             shape = LegShape("vector", self.target.exact, self.target.model.dimensions)
             weight, norm = fusion.vector_weight, fusion.vector_normalisation
             legs += [Leg(shape, e, weight, norm) for e in embeddings]
@@ -175,6 +240,15 @@ class Plan:
         vectors = len(embeddings)
         found[:vectors] = await self.refill_starved(session, found[:vectors], embeddings)
         return [Ranked(hits, leg.weight, leg.norm) for hits, leg in zip(found, legs, strict=True)]
+
+    async def _embed(
+        self, embedders: EmbedderRegistry, early: EarlyEmbedding | None
+    ) -> list[list[float]]:
+        if early is not None and early.model == self.target.model:
+            return await early.task
+        if early is not None:
+            early.discard()
+        return await query_cache(embedders, self.target.model).embed_queries(self.texts)
 
     async def _fetch(self, session: AsyncSession, legs: list[Leg]) -> list[list[queries.Hit]]:
         """Every search reuses a statement built once per shape of its legs and filter."""
