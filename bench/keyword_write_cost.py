@@ -1,7 +1,7 @@
 """What keyword indexing costs PostgreSQL per chunk written, part by part.
 
     uv run python bench/keyword_write_cost.py [--mb 4] [--batch 50] [--rounds 3]
-        [--variants NAME,...]
+        [--variants NAME,...] [--prefill N]
 
 `bench/ingest.py` reports PostgreSQL's CPU per chunk as one figure; this splits it. The
 `bench/ingest.py` corpus is cut by the server's own chunker (800 tokens, 400 overlap),
@@ -13,6 +13,9 @@ is rolled back, so all of them write into the same empty table:
 - `postings without their index`: the same, the postings' primary key dropped;
 - `no postings`: the trigger disabled (the tsvector is still computed and stored);
 - `no tsvector`: the trigger disabled and the tsvector column dropped: the row alone;
+- `two statements (0008)`: the insert trigger as migration 20261130_0008 wrote it (the
+  store's upsert, then the postings, each chunk's length computed in both), which
+  20261130_0009 made one statement;
 - the postings layouts of `keyword_layouts.py` (a hashed term, an integer store, sorted
   inserts), each written by a rewritten trigger into a table of its own.
 
@@ -21,17 +24,24 @@ the postings' heap rows, and their btree. The figure is the backend's CPU (from 
 per chunk, the median of `--rounds`, printed with the load average, and the WAL the
 variant wrote per chunk. The tables are truncated after every variant, so each one
 writes into empty tables rather than beside the dead rows of the ones before it.
+
+`--prefill N` first writes (and commits) N chunks of another corpus into the same store,
+as an ingest into a store that already holds them: the variants then write beside a
+postings btree of ~240 N entries, and the tables are vacuumed after every variant
+instead of truncated.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import os
 import random
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import asyncpg
 from cpu import process_cpu_seconds
@@ -62,15 +72,31 @@ SETUP = (
     f"chunking_strategy) VALUES ('{STORE}', '{FILE}', '{PROJECT}', 'completed', 1, "
     """'{"type": "auto"}')""",
 )
+MIGRATIONS = Path(__file__).resolve().parents[1] / "src/maia_vectordb/migrations/versions"
+
+
+def _previous_trigger() -> str:
+    """0008's insert trigger, as 0009's downgrade restores it (migrations are no package)."""
+    path = MIGRATIONS / "20261130_0009_bm25_insert_one_pass.py"
+    spec = importlib.util.spec_from_file_location("bm25_insert_one_pass", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return str(module.OLD_INSERTED_FUNCTION)
+
+
 NO_TRIGGER = "ALTER TABLE file_chunks DISABLE TRIGGER bm25_chunks_inserted"
 VARIANTS: dict[str, tuple[str, ...]] = {
     "as shipped": (),
     "postings without their index": ("ALTER TABLE bm25_postings DROP CONSTRAINT pk_bm25_postings",),
     "no postings": (NO_TRIGGER,),
     "no tsvector": (NO_TRIGGER, "ALTER TABLE file_chunks DROP COLUMN tsv"),
+    "two statements (0008)": (_previous_trigger(),),
     **{name: layout.statements() for name, layout in LAYOUTS.items()},
 }
 EMPTY = "TRUNCATE file_chunks, bm25_postings, bm25_stores"
+CLEAN = "VACUUM file_chunks, bm25_postings, bm25_stores"
 
 
 @dataclass(frozen=True)
@@ -79,6 +105,7 @@ class Options:
     batch: int
     rounds: int
     variants: tuple[str, ...]
+    prefill: int
 
 
 def parse_args() -> Options:
@@ -86,6 +113,7 @@ def parse_args() -> Options:
     parser.add_argument("--mb", type=float, default=4, help="corpus size in MiB")
     parser.add_argument("--batch", type=int, default=50, help="chunks per COPY")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--prefill", type=int, default=0, help="chunks in the store first")
     parser.add_argument(
         "--variants",
         default=",".join(VARIANTS),
@@ -95,19 +123,35 @@ def parse_args() -> Options:
     variants = tuple(name.strip() for name in args.variants.split(","))
     if unknown := set(variants) - set(VARIANTS):
         parser.error(f"unknown variants: {sorted(unknown)}")
-    return Options(args.mb, args.batch, args.rounds, variants)
+    return Options(args.mb, args.batch, args.rounds, variants, args.prefill)
 
 
-def chunk_records(megabytes: float) -> list[tuple[object, ...]]:
+def chunk_records(megabytes: float, seed: int = SEED, first: int = 0) -> list[tuple[object, ...]]:
+    """The corpus's chunks as COPY records, numbered from `first`."""
     chunker = Chunker()
-    rng = random.Random(SEED)
+    rng = random.Random(seed)
     norm = DIMS**-0.5
     records: list[tuple[object, ...]] = []
-    for document in corpus(megabytes, max(1, int(megabytes * 50)), SEED):
+    for document in corpus(megabytes, max(1, int(megabytes * 50)), seed):
         for chunk in chunker.chunk(document.data.decode(), AUTO):
             vector = [rng.choice((-norm, norm)) for _ in range(DIMS)]
-            records.append((STORE, FILE, len(records), chunk.text, chunk.token_count, vector))
+            index = first + len(records)
+            records.append((STORE, FILE, index, chunk.text, chunk.token_count, vector))
     return records
+
+
+async def prefill(conn: asyncpg.Connection, chunks: int, batch: int) -> int:
+    """About `chunks` chunks of another corpus, committed; the index the variants number
+    their chunks from."""
+    if chunks <= 0:
+        return 0
+    records = chunk_records(chunks / 700, SEED + 1)[:chunks]
+    log(f"prefilling the store with {len(records)} chunks")
+    for low in range(0, len(records), batch):
+        part = records[low : low + batch]
+        await conn.copy_records_to_table("file_chunks", records=part, columns=COLUMNS)
+    await conn.execute("VACUUM ANALYZE file_chunks, bm25_postings, bm25_stores")
+    return len(records)
 
 
 async def timed_write(
@@ -116,6 +160,7 @@ async def timed_write(
     statements: Sequence[str],
     records: list[tuple[object, ...]],
     batch: int,
+    cleanup: str,
 ) -> tuple[float, WalCounters]:
     """CPU ms per chunk of writing `records` after `statements`, all rolled back, and the
     WAL written (the statements' own included)."""
@@ -134,7 +179,7 @@ async def timed_write(
     finally:
         await transaction.rollback()
     wal = await wal_counters(conn) - wal_before
-    await conn.execute(EMPTY)
+    await conn.execute(cleanup)
     return cpu, wal
 
 
@@ -146,13 +191,17 @@ async def measure(url: str, opts: Options) -> list[list[object]]:
         for statement in SETUP:
             await conn.execute(statement)
         pid = await conn.fetchval("SELECT pg_backend_pid()")
-        records = chunk_records(opts.megabytes)
+        first = await prefill(conn, opts.prefill, opts.batch)
+        records = chunk_records(opts.megabytes, first=first)
+        cleanup = CLEAN if first else EMPTY
         log(f"{len(records)} chunks; {opts.rounds} rounds of {len(opts.variants)} variants")
         samples: dict[str, list[float]] = {name: [] for name in opts.variants}
         wals: dict[str, WalCounters] = {}
         for round_ in range(opts.rounds):
             for name in opts.variants:
-                cpu, wals[name] = await timed_write(conn, pid, VARIANTS[name], records, opts.batch)
+                cpu, wals[name] = await timed_write(
+                    conn, pid, VARIANTS[name], records, opts.batch, cleanup
+                )
                 samples[name].append(cpu)
             log(f"round {round_ + 1} done")
         return [
@@ -182,7 +231,10 @@ def main() -> None:
     with workspace(None) as root, embedded_postgres(root / "pgdata") as url:
         rows = asyncio.run(measure(url, opts))
     print("## PostgreSQL CPU per chunk written, by keyword-index part\n")
-    print(f"- machine: {machine()}; COPY batches of {opts.batch}; median of {opts.rounds} rounds\n")
+    print(
+        f"- machine: {machine()}; COPY batches of {opts.batch}; median of {opts.rounds} "
+        f"rounds; {opts.prefill} chunks in the store first\n"
+    )
     headers = (
         "variant",
         "PostgreSQL CPU ms/chunk",
