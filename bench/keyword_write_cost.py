@@ -15,7 +15,7 @@ is rolled back, so all of them write into the same empty table:
 - `no tsvector`: the trigger disabled and the tsvector column dropped: the row alone;
 - `two statements (0008)`: the insert trigger as migration 20261130_0008 wrote it (the
   store's upsert, then the postings, each chunk's length computed in both), which
-  20261130_0009 made one statement;
+  20261130_0013 made one statement;
 - the postings layouts of `keyword_layouts.py` (a hashed term, an integer store, sorted
   inserts), each written by a rewritten trigger into a table of its own.
 
@@ -76,8 +76,8 @@ MIGRATIONS = Path(__file__).resolve().parents[1] / "src/maia_vectordb/migrations
 
 
 def _previous_trigger() -> str:
-    """0008's insert trigger, as 0009's downgrade restores it (migrations are no package)."""
-    path = MIGRATIONS / "20261130_0009_bm25_insert_one_pass.py"
+    """0008's insert trigger, as 0013's downgrade restores it (migrations are no package)."""
+    path = MIGRATIONS / "20261130_0013_bm25_insert_one_pass.py"
     spec = importlib.util.spec_from_file_location("bm25_insert_one_pass", path)
     assert spec is not None
     assert spec.loader is not None

@@ -1,4 +1,4 @@
-"""The one-statement BM25 insert trigger (20261130_0009): a database with chunks upgraded
+"""The one-statement BM25 insert trigger (20261130_0013): a database with chunks upgraded
 to it keeps exact postings and store totals, and so do writes after it, into a store the
 database already had, a new store and a chunk without terms; a downgrade keeps them too."""
 

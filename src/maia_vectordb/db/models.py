@@ -223,7 +223,7 @@ class FileChunk(Base):
 class Bm25Posting(Base):
     """One term of one chunk, for BM25: the store's inverted index.
 
-    Written and removed by triggers on `file_chunks` (migrations 20261130_0004, _0008 and _0009)
+    Written and removed by triggers on `file_chunks` (migrations 20261130_0004, _0008 and _0013)
     in the same statement as the chunk rows, so it can never drift from them. A term's
     document frequency is the number of its postings in the store, counted when searched.
     The key is three integers, cheap to insert into: the store's `Bm25Store.key` and the

@@ -8,7 +8,7 @@ still lock `bm25_stores` rows alike) and writes the postings with the keys that 
 returns. The postings and the store totals are the same as before; only the function
 changes, so there is nothing to backfill.
 
-Revision ID: 20261130_0009
+Revision ID: 20261130_0013
 Revises: 20261130_0012
 Create Date: 2026-11-30 16:30:00
 """
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "20261130_0009"
+revision: str = "20261130_0013"
 down_revision: str | None = "20261130_0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
