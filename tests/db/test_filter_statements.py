@@ -31,6 +31,7 @@ FILES = 12
 CHUNKS_PER_FILE = 3
 EVERYTHING = 100
 TEAMS = ("a", "b", "c")
+NOTES = ("plain", "it's", 'back\\slash "quoted"', "ünï ✓")
 
 
 def _attributes(number: int) -> dict[str, Any]:
@@ -38,6 +39,7 @@ def _attributes(number: int) -> dict[str, Any]:
         "team": TEAMS[number % 3],
         "year": 2020 + number % 4,
         "draft": number % 2 == 0,
+        "note": NOTES[number % len(NOTES)],
     }
     if number % 5:
         attributes["score"] = number * 0.5
@@ -56,6 +58,11 @@ def _eq(key: str, value: Any) -> dict[str, Any]:
 
 # Pairs of filters of one shape: the statement is built for the first and run for both.
 PAIRS: list[tuple[dict[str, Any], dict[str, Any]]] = [
+    (_eq("note", NOTES[1]), _eq("note", NOTES[2])),
+    (
+        {"type": "in", "key": "note", "value": [NOTES[3], "absent"]},
+        {"type": "in", "key": "note", "value": [NOTES[1], NOTES[2]]},
+    ),
     (_eq("team", "a"), _eq("year", 2021)),
     (_eq("draft", True), _eq("score", 3.5)),
     ({"type": "ne", "key": "team", "value": "b"}, {"type": "ne", "key": "score", "value": 1}),

@@ -35,10 +35,16 @@ class SearchRoute(APIRoute):
     errors (`api/json_body.py`), and the page is serialised straight to JSON bytes."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        # Built while the handler is being decorated, so it is known by name here; any
+        # other route on this router is served FastAPI's own way.
+        if getattr(self.endpoint, "__name__", "") != "search_vector_store":
+            return super().get_route_handler()
         return _serve
 
 
 async def _serve(request: Request) -> Response:
+    """`search_vector_store`'s inputs read in FastAPI's order (body, then the caller,
+    then validation of path and body together), the handler run in its sessions."""
     body = await read_body(request)
     project = await get_project(request)
     problems: list[Any] = []

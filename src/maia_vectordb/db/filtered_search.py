@@ -95,7 +95,7 @@ def filtered_vector_candidates(
     )
     if files is None:
         return walk
-    in_files = _rank_files(files, vector_store_id, query_vec, limit, dimensions)
+    in_files = _rank_files(files, vector_store_id, query_vec, limit, dimensions).where(condition)
     if exact:
         return in_files
     few = _holds_few_chunks(files, vector_store_id, exact_max_chunks)

@@ -43,10 +43,12 @@ class Names:
     def __init__(self, prefix: str) -> None:
         self.prefix, self.count = prefix, 0
 
-    def bind(self, type_: TypeEngine[Any]) -> BindParameter[Any]:
+    def bind(self, type_: TypeEngine[Any], *, literal: bool = False) -> BindParameter[Any]:
+        """`literal`: written into the SQL when it runs (quoted), so PostgreSQL plans with
+        the value in sight instead of reusing a generic plan for it."""
         name = f"{self.prefix}{self.count}"
         self.count += 1
-        return bindparam(name, type_=type_)
+        return bindparam(name, type_=type_, literal_execute=literal)
 
 
 def _param(value: Any, type_: TypeEngine[Any], names: Names | None) -> BindParameter[Any]:
@@ -165,7 +167,11 @@ def containment_parameters(node: Filter | None, prefix: str) -> dict[str, Any]:
 
 
 def _contains(column: Any, key: str, value: Any, names: Names | None) -> ColumnElement[bool]:
-    contains: ColumnElement[bool] = column.op("@>", return_type=Boolean())(
-        _json({key: value}, names)
-    )
+    """The object is a literal in a statement built once: whether the GIN index or the
+    store's btree finds the store's matches cheaper depends on how common the value is,
+    which a generic plan (a prepared statement's, after five runs) cannot know."""
+    text = json.dumps({key: value})
+    given = bindparam(None, text, type_=String())
+    param = given if names is None else names.bind(String(), literal=True)
+    contains: ColumnElement[bool] = column.op("@>", return_type=Boolean())(cast(param, JSONB))
     return contains

@@ -1,4 +1,4 @@
-"""Search statements built once per shape, for the searches without an attribute filter.
+"""Search statements built once per shape of their legs and attribute filter.
 
 Building the BM25 and vector legs with SQLAlchemy and deriving the statement's cache
 key cost several milliseconds of CPU per search, more than PostgreSQL spends on some of

@@ -22,6 +22,8 @@ StoreKey = tuple[uuid.UUID, str]
 
 
 class StoreModels:
+    """(project, store) -> the store's model; `put` after a lookup found the store."""
+
     def __init__(self, *, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
         self.max_entries = max_entries
         self._entries: OrderedDict[StoreKey, ModelSpec] = OrderedDict()

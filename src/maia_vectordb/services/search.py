@@ -10,7 +10,6 @@ fuses every query's lists.
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections.abc import Sequence
@@ -32,11 +31,10 @@ from maia_vectordb.embeddings import (
     ModelUnavailable,
     QueryEmbeddingCache,
 )
-from maia_vectordb.embeddings.store_models import StoreKey
 from maia_vectordb.errors import InvalidRequest
 from maia_vectordb.observability.metrics import Metrics
 from maia_vectordb.schemas.search import SearchPage, SearchRequest
-from maia_vectordb.services import vector_stores
+from maia_vectordb.services.early_embedding import EarlyEmbedding, embed_early, open_store
 from maia_vectordb.services.ranking import (
     Normalisation,
     Ranked,
@@ -114,8 +112,8 @@ async def _search(
         floor=pool,
     )
     key = (project_id, vector_store_id)
-    early = _embed_early(embedders, key, body.queries(), _wants_vectors(mode, fusion))
-    target = await _open(session, embedders, key, tuning, early)
+    early = embed_early(embedders, key, body.queries(), _wants_vectors(mode, fusion))
+    target = await open_store(session, embedders, key, tuning, early)
     plan = Plan(vector_store_id, body, target, pool)
     lists = await plan.retrieve(session, embedders, fusion, mode, early)
     fused = fuse(lists, fusion) if mode == "hybrid" else best_of(lists)
@@ -126,64 +124,8 @@ async def _search(
     return _page(plan.texts, kept)
 
 
-@dataclass(frozen=True)
-class EarlyEmbedding:
-    """Query vectors already on their way, from the model the store had last time."""
-
-    model: ModelSpec
-    task: asyncio.Task[list[list[float]]]
-
-    def discard(self) -> None:
-        """Not wanted after all (no such store, or its lookup failed): cancelled, and a
-        failure it already met is taken so that nothing reports it as unretrieved."""
-        self.task.cancel()
-        self.task.add_done_callback(_take_outcome)
-
-
-def _take_outcome(task: asyncio.Task[list[list[float]]]) -> None:
-    if not task.cancelled():
-        task.exception()
-
-
 def _wants_vectors(mode: str, fusion: Fusion) -> bool:
     return mode == "vector" or (mode == "hybrid" and fusion.vector_weight > 0)
-
-
-def _embed_early(
-    embedders: EmbedderRegistry, key: StoreKey, texts: list[str], wanted: bool
-) -> EarlyEmbedding | None:
-    """A store searched before has a known model (it never changes): its queries are
-    embedded while the store is looked up, not after."""
-    model = embedders.store_models.get(key) if wanted else None
-    if model is None or model not in embedders.offered:
-        return None
-    embedding = embedders.query_cache(model).embed_queries(texts)
-    return EarlyEmbedding(model, asyncio.create_task(embedding))
-
-
-async def _open(
-    session: AsyncSession,
-    embedders: EmbedderRegistry,
-    key: StoreKey,
-    tuning: queries.IndexTuning,
-    early: EarlyEmbedding | None,
-) -> queries.SearchTarget:
-    """The caller's store and its plan (`open_search`), remembered for `_embed_early`."""
-    project_id, vector_store_id = key
-    try:
-        target = await queries.open_search(
-            session, project_id=project_id, vector_store_id=vector_store_id, tuning=tuning
-        )
-    except BaseException:
-        if early is not None:
-            early.discard()
-        raise
-    if target is None:
-        if early is not None:
-            early.discard()
-        raise vector_stores.store_not_found(vector_store_id)
-    embedders.store_models.put(key, target.model)
-    return target
 
 
 def query_cache(embedders: EmbedderRegistry, model: ModelSpec) -> QueryEmbeddingCache:
