@@ -5,12 +5,15 @@ statements (both happen once per pooled connection, not per search)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from maia_vectordb.app import create_app
 from maia_vectordb.config import Settings
@@ -82,3 +85,46 @@ async def test_search_is_two_round_trips(
         assert second.json()["data"], "the counted search found something"
         trips = proxy.round_trips - before
         assert trips <= 2, f"{trips} round trips"
+
+
+class TestIndexedStoreUnderASelectiveFilter:
+    """Every store gets its own HNSW index here. A filter that keeps one file's one
+    chunk is ranked exactly from the attachments' index, and the leg says so: fewer hits
+    than the candidate depth is then the whole answer, not a reason for an exact retry
+    (a third round trip)."""
+
+    @pytest.fixture
+    def settings(self, settings: Settings) -> Settings:
+        return settings.replace(VECTOR_INDEX_MIN_CHUNKS=1)
+
+    async def test_still_two_round_trips(
+        self,
+        searching_app: FastAPI,
+        store_id: str,
+        proxy: DatabaseProxy,
+        engine: AsyncEngine,
+    ) -> None:
+        await _wait_for_store_index(engine, store_id)
+        transport = httpx.ASGITransport(app=searching_app)
+        body = {"search_mode": "vector", "filters": {"type": "eq", "key": "lang", "value": "es"}}
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+            path = f"/v1/vector_stores/{store_id}/search"
+            first = await client.post(path, json={"query": "lazy dog", **body})
+            assert first.status_code == 200, first.text
+            before = proxy.round_trips
+            second = await client.post(path, json={"query": "a fox", **body})
+            trips = proxy.round_trips - before
+        assert [hit["filename"] for hit in second.json()["data"]] == ["zorro.txt"]
+        assert trips <= 2, f"{trips} round trips"
+
+
+async def _wait_for_store_index(engine: AsyncEngine, store_id: str) -> None:
+    """The server's index builder builds it once the store's queue is empty."""
+    name = f'"ix_file_chunks_hnsw_{store_id}"'
+    query = text("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(:name)")
+    for _ in range(300):
+        async with engine.connect() as conn:
+            if await conn.scalar(query, {"name": name}):
+                return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the store's index was not built")

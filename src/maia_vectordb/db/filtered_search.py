@@ -25,12 +25,14 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     bindparam,
+    false,
     func,
     literal,
     literal_column,
     not_,
     or_,
     select,
+    true,
     union_all,
 )
 from sqlalchemy.sql.elements import BindParameter
@@ -99,7 +101,8 @@ def filtered_vector_candidates(
     if exact:
         return in_files
     few = _holds_few_chunks(files, vector_store_id, exact_max_chunks)
-    either = union_all(in_files.where(few), walk.where(not_(few))).subquery()
+    walked = walk.add_columns(false().label("complete")).where(not_(few))
+    either = union_all(in_files.where(few), walked).subquery()
     return select(*either.c)
 
 
@@ -152,7 +155,7 @@ def _rank_files(
     the HNSW index: the rows come through the store's btree, file by file)."""
     distance = cosine_distance(query_vec, dimensions)
     return (
-        select(*HIT_COLUMNS, (1.0 - distance).label("score"))
+        select(*HIT_COLUMNS, (1.0 - distance).label("score"), true().label("complete"))
         .join(files, FileChunk.file_id == files.c.file_id)
         .where(
             FileChunk.vector_store_id == vector_store_id,

@@ -32,6 +32,7 @@ from sqlalchemy import (
     case,
     cast,
     column,
+    false,
     func,
     literal,
     literal_column,
@@ -61,6 +62,9 @@ class Hit:
     text: str
     attributes: dict[str, Any] | None
     score: float
+    complete: bool = False
+    """Its leg ranked every chunk that could pass (a selective filter's files, exactly):
+    fewer hits than asked for is then the whole answer, not a scan that gave up."""
 
 
 # A store's HNSW beam grows with the store: recall at a fixed ef_search falls as the
@@ -257,7 +261,10 @@ def legs_statement(legs: Sequence[Select[Any]]) -> Executable:
         cte = candidates.cte(f"leg{number}").prefix_with("MATERIALIZED")
         tag: Label[int] = literal_column(str(number)).label("leg")
         columns = (cte.c.id, cte.c.file_id, cte.c.text, cte.c.attributes, cte.c.score)
-        parts.append(select(tag, *columns, File.filename).join(File, File.id == cte.c.file_id))
+        complete = cte.c.complete if "complete" in cte.c else false().label("complete")
+        parts.append(
+            select(tag, *columns, complete, File.filename).join(File, File.id == cte.c.file_id)
+        )
     return parts[0] if len(parts) == 1 else union_all(*parts)
 
 
@@ -278,8 +285,8 @@ async def fetch_statement(
 def collect_hits(rows: Iterable[Sequence[Any]], legs: int) -> list[list[Hit]]:
     """Each leg's hits from a `legs_statement`'s rows, best first, scores floored at 0."""
     found: list[list[Hit]] = [[] for _ in range(legs)]
-    for leg, chunk_id, file_id, text, attributes, score, filename in rows:
-        hit = Hit(chunk_id, file_id, filename, text, attributes, max(0.0, float(score)))
+    for leg, chunk_id, file_id, text, attributes, score, complete, filename in rows:
+        hit = Hit(chunk_id, file_id, filename, text, attributes, max(0.0, float(score)), complete)
         found[leg].append(hit)
     for hits in found:
         hits.sort(key=lambda hit: (-hit.score, hit.chunk_id))

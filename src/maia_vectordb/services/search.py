@@ -220,7 +220,7 @@ class Plan:
         taken only then)."""
         if not found or self.target.exact or self.body.filters is None:
             return found
-        short = [n for n, hits in enumerate(found) if len(hits) < self.limit]
+        short = [n for n, hits in enumerate(found) if _starved(hits, self.limit)]
         if not short:
             return found
         shape = LegShape("vector", True, self.target.model.dimensions)
@@ -228,6 +228,12 @@ class Plan:
         for n, hits in zip(short, await self._fetch(session, exact), strict=True):
             found[n] = hits
         return found
+
+
+def _starved(hits: list[queries.Hit], limit: int) -> bool:
+    """Short, and not because its leg already ranked every chunk that could pass. (A
+    leg that found nothing carries no flag, and is asked again exactly.)"""
+    return len(hits) < limit and not (hits and hits[0].complete)
 
 
 def _due_for_touch(target: queries.SearchTarget) -> bool:
