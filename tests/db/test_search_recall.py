@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from maia_vectordb.config import Settings
 from maia_vectordb.db import search as queries
 from maia_vectordb.db.engine import build_engine
-from maia_vectordb.db.filtered_search import filtered_vector_candidates
+from maia_vectordb.db.filtered_search import filtered_vector_candidates, matching
 from maia_vectordb.db.filters import compile_filter, containment
 from maia_vectordb.db.liveness import file_is_live
 from maia_vectordb.db.migrate import upgrade_head
@@ -317,14 +317,13 @@ class TestSelectiveFiltersRankTheirFilesExactly:
             leg = filtered_vector_candidates(
                 vector_store_id="vs_big",
                 embedding=vector,
-                filters=node,
+                found=matching("vs_big", node, **options),
                 condition=and_(
                     compile_filter(FileChunk.attributes, node), file_is_live(FileChunk.file_id)
                 ),
                 limit=K,
                 exact=target.exact,
                 dimensions=DIMS,
-                **options,
             )
             before = await _graph_scans(session)
             (hits,) = await queries.fetch_legs(session, [leg])

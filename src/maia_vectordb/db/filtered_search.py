@@ -65,23 +65,43 @@ class FilterNames:
 Store = str | BindParameter[str]
 
 
+@dataclass(frozen=True)
+class Matching:
+    """A filter's lookup, built once per statement and shared by all of its legs: the
+    store's matching files, and whether they hold few enough chunks to rank exactly."""
+
+    files: CTE
+    few: ColumnElement[bool]
+
+
+def matching(
+    vector_store_id: Store,
+    filters: Filter | None,
+    names: FilterNames | None = None,
+    exact_max_chunks: int = EXACT_MAX_CHUNKS,
+) -> Matching | None:
+    """None when the filter (if any) has nothing the attachments' index can look up.
+    With `names` the filter's values are named parameters (`db.search_statements`)."""
+    files = matching_files(vector_store_id, filters, names)
+    if files is None:
+        return None
+    return Matching(files, _holds_few_chunks(files, vector_store_id, exact_max_chunks))
+
+
 def filtered_vector_candidates(
     *,
     vector_store_id: Store,
     embedding: list[float] | BindParameter[Any],
-    filters: Filter,
+    found: Matching | None,
     condition: ColumnElement[bool],
     limit: int | BindParameter[int],
     exact: bool,
     dimensions: int,
-    exact_max_chunks: int = EXACT_MAX_CHUNKS,
-    names: FilterNames | None = None,
 ) -> Select[Any]:
-    """`db.search.vector_candidates` for a filtered search (`condition` is the filter on
-    the chunks and their liveness). An `exact` plan with an indexable filter ranks the
-    matching files' chunks, however many; otherwise the count chooses. With `names`
-    the filter's values are named parameters (`db.search_statements.filtered`)."""
-    files = matching_files(vector_store_id, filters, names)
+    """`db.search.vector_candidates` under a filter (`condition`: the filter on the
+    chunks and their liveness). With a lookup, an `exact` plan ranks the matching files'
+    chunks however many; otherwise the lookup's count chooses between ranking them and
+    the graph walk. Without one, the walk (or the exact scan) alone."""
     query_vec = (
         embedding
         if isinstance(embedding, BindParameter)
@@ -95,19 +115,19 @@ def filtered_vector_candidates(
         exact=exact,
         dimensions=dimensions,
     )
-    if files is None:
+    if found is None:
         return walk
-    in_files = _rank_files(files, vector_store_id, query_vec, limit, dimensions).where(condition)
+    in_files = _rank_files(found.files, vector_store_id, query_vec, limit, dimensions)
+    in_files = in_files.where(condition)
     if exact:
         return in_files
-    few = _holds_few_chunks(files, vector_store_id, exact_max_chunks)
-    walked = walk.add_columns(false().label("complete")).where(not_(few))
-    either = union_all(in_files.where(few), walked).subquery()
+    walked = walk.add_columns(false().label("complete")).where(not_(found.few))
+    either = union_all(in_files.where(found.few), walked).subquery()
     return select(*either.c)
 
 
 def matching_files(
-    vector_store_id: Store, filters: Filter, names: FilterNames | None = None
+    vector_store_id: Store, filters: Filter | None, names: FilterNames | None = None
 ) -> CTE | None:
     """The store's live attachments that pass the whole filter, found through the GIN
     index by its equalities and memberships; None when it has none to look up."""
@@ -166,24 +186,16 @@ def _rank_files(
     )
 
 
-def keyword_scope(
-    vector_store_id: Store,
-    filters: Filter,
-    names: FilterNames | None = None,
-    exact_max_chunks: int = EXACT_MAX_CHUNKS,
-) -> Within | None:
+def keyword_scope(vector_store_id: Store, found: Matching | None) -> Within | None:
     """For the keyword leg (`db.bm25.keyword_candidates`): when the filter's matching
     files hold few chunks, rank only theirs. Its ranking is visited best first until
     enough chunks pass the filter, which under a filter keeping 1 % of a store meant
-    reading ~100 chunk rows for each one kept. None when the filter has nothing to
-    look up."""
-    files = matching_files(vector_store_id, filters, names)
-    if files is None:
+    reading ~100 chunk rows for each one kept. None without a lookup."""
+    if found is None:
         return None
-    few = _holds_few_chunks(files, vector_store_id, exact_max_chunks)
     chunks = (
         select(FileChunk.id)
-        .join(files, FileChunk.file_id == files.c.file_id)
+        .join(found.files, FileChunk.file_id == found.files.c.file_id)
         .where(FileChunk.vector_store_id == vector_store_id)
     )
-    return lambda chunk_id: or_(not_(few), chunk_id.in_(chunks))
+    return lambda chunk_id: or_(not_(found.few), chunk_id.in_(chunks))

@@ -17,13 +17,16 @@ from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Integer, Select, String, and_, bindparam
 from sqlalchemy.sql import Executable
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.types import NullType
 
 from maia_vectordb.db import bm25
 from maia_vectordb.db.filtered_search import (
     FilterNames,
+    Matching,
     filtered_vector_candidates,
     keyword_scope,
+    matching,
 )
 from maia_vectordb.db.filters import (
     Names,
@@ -34,7 +37,7 @@ from maia_vectordb.db.filters import (
 )
 from maia_vectordb.db.liveness import file_is_live
 from maia_vectordb.db.models import FileChunk
-from maia_vectordb.db.search import legs_statement, vector_candidates
+from maia_vectordb.db.search import legs_statement
 from maia_vectordb.schemas.filters import Filter
 
 STATEMENTS_KEPT = 64
@@ -81,54 +84,48 @@ def parameters(
 @functools.lru_cache(maxsize=STATEMENTS_KEPT)
 def unfiltered(shapes: tuple[LegShape, ...]) -> Executable:
     """The statement for these legs over live files, built once (immutable, so shared)."""
-    return legs_statement([_leg(number, leg) for number, leg in enumerate(shapes)])
+    return _statement(shapes, None)
 
 
 @functools.lru_cache(maxsize=STATEMENTS_KEPT)
 def filtered(shapes: tuple[LegShape, ...], key: FilterKey) -> Executable:
     """The statement for these legs under a filter of this shape, over live files."""
-    node = key.node
+    return _statement(shapes, key.node)
+
+
+def _statement(shapes: tuple[LegShape, ...], node: Filter | None) -> Executable:
+    """One lookup of the filter's matching files serves every leg (`matching`); without
+    a filter the condition is liveness alone (`and_` drops the filter's `true()`)."""
+    store = bindparam("store", type_=String())
     condition = and_(
         compile_filter(FileChunk.attributes, node, Names(NAMES.filter)),
         file_is_live(FileChunk.file_id),
     )
-    legs = [_leg(n, leg, condition, node) for n, leg in enumerate(shapes)]
-    return legs_statement(legs)
+    found = matching(store, node, NAMES)
+    return legs_statement([_leg(n, leg, store, condition, found) for n, leg in enumerate(shapes)])
 
 
 def _leg(
     number: int,
     leg: LegShape,
-    condition: ColumnElement[bool] | None = None,
-    node: Filter | None = None,
+    store: BindParameter[str],
+    condition: ColumnElement[bool],
+    found: Matching | None,
 ) -> Select[Any]:
-    store = bindparam("store", type_=String())
     limit = bindparam("limit", type_=Integer())
     name = f"leg_{number}"
-    condition = file_is_live(FileChunk.file_id) if condition is None else condition
     if leg.kind == "keyword":
         text = bindparam(name, type_=String())
-        within = None if node is None else keyword_scope(store, node, NAMES)
+        within = keyword_scope(store, found)
         return bm25.keyword_candidates(
             vector_store_id=store, query=text, condition=condition, limit=limit, within=within
         )
-    embedding = bindparam(name, type_=NullType())
-    if node is None:
-        return vector_candidates(
-            vector_store_id=store,
-            embedding=embedding,
-            condition=condition,
-            limit=limit,
-            exact=leg.exact,
-            dimensions=leg.dimensions,
-        )
     return filtered_vector_candidates(
         vector_store_id=store,
-        embedding=embedding,
-        filters=node,
+        embedding=bindparam(name, type_=NullType()),
+        found=found,
         condition=condition,
         limit=limit,
         exact=leg.exact,
         dimensions=leg.dimensions,
-        names=NAMES,
     )
