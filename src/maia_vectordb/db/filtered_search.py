@@ -72,6 +72,9 @@ class Matching:
 
     files: CTE
     few: ColumnElement[bool]
+    recheck: ColumnElement[bool]
+    """The filter on the chunks' own copy of the attributes, for rows ranked from `files`
+    (whose liveness `files` already checked, once per file, not per chunk)."""
 
 
 def matching(
@@ -85,7 +88,11 @@ def matching(
     files = matching_files(vector_store_id, filters, names)
     if files is None:
         return None
-    return Matching(files, _holds_few_chunks(files, vector_store_id, exact_max_chunks))
+    few = _holds_few_chunks(files, vector_store_id, exact_max_chunks)
+    recheck = compile_filter(
+        FileChunk.attributes, filters, None if names is None else Names(names.filter)
+    )
+    return Matching(files, few, recheck)
 
 
 def filtered_vector_candidates(
@@ -118,7 +125,7 @@ def filtered_vector_candidates(
     if found is None:
         return walk
     in_files = _rank_files(found.files, vector_store_id, query_vec, limit, dimensions)
-    in_files = in_files.where(condition)
+    in_files = in_files.where(found.recheck)
     if exact:
         return in_files
     walked = walk.add_columns(false().label("complete")).where(not_(found.few))
