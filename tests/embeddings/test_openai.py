@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import array
 import json
 import socket
 from collections.abc import Callable, Sequence
@@ -26,6 +27,11 @@ def texts(count: int) -> list[str]:
     return [f"text number {i}" for i in range(count)]
 
 
+def lists(vectors: Sequence[Sequence[float]]) -> list[list[float]]:
+    """Base64 vectors come back as float32 arrays; their values, to compare with lists."""
+    return [list(vector) for vector in vectors]
+
+
 class TestRequests:
     async def test_sends_model_dimensions_base64_and_key(
         self, embedder: OpenAIEmbeddings, fake_openai: FakeOpenAIServer
@@ -45,7 +51,7 @@ class TestRequests:
         )
         [vector] = await embedder.embed(["hello"])
         assert fake_openai.requests[0].dimensions is None
-        assert vector == expected_vector("hello", 1536)
+        assert list(vector) == expected_vector("hello", 1536)
 
     async def test_keyless_server_gets_a_placeholder_key(
         self, make_embedder: MakeEmbedder, fake_openai: FakeOpenAIServer
@@ -96,7 +102,7 @@ class TestBatching:
         embedder = make_embedder(count_tokens=lambda _text: 150_000, EMBEDDING_CONCURRENCY=8)
         vectors = await embedder.embed(inputs)
         assert len(fake_openai.requests) == 5
-        assert vectors == [expected_vector(text, TEST_DIMENSIONS) for text in inputs]
+        assert lists(vectors) == [expected_vector(text, TEST_DIMENSIONS) for text in inputs]
 
 
 def slow_first_batch(inputs: Sequence[str]) -> float:
@@ -111,10 +117,17 @@ class TestDecoding:
         fake_openai.force_encoding = "float"
         from_floats = await embedder.embed(["alpha", "beta"])
         assert (
-            from_base64
-            == from_floats
+            lists(from_base64)
+            == lists(from_floats)
             == [expected_vector(t, TEST_DIMENSIONS) for t in ["alpha", "beta"]]
         )
+
+    async def test_base64_vectors_stay_float32_arrays_for_the_chunk_copy(
+        self, embedder: OpenAIEmbeddings
+    ) -> None:
+        [vector] = await embedder.embed(["alpha"])
+        assert isinstance(vector, array.array)
+        assert vector.typecode == "f"
 
     async def test_wrong_dimension_is_permanent_and_says_why(
         self, make_embedder: MakeEmbedder
@@ -132,7 +145,7 @@ class TestErrors:
         self, embedder: OpenAIEmbeddings, fake_openai: FakeOpenAIServer
     ) -> None:
         fake_openai.fail_next(429)
-        assert await embedder.embed(["hello"]) == [expected_vector("hello", TEST_DIMENSIONS)]
+        assert lists(await embedder.embed(["hello"])) == [expected_vector("hello", TEST_DIMENSIONS)]
         assert len(fake_openai.requests) == 2
 
     async def test_persistent_500_is_transient_after_the_retries(
@@ -196,7 +209,7 @@ class TestRetries:
         self, status: int, embedder: OpenAIEmbeddings, fake_openai: FakeOpenAIServer
     ) -> None:
         fake_openai.fail_next(status, times=2)
-        assert await embedder.embed(["hello"]) == [expected_vector("hello", TEST_DIMENSIONS)]
+        assert lists(await embedder.embed(["hello"])) == [expected_vector("hello", TEST_DIMENSIONS)]
         assert len(fake_openai.requests) == 3
 
     @pytest.mark.parametrize(
@@ -223,7 +236,7 @@ class TestRetries:
         self, embedder: OpenAIEmbeddings, fake_openai: FakeOpenAIServer
     ) -> None:
         fake_openai.fail_next(400, headers={"x-should-retry": "true"})
-        assert await embedder.embed(["hello"]) == [expected_vector("hello", TEST_DIMENSIONS)]
+        assert lists(await embedder.embed(["hello"])) == [expected_vector("hello", TEST_DIMENSIONS)]
         assert len(fake_openai.requests) == 2
 
     async def test_a_timed_out_attempt_is_retried(

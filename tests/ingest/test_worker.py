@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import array
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -11,6 +12,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from openai import AsyncOpenAI
+from pgvector import HalfVector
 from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -19,7 +21,7 @@ from maia_vectordb.app import create_app
 from maia_vectordb.config import Settings
 from maia_vectordb.ingest.chunking import Chunker, ChunkingConfig
 from tests.fakes.documents import make_docx_bomb, make_pdf_shared_tree
-from tests.fakes.openai_server import FakeOpenAIServer
+from tests.fakes.openai_server import FakeOpenAIServer, expected_vector
 
 API_KEY = "sk-worker-test-secret"
 LONG_TEXT = " ".join(f"word{i % 500}" for i in range(6000))
@@ -88,6 +90,27 @@ class TestOpenAIEmbeddings:
             r.dimensions == openai_settings.embeddings.dimensions for r in fake_openai.requests
         )
         assert all(r.authorization == f"Bearer {API_KEY}" for r in fake_openai.requests)
+
+    async def test_stores_each_chunks_vector_as_half_floats(
+        self, openai_settings: Settings, engine: AsyncEngine
+    ) -> None:
+        """The float32 values the server sent, rounded to half-floats as pgvector rounds a
+        list of them (`db.halfvec` packs the float32 array without that list)."""
+        async with _sdk_for(create_app(openai_settings)) as sdk:
+            done = await _ingest(sdk)
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                text("SELECT text, embedding::text FROM file_chunks WHERE file_id = :f"),
+                {"f": done.id},
+            )
+            stored = rows.all()
+        assert len(stored) > 1
+        dims = openai_settings.embeddings.dimensions
+        for chunk_text, vector in stored:
+            halves = HalfVector(expected_vector(chunk_text, dims)).to_list()
+            # PostgreSQL prints the shortest text that reads back as the same float32.
+            printed = [float(v) for v in vector[1:-1].split(",")]
+            assert array.array("f", printed) == array.array("f", halves)
 
     async def test_429_then_success_completes(
         self, openai_settings: Settings, fake_openai: FakeOpenAIServer

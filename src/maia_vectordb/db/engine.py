@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pgvector import HalfVector
 from pgvector.asyncpg import register_vector
 from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from maia_vectordb.config import DatabaseSettings
+from maia_vectordb.db.halfvec import encode_halfvec
 
 _FRESH = "maia_fresh"
 
@@ -83,7 +85,20 @@ def with_vector_codecs(engine: AsyncEngine) -> AsyncEngine:
 
 def _register_vector_codecs(dbapi_connection: Any, _record: Any) -> None:
     """Binary halfvec codecs, so COPY and search parameters skip text formatting."""
-    dbapi_connection.run_async(register_vector)
+    dbapi_connection.run_async(_vector_codecs)
+
+
+async def _vector_codecs(connection: Any) -> None:
+    """pgvector's codecs, halfvec's encoder then replaced by one that packs float32 arrays
+    in one step (`db.halfvec`); it encodes everything else as pgvector's does."""
+    await register_vector(connection)
+    await connection.set_type_codec(
+        "halfvec",
+        schema="public",
+        encoder=encode_halfvec,
+        decoder=HalfVector.from_binary,
+        format="binary",
+    )
 
 
 def build_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

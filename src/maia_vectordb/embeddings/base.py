@@ -16,9 +16,12 @@ class Embedder(Protocol):
 
     async def embed(
         self, texts: Sequence[str], *, token_counts: Sequence[int] | None = None
-    ) -> list[list[float]]:
+    ) -> Sequence[Sequence[float]]:
         """One vector per text, in input order. `token_counts` (cl100k, as the chunker
-        counted them) spare an embedder that batches by tokens from counting again."""
+        counted them) spare an embedder that batches by tokens from counting again.
+
+        A vector may be any sequence of floats (the OpenAI client keeps the float32 array it
+        received, which the chunk COPY packs to halfvec without a Python float per value)."""
         ...
 
     async def aclose(self) -> None:

@@ -63,8 +63,10 @@ def plan_batches(
     return batches
 
 
-def decode_vector(value: object) -> list[float]:
-    """Base64 little-endian float32 (what we ask for) or a float list (what some servers send)."""
+def decode_vector(value: object) -> Sequence[float]:
+    """Base64 little-endian float32 (what we ask for), kept as a float32 array (the chunk
+    COPY packs it to halfvec in one step, `db.halfvec`), or a float list (what some
+    servers send)."""
     if isinstance(value, list):
         return [float(item) for item in value]
     if not isinstance(value, str):
@@ -80,7 +82,7 @@ def decode_vector(value: object) -> list[float]:
     floats = array.array("f", raw)
     if sys.byteorder == "big":
         floats.byteswap()
-    return floats.tolist()
+    return floats
 
 
 def embeddings_in_order(response: JsonObject, expected: int) -> list[object]:
@@ -137,7 +139,7 @@ class OpenAIEmbeddings:
 
     async def embed(
         self, texts: Sequence[str], *, token_counts: Sequence[int] | None = None
-    ) -> list[list[float]]:
+    ) -> list[Sequence[float]]:
         """Vectors in input order; requests run concurrently up to EMBEDDING_CONCURRENCY.
         Texts are counted here only when the caller brings no counts."""
         if not texts:
@@ -166,7 +168,7 @@ class OpenAIEmbeddings:
             return await asyncio.to_thread(lambda: [self._count_tokens(text) for text in texts])
         return [self._count_tokens(text) for text in texts]
 
-    async def _embed_batch(self, texts: Sequence[str], tokens: int) -> list[list[float]]:
+    async def _embed_batch(self, texts: Sequence[str], tokens: int) -> list[Sequence[float]]:
         """One provider call, timed from the moment it holds a concurrency slot."""
         async with self._semaphore:
             started = time.perf_counter()
@@ -178,7 +180,7 @@ class OpenAIEmbeddings:
         self._record("ok", started, inputs=len(texts), tokens=tokens)
         return vectors
 
-    async def _request(self, texts: Sequence[str]) -> list[list[float]]:
+    async def _request(self, texts: Sequence[str]) -> list[Sequence[float]]:
         response = await self._client.create({"input": list(texts), **self._request_fields})
         return self._vectors(response, expected=len(texts))
 
@@ -191,13 +193,13 @@ class OpenAIEmbeddings:
                 outcome=outcome, seconds=seconds, inputs=inputs, tokens=tokens
             )
 
-    def _vectors(self, response: JsonObject, *, expected: int) -> list[list[float]]:
+    def _vectors(self, response: JsonObject, *, expected: int) -> list[Sequence[float]]:
         vectors = [decode_vector(value) for value in embeddings_in_order(response, expected)]
         for vector in vectors:
             self._check_width(vector)
         return vectors
 
-    def _check_width(self, vector: list[float]) -> None:
+    def _check_width(self, vector: Sequence[float]) -> None:
         if len(vector) != self.dimensions:
             raise PermanentEmbeddingError(
                 f"model {self.model} returned {len(vector)} dimensions but EMBEDDING_DIMENSIONS "
