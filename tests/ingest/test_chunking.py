@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import random
-from itertools import pairwise
+from itertools import accumulate, pairwise
 
 import pytest
+import tiktoken
 
-from maia_vectordb.ingest.chunking import AUTO, Chunk, Chunker, ChunkingConfig
+from maia_vectordb.ingest.chunking import AUTO, ENCODING, Chunk, Chunker, ChunkingConfig
 
 STATIC = ChunkingConfig(max_tokens=100, overlap_tokens=50)
 WORDS = [
@@ -120,3 +121,11 @@ class TestChunk:
 
     def test_lone_surrogates_are_replaced_not_fatal(self, chunker: Chunker) -> None:
         assert chunker.chunk("a\ud800b", AUTO)[0].text == "a\ufffdb"
+
+    def test_token_offsets_are_those_of_the_ordinary_encoding(self, chunker: Chunker) -> None:
+        """Offsets come from an array encoding; its tokens are `encode_ordinary`'s, special
+        token text included."""
+        text = multilingual(500) + "<|endoftext|><|fim_prefix|>"
+        encoding = tiktoken.get_encoding(ENCODING)
+        sizes = [len(encoding.decode_single_token_bytes(t)) for t in encoding.encode_ordinary(text)]
+        assert chunker._tokenise(text).starts == list(accumulate(sizes, initial=0))
