@@ -21,6 +21,8 @@ from maia_vectordb.config import SearchSettings
 from maia_vectordb.db.search import IndexTuning, scaled_ef_search
 
 FILTER = {"type": "eq", "key": FILTER_KEY, "value": FILTER_VALUE}
+# Two of those values (2 % of a store), as an `or`: `bench/search_cpu.py --modes filtered-or`.
+FILTER_OR = {"type": "or", "filters": [FILTER, {**FILTER, "value": FILTER_VALUE + 1}]}
 # pgvector's defaults, stated so the baseline does not depend on the server's settings.
 BASELINE_SETTINGS = {"hnsw.iterative_scan": "off", "hnsw.ef_search": "40"}
 
@@ -76,7 +78,7 @@ class Run:
 
 
 def request_body(mode: str, text: str) -> dict[str, Any]:
-    """`vector`, `filtered` and `small` ask for pure vector search (ranker none), `keyword`
+    """`vector`, `filtered`(`-or`) and `small` ask for pure vector search (ranker none), `keyword`
     for BM25 alone (`search_mode`); `hybrid` and `hybrid-filtered` are the default."""
     body: dict[str, Any] = {"query": text, "max_num_results": K}
     if mode == "keyword":
@@ -85,6 +87,8 @@ def request_body(mode: str, text: str) -> dict[str, Any]:
         body["ranking_options"] = {"ranker": "none"}
     if mode.endswith("filtered"):
         body["filters"] = FILTER
+    elif mode.endswith("filtered-or"):
+        body["filters"] = FILTER_OR
     return body
 
 
