@@ -128,6 +128,8 @@ class Outcome:
     """WAL written and checkpoints from the first upload until the index was ready."""
     client_cpu: float
     """CPU seconds of the bench's uploading thread."""
+    embedder_cpu: float | None
+    """CPU seconds of the fake embeddings server from the first upload on (None for `hash`)."""
 
 
 def parse_args() -> Options:
@@ -292,6 +294,7 @@ def run_one(embedder: str, documents: list[Document], opts: Options, root: Path)
             base = asyncio.run(preload(pg_socket(pgdata), opts.base_chunks, opts.dims))
             log(f"base store: loaded in {base[0]:.0f} s, its index ready {base[1]:.0f} s later")
         before = load_average()
+        embedder_before = embedder_cpu(embed_url)
         wal_before = asyncio.run(cluster_wal(pgdata))
         upload_cpu: list[tuple[float, float]] = []
         with peak_memory([server.pid, *workers], postmaster_pid(pgdata)) as peaks:
@@ -301,6 +304,7 @@ def run_one(embedder: str, documents: list[Document], opts: Options, root: Path)
         wal = asyncio.run(cluster_wal(pgdata)) - wal_before
         chunks, tokens = asyncio.run(count_chunks(pgdata, timing.store_id))
         requests = embedding_requests(embed_url)
+        embedder_used = _since(embedder_before, embedder_cpu(embed_url))
     loads = (before, load_average())
     return Outcome(
         embedder,
@@ -317,6 +321,7 @@ def run_one(embedder: str, documents: list[Document], opts: Options, root: Path)
         upload_cpu[0],
         wal,
         timing.client_cpu,
+        embedder_used,
     )
 
 
@@ -341,6 +346,18 @@ def embedding_requests(embed_url: str | None) -> int | None:
         return None
     stats = httpx.get(embed_url.removesuffix("/v1") + "/stats", timeout=10).json()
     return int(stats["requests"])
+
+
+def embedder_cpu(embed_url: str | None) -> float | None:
+    """The fake embeddings server's CPU seconds so far (None for `hash`)."""
+    if embed_url is None:
+        return None
+    stats = httpx.get(embed_url.removesuffix("/v1") + "/stats", timeout=10).json()
+    return float(stats["cpu_seconds"])
+
+
+def _since(before: float | None, after: float | None) -> float | None:
+    return None if before is None or after is None else after - before
 
 
 def _row(outcome: Outcome, files: int, megabytes: float) -> list[object]:
@@ -403,10 +420,14 @@ def _postgres_lines(outcome: Outcome) -> list[str]:
     per_chunk = 1000 / max(outcome.chunks, 1)
     kinds = sorted(outcome.peaks.postgres_cpu_by_kind().items(), key=lambda kv: -kv[1])
     split = ", ".join(f"{kind} {cpu * per_chunk:.2f}" for kind, cpu in kinds)
-    return [
+    lines = [
         f"- {outcome.embedder}: PostgreSQL CPU ms/chunk by process: {split}",
         f"- {outcome.embedder}: {outcome.wal.per_item(outcome.chunks)}",
     ]
+    if outcome.embedder_cpu is not None:
+        used = outcome.embedder_cpu * per_chunk
+        lines.append(f"- {outcome.embedder}: the fake embedder's own CPU: {used:.2f} ms/chunk")
+    return lines
 
 
 def _worker_line(opts: Options) -> str:

@@ -2,7 +2,7 @@
 
     uv run python bench/search.py [--chunks 100000] [--stores 5] [--dims 1536]
         [--queries 300] [--concurrency 1,8,32] [--keep-data DIR] [--data random|latent]
-        [--server-workers 1]
+        [--server-workers 1] [--client raw|httpx]
 
 Starts an embedded PostgreSQL, loads N chunks (random unit vectors, or `--data latent`
 for the low intrinsic dimension of real embeddings) into `--stores` stores, times the
@@ -11,7 +11,9 @@ server that answers from a table of query vectors) and searches one store over H
 pure vector, vector + attribute filter, and hybrid. Recall@10 is measured against an
 exact scan. The same top-10 statement in plain SQL, at pgvector's defaults and at the
 server's HNSW settings, separates the database's share from the API's. Prints a
-markdown report on stdout; progress goes to stderr.
+markdown report on stdout; progress goes to stderr. `--client` picks the load generator
+(search_client.py): plain keep-alive connections (`raw`, the default) or httpx (`httpx`,
+the client before issue 10's fifth pass); the report states which, and its CPU per search.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-import httpx
 from cpu import CpuMeter
 from harness import (
     fake_openai,
@@ -34,6 +35,7 @@ from harness import (
     pseudo_words,
     workspace,
 )
+from search_client import CLIENTS, search_client
 from search_data import DATA_KINDS, Built, Layout, latent_basis, prepare
 from search_plans import baseline_plans, service_plans
 from search_queries import Basis, QuerySet, exact_top_k, recall
@@ -64,6 +66,7 @@ class Options:
     concurrency: tuple[int, ...]
     keep_data: Path | None
     server_workers: int
+    client: str
 
     @property
     def query_count(self) -> int:
@@ -85,18 +88,23 @@ def parse_args() -> Options:
         "--data", choices=DATA_KINDS, default="random", help="vector distribution (see search_data)"
     )
     parser.add_argument("--server-workers", type=int, default=1, help="serve --workers N")
+    parser.add_argument(
+        "--client",
+        choices=CLIENTS,
+        default="raw",
+        help="the load generator: plain keep-alive connections (raw) or httpx (before pass 5)",
+    )
     args = parser.parse_args()
     levels = tuple(int(level) for level in args.concurrency.split(","))
     layout = Layout(args.chunks, args.stores, args.dims, args.data)
-    return Options(layout, args.queries, levels, args.keep_data, args.server_workers)
+    return Options(layout, args.queries, levels, args.keep_data, args.server_workers, args.client)
 
 
 async def api_runs(
     base_url: str, opts: Options, queries: QuerySet, recall_set: range, meter: CpuMeter
 ) -> tuple[list[Run], dict[str, Run]]:
     """Warm up, time every mode at every concurrency, then one pass over the recall set."""
-    limits = httpx.Limits(max_connections=max(opts.concurrency))
-    async with httpx.AsyncClient(base_url=base_url, timeout=120, limits=limits) as client:
+    async with search_client(opts.client, base_url, max(opts.concurrency)) as client:
         bench = ApiBench(client, opts.layout, queries, meter)
         for mode in API_MODES:
             await bench.run(mode, queries.take(WARMUP), max(opts.concurrency))
@@ -226,7 +234,7 @@ def main() -> None:
         ):
             meter = CpuMeter.of(server.pid, root / "pgdata")
             measured = asyncio.run(measure(url, server.base_url, opts, queries, meter))
-    print(render(opts.layout, built, measured, opts.server_workers))
+    print(render(opts.layout, built, measured, opts.server_workers, opts.client))
 
 
 if __name__ == "__main__":

@@ -59,7 +59,7 @@ from search_sql import LATENT_NOISE
 
 from maia_vectordb.db.embedded import embedded_postgres
 
-MODES = ("vector", "vector-cached", "keyword", "hybrid", "filtered")
+MODES = ("vector", "vector-cached", "keyword", "hybrid", "filtered", "filtered-or")
 WARMUP = 50
 PROFILE_LINES = 30
 

@@ -14,6 +14,10 @@ DATA = {
     "random": "random unit vectors",
     "latent": f"{LATENT_DIMS}-d latent through a random basis + noise, normalised",
 }
+CLIENT_TEXT = {
+    "raw": "one plain keep-alive HTTP/1.1 connection per simulated client",
+    "httpx": "one httpx.AsyncClient shared by the simulated clients",
+}
 TARGET_P50_MS = 10.0
 TARGET_RECALL = 0.95
 TARGET_THROUGHPUT = 200.0
@@ -31,6 +35,8 @@ HEADERS = (
     "errors",
     "server CPU ms/search",
     "PostgreSQL CPU ms/search",
+    "client CPU ms/search",
+    "load (1 min) at end",
 )
 LABELS = {
     "vector": "API vector (ranker none)",
@@ -70,15 +76,16 @@ def _row(run: Run, recalls: dict[str, float]) -> list[object]:
         f"{run.mean_results:.1f}",
         run.errors,
         *_cpu(run),
+        f"{run.load:.1f}",
     ]
 
 
 def _cpu(run: Run) -> list[str]:
     cpu = run.cpu_ms_per_search()
-    return ["n/a", "n/a"] if cpu is None else [f"{ms:.1f}" for ms in cpu]
+    return ["n/a"] * 3 if cpu is None else [f"{ms:.1f}" for ms in cpu]
 
 
-def _setup(layout: Layout, built: Built, versions: str, workers: int) -> list[str]:
+def _setup(layout: Layout, built: Built, versions: str, workers: int, client: str) -> list[str]:
     rate = layout.chunks / built.build_seconds if built.build_seconds else 0.0
     settings = _settings(BUILD_SETTINGS)
     earlier = " (measured when the kept data set was loaded)" if built.reused else ""
@@ -93,6 +100,8 @@ def _setup(layout: Layout, built: Built, versions: str, workers: int) -> list[st
         f"- server: `serve --workers {workers}`, SEARCH_* settings at their defaults; embeddings "
         "from a local fake OpenAI server; every timed query text is new to the server's "
         "query cache",
+        f"- load generator: `--client {client}` ({CLIENT_TEXT[client]}), in the bench's own "
+        "process on the same cores; its CPU per search is the `client CPU` column",
         "- SQL rows: the top-10 statement alone on one asyncpg connection, no API; baseline "
         f"at pgvector's defaults ({_settings(BASELINE_SETTINGS)}), then with the server's "
         "per-search settings for the searched store "
@@ -145,10 +154,10 @@ def _plans(measured: Measured) -> list[str]:
     return lines
 
 
-def render(layout: Layout, built: Built, measured: Measured, workers: int) -> str:
+def render(layout: Layout, built: Built, measured: Measured, workers: int, client: str) -> str:
     rows = [_row(run, measured.recall) for run in [*measured.api, *measured.sql]]
     lines = [f"## Search benchmark ({layout.chunks} chunks, {layout.data} vectors)", ""]
-    lines += _setup(layout, built, measured.versions, workers)
+    lines += _setup(layout, built, measured.versions, workers, client)
     lines += ["", markdown_table(HEADERS, rows)]
     lines += _targets(measured) + _plans(measured)
     return "\n".join(lines)

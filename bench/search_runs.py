@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
-import httpx
 from cpu import CpuMeter
+from search_client import SearchClient
 from search_data import Layout
 from search_queries import K, QuerySet, chunk_key, top_k_sql
 from search_sql import FILTER_KEY, FILTER_VALUE
@@ -19,6 +21,8 @@ from maia_vectordb.config import SearchSettings
 from maia_vectordb.db.search import IndexTuning, scaled_ef_search
 
 FILTER = {"type": "eq", "key": FILTER_KEY, "value": FILTER_VALUE}
+# Two of those values (2 % of a store), as an `or`: `bench/search_cpu.py --modes filtered-or`.
+FILTER_OR = {"type": "or", "filters": [FILTER, {**FILTER, "value": FILTER_VALUE + 1}]}
 # pgvector's defaults, stated so the baseline does not depend on the server's settings.
 BASELINE_SETTINGS = {"hnsw.iterative_scan": "off", "hnsw.ef_search": "40"}
 
@@ -52,15 +56,17 @@ class Run:
     wall_seconds: float = 0.0
     errors: int = 0
     found: dict[int, list[str]] = field(default_factory=dict)
-    cpu_seconds: tuple[float, float] | None = None
-    """(API server, PostgreSQL) CPU over the run, when measured."""
+    cpu_seconds: tuple[float, float, float] | None = None
+    """(API server, PostgreSQL, the bench's own process) CPU over the run, when measured."""
+    load: float = 0.0
+    """The 1-minute load average when the run ended."""
 
-    def cpu_ms_per_search(self) -> tuple[float, float] | None:
+    def cpu_ms_per_search(self) -> tuple[float, float, float] | None:
         if self.cpu_seconds is None or not self.latencies_ms:
             return None
-        server, postgres = self.cpu_seconds
         count = len(self.latencies_ms)
-        return server * 1000 / count, postgres * 1000 / count
+        server, postgres, client = (seconds * 1000 / count for seconds in self.cpu_seconds)
+        return server, postgres, client
 
     @property
     def throughput(self) -> float:
@@ -72,7 +78,7 @@ class Run:
 
 
 def request_body(mode: str, text: str) -> dict[str, Any]:
-    """`vector`, `filtered` and `small` ask for pure vector search (ranker none), `keyword`
+    """`vector`, `filtered`(`-or`) and `small` ask for pure vector search (ranker none), `keyword`
     for BM25 alone (`search_mode`); `hybrid` and `hybrid-filtered` are the default."""
     body: dict[str, Any] = {"query": text, "max_num_results": K}
     if mode == "keyword":
@@ -81,12 +87,14 @@ def request_body(mode: str, text: str) -> dict[str, Any]:
         body["ranking_options"] = {"ranker": "none"}
     if mode.endswith("filtered"):
         body["filters"] = FILTER
+    elif mode.endswith("filtered-or"):
+        body["filters"] = FILTER_OR
     return body
 
 
 class ApiBench:
     def __init__(
-        self, client: httpx.AsyncClient, layout: Layout, queries: QuerySet, meter: CpuMeter
+        self, client: SearchClient, layout: Layout, queries: QuerySet, meter: CpuMeter
     ) -> None:
         self.meter = meter
         self.client = client
@@ -100,27 +108,30 @@ class ApiBench:
         """Each of `concurrency` clients sends its next search as soon as the last one returns."""
         run = Run(mode, concurrency)
         pending = iter(numbers)
-        cpu, started = self.meter.read(), time.perf_counter()
+        cpu = self.meter.read()
+        own, started = time.process_time(), time.perf_counter()
         await asyncio.gather(*(self._client(mode, pending, run) for _ in range(concurrency)))
         run.wall_seconds = time.perf_counter() - started
+        own = time.process_time() - own  # before the meter's own scan of /proc
         after = self.meter.read()
-        run.cpu_seconds = (after[0] - cpu[0], after[1] - cpu[1])
+        run.cpu_seconds = (after[0] - cpu[0], after[1] - cpu[1], own)
+        run.load = os.getloadavg()[0]
         return run
 
     async def _client(self, mode: str, pending: Iterator[int], run: Run) -> None:
-        for number in pending:
-            body = request_body(mode, self.queries.texts[number])
-            path = self.paths[self.small if mode == "small" else self.target]
-            started = time.perf_counter()
-            response = await self.client.post(path, json=body)
-            elapsed = (time.perf_counter() - started) * 1000
-            if response.status_code != httpx.codes.OK:
-                run.errors += 1
-                continue
-            run.latencies_ms.append(elapsed)
-            run.found[number] = [
-                chunk_key(r["content"][0]["text"]) for r in response.json()["data"]
-            ]
+        async with self.client.connection() as post:
+            for number in pending:
+                body = request_body(mode, self.queries.texts[number])
+                path = self.paths[self.small if mode == "small" else self.target]
+                started = time.perf_counter()
+                answer = await post(path, body)
+                elapsed = (time.perf_counter() - started) * 1000
+                if answer is None:
+                    run.errors += 1
+                    continue
+                run.latencies_ms.append(elapsed)
+                hits = json.loads(answer)["data"]
+                run.found[number] = [chunk_key(r["content"][0]["text"]) for r in hits]
 
 
 async def sql_run(
@@ -149,4 +160,5 @@ async def sql_run(
         run.latencies_ms.append((time.perf_counter() - begun) * 1000)
         run.found[number] = [chunk_key(row["text"]) for row in rows]
     run.wall_seconds = time.perf_counter() - started
+    run.load = os.getloadavg()[0]
     return run

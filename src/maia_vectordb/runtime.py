@@ -157,7 +157,7 @@ async def _serving_state(
         settings=settings,
         engine=db.engine,
         sessionmaker=db.sessionmaker,
-        search_sessionmaker=_search_sessionmaker(stack, settings.database, db),
+        search_engine=_search_engine(stack, settings.database, db),
         embedders=embedders,
         chunker=await asyncio.to_thread(Chunker),
         auth=AuthGate(db.sessionmaker, needs_keys=settings.http.needs_keys),
@@ -165,16 +165,16 @@ async def _serving_state(
     )
 
 
-def _search_sessionmaker(
+def _search_engine(
     stack: contextlib.AsyncExitStack, database: DatabaseSettings, db: Database
-) -> async_sessionmaker[AsyncSession]:
+) -> AsyncEngine | None:
     """Searches read through their own autocommit pool (a replica's when configured),
     unless every session must share the database's one connection."""
     if db.one_connection:
-        return db.sessionmaker
+        return None
     search_engine = build_search_engine(database, database.search_url or db.url)
     stack.push_async_callback(search_engine.dispose)
-    return build_sessionmaker(search_engine)
+    return search_engine
 
 
 async def _seed_keys(http: HttpSettings, sessionmaker: async_sessionmaker[AsyncSession]) -> None:

@@ -19,9 +19,11 @@ class AppState:
     settings: Settings
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
-    search_sessionmaker: async_sessionmaker[AsyncSession]
-    """Reads for search, in autocommit without pre-ping (`db.engine.build_search_engine`):
-    a replica's when SEARCH_DATABASE_URL is set, else the primary's."""
+    search_engine: AsyncEngine | None
+    """The search pool, in autocommit without pre-ping (`db.engine.build_search_engine`):
+    a replica's when SEARCH_DATABASE_URL is set, else the primary's. None when every
+    session rides one connection (`runtime.Database.one_connection`): searches then use
+    `sessionmaker` like everything else."""
     embedders: EmbedderRegistry
     """Every model this server offers; each store is embedded and searched with its own."""
     chunker: Chunker

@@ -90,6 +90,31 @@ PAIRS: list[tuple[dict[str, Any], dict[str, Any]]] = [
         {
             "type": "and",
             "filters": [
+                {
+                    "type": "or",
+                    "filters": [{"type": "in", "key": "team", "value": ["a"]}, _eq("year", 2021)],
+                },
+                {"type": "ne", "key": "draft", "value": True},
+            ],
+        },
+        {
+            "type": "and",
+            "filters": [
+                {
+                    "type": "or",
+                    "filters": [
+                        {"type": "in", "key": "note", "value": [NOTES[2]]},
+                        _eq("score", 1),
+                    ],
+                },
+                {"type": "ne", "key": "year", "value": 2021},
+            ],
+        },
+    ),
+    (
+        {
+            "type": "and",
+            "filters": [
                 {"type": "in", "key": "team", "value": ["a", "b"]},
                 _eq("draft", False),
                 {

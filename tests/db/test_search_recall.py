@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import and_, column, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -22,7 +23,7 @@ from maia_vectordb.config import Settings
 from maia_vectordb.db import search as queries
 from maia_vectordb.db.engine import build_engine
 from maia_vectordb.db.filtered_search import filtered_vector_candidates, matching
-from maia_vectordb.db.filters import compile_filter, containment
+from maia_vectordb.db.filters import Names, compile_filter, containment, containment_parameters
 from maia_vectordb.db.liveness import file_is_live
 from maia_vectordb.db.migrate import upgrade_head
 from maia_vectordb.db.models import FileChunk
@@ -372,6 +373,23 @@ class TestSelectiveFiltersRankTheirFilesExactly:
         truth = await self._truth(recall_db, node, vector)
         assert len(set(found) & set(truth)) >= 0.9 * K
 
+    async def test_an_or_of_selective_equalities_is_answered_exactly(
+        self, recall_db: AsyncEngine
+    ) -> None:
+        node = CompoundFilter.model_validate(
+            {
+                "type": "or",
+                "filters": [
+                    {"type": "eq", "key": "shard", "value": 7},
+                    {"type": "and", "filters": [{"type": "in", "key": "shard", "value": [8, 9]}]},
+                ],
+            }
+        )  # 9 files
+        vector = _unit(random.Random(9))
+        found, scans = await self._search(recall_db, node, vector)
+        assert found == await self._truth(recall_db, node, vector)
+        assert scans == 0
+
     @pytest.mark.parametrize(
         "node",
         [
@@ -379,13 +397,13 @@ class TestSelectiveFiltersRankTheirFilesExactly:
                 type="or",
                 filters=[
                     ComparisonFilter(type="eq", key="shard", value=7),
-                    ComparisonFilter(type="eq", key="shard", value=8),
+                    ComparisonFilter(type="lte", key="shard", value=0),
                 ],
             ),
             ComparisonFilter(type="lte", key="shard", value=0),
         ],
     )
-    async def test_filters_without_an_equality_walk_the_graph(
+    async def test_filters_without_a_lookup_walk_the_graph(
         self, recall_db: AsyncEngine, node: Filter
     ) -> None:
         found, scans = await self._search(recall_db, node, _unit(random.Random(4)))
@@ -435,6 +453,7 @@ async def _file_ids(db: AsyncEngine, chunk_ids: list[int]) -> set[str]:
 
 
 _EQ_A = {"type": "eq", "key": "a", "value": "x"}
+_EQ_B = {"type": "eq", "key": "b", "value": 2}
 
 
 class TestContainment:
@@ -470,14 +489,61 @@ class TestContainment:
             '(attributes @> CAST(\'{"b": "1"}\' AS JSONB)))'
         )
 
+    def test_an_or_needs_a_lookup_in_every_branch(self) -> None:
+        node = CompoundFilter.model_validate(
+            {
+                "type": "or",
+                "filters": [
+                    _EQ_A,
+                    {"type": "and", "filters": [{"type": "gt", "key": "n", "value": 1}, _EQ_B]},
+                ],
+            }
+        )
+        assert self._sql(node) == (
+            '(attributes @> CAST(\'{"a": "x"}\' AS JSONB)) OR '
+            "(attributes @> CAST('{\"b\": 2}' AS JSONB))"
+        )
+
+    def test_nested_ands_keep_their_lookups(self) -> None:
+        node = CompoundFilter.model_validate(
+            {"type": "and", "filters": [{"type": "and", "filters": [_EQ_A]}]}
+        )
+        assert self._sql(node) == 'attributes @> CAST(\'{"a": "x"}\' AS JSONB)'
+
+    def test_parameters_follow_the_sql(self) -> None:
+        node = CompoundFilter.model_validate(
+            {
+                "type": "and",
+                "filters": [
+                    {"type": "or", "filters": [_EQ_A, {"type": "in", "key": "c", "value": [3, 4]}]},
+                    {"type": "ne", "key": "d", "value": 1},
+                    _EQ_B,
+                ],
+            }
+        )
+        hint = containment(column("attributes"), node, Names("p"))
+        assert hint is not None
+        sql = str(hint.compile(dialect=postgresql.dialect()))
+        assert [sql.index(f"p{n}") for n in range(4)] == sorted(
+            sql.index(f"p{n}") for n in range(4)
+        )
+        assert containment_parameters(node, "p") == {
+            "p0": '{"a": "x"}',
+            "p1": '{"c": 3}',
+            "p2": '{"c": 4}',
+            "p3": '{"b": 2}',
+        }
+
     @pytest.mark.parametrize(
         "node",
         [
             ComparisonFilter(type="ne", key="a", value="x"),
             ComparisonFilter(type="nin", key="a", value=["x"]),
-            CompoundFilter(type="or", filters=[ComparisonFilter(type="eq", key="a", value="x")]),
             CompoundFilter.model_validate(
-                {"type": "and", "filters": [{"type": "and", "filters": [_EQ_A]}]}
+                {"type": "or", "filters": [_EQ_A, {"type": "lt", "key": "n", "value": 1}]}
+            ),
+            CompoundFilter.model_validate(
+                {"type": "and", "filters": [{"type": "gte", "key": "n", "value": 1}]}
             ),
         ],
     )

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from maia_vectordb.api.guard import PROJECT_SCOPE_KEY
 from maia_vectordb.config import HttpSettings
+from maia_vectordb.db.driver_sql import Runner
 from maia_vectordb.db.pagination import Order, PageRequest
 from maia_vectordb.errors import Unauthenticated
 from maia_vectordb.schemas.common import SafeStr
@@ -50,23 +51,37 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 @dataclass(frozen=True)
 class SearchSessions:
-    reader: AsyncSession
-    """Search's own autocommit pool (a replica's when SEARCH_DATABASE_URL is set): no
-    transaction to open or commit, so no round trips beyond the statements."""
-    writer: AsyncSession
+    reader: Runner
+    """Search's own autocommit pool (a replica's when SEARCH_DATABASE_URL is set), one
+    pooled connection held without a session: no transaction to open or commit, so no
+    round trips beyond the statements, and no unit of work to build and close."""
+    writer: Runner
     """The primary, for the one write a search may make (`last_active_at`, at most once a
-    minute); its transaction begins only if that write happens."""
+    minute): `reader` itself when that pool is the primary's."""
 
 
 @asynccontextmanager
 async def search_sessions(state: AppState) -> AsyncIterator[SearchSessions]:
-    """Both of a search's sessions, and no transaction on the primary unless it writes
-    (most searches do not): a unit of work costs CPU on every search even when it never
-    touches the database. A write commits on leaving, before the response."""
-    async with state.search_sessionmaker() as reader, state.sessionmaker() as writer:
-        yield SearchSessions(reader, writer)
-        if writer.in_transaction():
-            await writer.commit()
+    """A search's connection, and where its write goes. Without a replica the search pool
+    is the primary's, in autocommit: the write runs on the same connection and commits as
+    it runs (one round trip, nothing else to open or close). With a replica it goes to a
+    session on the primary whose transaction begins only if it writes (most searches do
+    not) and commits on leaving, before the response."""
+    engine = state.search_engine
+    if engine is None:  # every session rides one connection: search like any request
+        async with state.sessionmaker() as session:
+            yield SearchSessions(session, session)
+            if session.in_transaction():
+                await session.commit()
+        return
+    async with engine.connect() as reader:
+        if state.settings.database.search_url is None:
+            yield SearchSessions(reader, reader)
+            return
+        async with state.sessionmaker() as writer:
+            yield SearchSessions(reader, writer)
+            if writer.in_transaction():
+                await writer.commit()
 
 
 async def get_search_sessions(request: Request) -> AsyncIterator[SearchSessions]:

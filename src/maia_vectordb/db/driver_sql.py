@@ -28,6 +28,9 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.types import String
 
 STATEMENTS_KEPT = 128
+Runner = AsyncSession | AsyncConnection
+"""Where a statement runs: a session's connection, or a pooled connection held without a
+session (search's, `api.deps.search_sessions`: no unit of work to open and close)."""
 
 
 @dataclass(frozen=True)
@@ -97,9 +100,10 @@ def _processed(processors: Mapping[str, Callable[[Any], Any]], name: str, value:
 
 
 async def fetch_all(
-    session: AsyncSession, statement: Executable, named: Mapping[str, Any]
+    session: Runner, statement: Executable, named: Mapping[str, Any]
 ) -> list[Sequence[Any]]:
-    """Every row of a statement built once, run by the driver on the session's connection.
+    """Every row of a statement built once, run by the driver on the session's connection
+    (or on `session` itself, a connection).
 
     A statement that fails runs once more through SQLAlchemy, which sorts, wraps and
     invalidates as it does for every other statement: a connection dropped while idle
@@ -131,11 +135,11 @@ async def run_alone(session: AsyncSession, statement: Executable, named: Mapping
 
 
 async def _bound(
-    session: AsyncSession, statement: Executable, named: Mapping[str, Any]
+    session: Runner, statement: Executable, named: Mapping[str, Any]
 ) -> tuple[AsyncConnection, Any, str, tuple[Any, ...]]:
     """The session's connection, its driver's own connection, and the statement's SQL and
     values for the driver."""
-    connection = await session.connection()
+    connection = session if isinstance(session, AsyncConnection) else await session.connection()
     sql, values = compile_once(statement, connection.dialect).bind(named)
     driver = (await connection.get_raw_connection()).driver_connection
     return connection, driver, sql, values

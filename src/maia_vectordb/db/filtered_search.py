@@ -5,14 +5,16 @@ filter that keeps 1 % of a store that is ~1,000 tuples and ~20 ms of PostgreSQL 
 and recall depends on how far the walk goes. But chunks carry a copy of their
 attachment's attributes (both change in one transaction: `services.ingestion.record`
 reads them under the attachment's row lock, `update_attributes` rewrites both), so
-a filter's top-level equalities and memberships (`eq`, `in`) find the store's matching
-attachments through their GIN index (one row per file), and when those files hold at most
+a filter's equalities and memberships (`eq`, `in`, joined as `db.filters.containment`
+joins them: through `and`s, and through an `or` with one in every branch) find the
+store's matching attachments through their GIN index (one row per file), and when
+those files hold at most
 `EXACT_MAX_CHUNKS` chunks, ranking all of them exactly is both cheaper and exact.
 
 Which way a search goes is decided inside its one statement: a materialised count
 (stopping at `EXACT_MAX_CHUNKS + 1`) gates two branches, of which PostgreSQL runs
-only the one whose one-time filter holds. Filters without a top-level `eq` or `in`
-(`or`, ranges, `ne`, `nin`) keep the graph walk alone.
+only the one whose one-time filter holds. Filters without such a lookup (ranges, `ne`,
+`nin`, an `or` with a branch of those) keep the graph walk alone.
 """
 
 from __future__ import annotations

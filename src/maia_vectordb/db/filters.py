@@ -8,8 +8,9 @@ matches, not even `ne` or `nin`. Keys and values are always bound parameters.
 from __future__ import annotations
 
 import json
-from collections.abc import Hashable
-from typing import Any
+from collections.abc import Hashable, Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from sqlalchemy import (
     Boolean,
@@ -128,41 +129,71 @@ def shape(node: Filter | None) -> Hashable:
     return (node.type, tuple(shape(child) for child in node.filters))
 
 
-def _top_comparisons(node: Filter | None) -> list[ComparisonFilter]:
+@dataclass(frozen=True)
+class _Lookup:
+    """The part of a filter the attachments' GIN index can answer: containments of
+    `(key, value)` objects and of nested lookups, joined by `op`."""
+
+    op: Literal["and", "or"]
+    parts: tuple[_Lookup | tuple[str, Any], ...]
+
+
+def _lookup(node: Filter | None) -> _Lookup | None:
+    """A necessary condition of `node` made of containments, or None: an `eq` is one, an
+    `in` one per value (ORed); an `and` keeps whichever of its children have one, an
+    `or` has one only when every child has."""
+    if node is None:
+        return None
     if isinstance(node, ComparisonFilter):
-        return [node]
-    if node is None or node.type != "and":
-        return []
-    return [child for child in node.filters if isinstance(child, ComparisonFilter)]
+        if node.type == "eq":
+            return _Lookup("or", ((node.key, node.value),))
+        if node.type == "in" and isinstance(node.value, list):
+            return _Lookup("or", tuple((node.key, value) for value in node.value))
+        return None
+    children = [_lookup(child) for child in node.filters]
+    if node.type == "and":
+        kept = tuple(child for child in children if child is not None)
+        return _Lookup("and", kept) if kept else None
+    if not children or None in children:
+        return None
+    return _Lookup("or", tuple(child for child in children if child is not None))
+
+
+def _leaves(lookup: _Lookup) -> Iterator[tuple[str, Any]]:
+    """The lookup's objects in the order `containment` names them."""
+    for part in lookup.parts:
+        yield from _leaves(part) if isinstance(part, _Lookup) else (part,)
 
 
 def containment(
     column: Any, node: Filter | None, names: Names | None = None
 ) -> ColumnElement[bool] | None:
     """A necessary condition of `node` that a `jsonb_path_ops` GIN index answers, or None
-    when it has none (`or`, ranges, `ne`, `nin`): each top-level `eq` as
-    `column @> {key: value}` (for scalars, containment is JSON equality) and each
-    top-level `in` as an `or` of one containment per value. Callers apply it next to the
-    full filter, never instead of it. With `names`: `containment_parameters`."""
-    column = getattr(column, "expression", column)
-    parts: list[ColumnElement[bool]] = []
-    for child in _top_comparisons(node):
-        if child.type == "eq":
-            parts.append(_contains(column, child.key, child.value, names))
-        elif child.type == "in" and isinstance(child.value, list):
-            values = child.value
-            parts.append(or_(*(_contains(column, child.key, v, names) for v in values)))
-    return and_(*parts) if parts else None
+    when it has none (`ne`, `nin`, ranges, or an `or` with such a branch): each `eq` as
+    `column @> {key: value}` (for scalars, containment is JSON equality), each `in` as
+    an `or` of one containment per value, joined as the filter joins them (`_lookup`).
+    Callers apply it next to the full filter, never instead of it. With `names`:
+    `containment_parameters`."""
+    lookup = _lookup(node)
+    if lookup is None:
+        return None
+    return _render(getattr(column, "expression", column), lookup, names)
+
+
+def _render(column: Any, lookup: _Lookup, names: Names | None) -> ColumnElement[bool]:
+    parts = [
+        _render(column, part, names)
+        if isinstance(part, _Lookup)
+        else _contains(column, *part, names)
+        for part in lookup.parts
+    ]
+    return and_(*parts) if lookup.op == "and" else or_(*parts)
 
 
 def containment_parameters(node: Filter | None, prefix: str) -> dict[str, Any]:
     """The values `containment(..., Names(prefix))` left out, by name."""
-    objects: list[str] = []
-    for child in _top_comparisons(node):
-        if child.type == "eq":
-            objects.append(json.dumps({child.key: child.value}))
-        elif child.type == "in" and isinstance(child.value, list):
-            objects += [json.dumps({child.key: v}) for v in child.value]
+    lookup = _lookup(node)
+    objects = [] if lookup is None else [json.dumps({k: v}) for k, v in _leaves(lookup)]
     return {f"{prefix}{n}": text for n, text in enumerate(objects)}
 
 

@@ -165,7 +165,7 @@ def _open_statement() -> Select[Any]:
 
 
 async def open_search(
-    session: AsyncSession,
+    session: driver_sql.Runner,
     *,
     project_id: uuid.UUID,
     vector_store_id: str,
@@ -275,7 +275,7 @@ async def fetch_legs(session: AsyncSession, legs: Sequence[Select[Any]]) -> list
 
 
 async def fetch_statement(
-    session: AsyncSession, statement: Executable, legs: int, params: Mapping[str, Any]
+    session: driver_sql.Runner, statement: Executable, legs: int, params: Mapping[str, Any]
 ) -> list[list[Hit]]:
     """A `legs_statement` built once (`db.search_statements`), run as the driver's SQL."""
     rows = await driver_sql.fetch_all(session, statement, params)

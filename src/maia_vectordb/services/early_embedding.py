@@ -11,9 +11,8 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from maia_vectordb.db import search as queries
+from maia_vectordb.db.driver_sql import Runner
 from maia_vectordb.embeddings import EmbedderRegistry, ModelSpec
 from maia_vectordb.embeddings.store_models import StoreKey
 from maia_vectordb.services import vector_stores
@@ -51,7 +50,7 @@ def embed_early(
 
 
 async def open_store(
-    session: AsyncSession,
+    session: Runner,
     embedders: EmbedderRegistry,
     key: StoreKey,
     tuning: queries.IndexTuning,

@@ -17,11 +17,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from maia_vectordb.config import SearchSettings
 from maia_vectordb.db import search as queries
 from maia_vectordb.db import search_statements
+from maia_vectordb.db.driver_sql import Runner
 from maia_vectordb.db.outage import once_more_if_dropped
 from maia_vectordb.db.queries import vector_stores as stores
 from maia_vectordb.db.search_statements import LegShape
@@ -61,7 +60,7 @@ def fuse(lists: Hits, fusion: Fusion) -> list[tuple[queries.Hit, float]]:
 
 
 async def search(
-    session: AsyncSession,
+    session: Runner,
     *,
     project_id: uuid.UUID,
     vector_store_id: str,
@@ -69,7 +68,7 @@ async def search(
     embedders: EmbedderRegistry,
     settings: SearchSettings,
     metrics: Metrics | None = None,
-    writer: AsyncSession | None = None,
+    writer: Runner | None = None,
 ) -> SearchPage:
     """Reads through `session` (possibly a replica); the one write, `last_active_at`, goes
     through `writer` (the primary), defaulting to `session`. A search whose pooled
@@ -94,9 +93,9 @@ async def search(
 
 
 async def _search(
-    session: AsyncSession,
+    session: Runner,
     *,
-    writer: AsyncSession,
+    writer: Runner,
     project_id: uuid.UUID,
     vector_store_id: str,
     body: SearchRequest,
@@ -161,7 +160,7 @@ class Plan:
 
     async def retrieve(
         self,
-        session: AsyncSession,
+        session: Runner,
         embedders: EmbedderRegistry,
         fusion: Fusion,
         mode: str,
@@ -192,7 +191,7 @@ class Plan:
             early.discard()
         return await query_cache(embedders, self.target.model).embed_queries(self.texts)
 
-    async def _fetch(self, session: AsyncSession, legs: list[Leg]) -> list[list[queries.Hit]]:
+    async def _fetch(self, session: Runner, legs: list[Leg]) -> list[list[queries.Hit]]:
         """Every search reuses a statement built once per shape of its legs and filter."""
         shapes = tuple(leg.shape for leg in legs)
         filters = self.body.filters
@@ -211,7 +210,7 @@ class Plan:
 
     async def refill_starved(
         self,
-        session: AsyncSession,
+        session: Runner,
         found: list[list[queries.Hit]],
         embeddings: list[list[float]],
     ) -> list[list[queries.Hit]]:

@@ -6,7 +6,7 @@ import uuid
 
 from sqlalchemy import delete as delete_rows
 from sqlalchemy import func, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from maia_vectordb.db.models import VectorStore
 from maia_vectordb.db.pagination import Page, PageRequest, paginate
@@ -42,9 +42,10 @@ async def delete(session: AsyncSession, *, project_id: uuid.UUID, vector_store_i
 
 
 async def mark_active(
-    session: AsyncSession, *, project_id: uuid.UUID, vector_store_id: str
+    session: AsyncSession | AsyncConnection, *, project_id: uuid.UUID, vector_store_id: str
 ) -> None:
-    """`last_active_at` on the database clock, and an `expires_after` deadline moved with it."""
+    """`last_active_at` on the database clock, and an `expires_after` deadline moved with it
+    (one statement: on an autocommit connection it commits as it runs)."""
     await session.execute(
         update(VectorStore)
         .where(VectorStore.id == vector_store_id, of_project(VectorStore, project_id))
