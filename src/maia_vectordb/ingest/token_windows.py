@@ -37,8 +37,9 @@ Counter = Callable[[str], int]
 
 
 def splits_at_word_ends(encoding: tiktoken.Encoding) -> bool:
-    """Whether `encoding` splits text with the pattern this module reasons about."""
-    return encoding._pat_str == CL100K_PATTERN
+    """Whether `encoding` splits text with the pattern this module reasons about (read
+    from a private attribute: a tiktoken without it re-encodes whole windows)."""
+    return getattr(encoding, "_pat_str", None) == CL100K_PATTERN
 
 
 def window_count(
