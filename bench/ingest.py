@@ -294,7 +294,7 @@ def run_one(embedder: str, documents: list[Document], opts: Options, root: Path)
             base = asyncio.run(preload(pg_socket(pgdata), opts.base_chunks, opts.dims))
             log(f"base store: loaded in {base[0]:.0f} s, its index ready {base[1]:.0f} s later")
         before = load_average()
-        embedder_before = embedder_cpu(embed_url)
+        embedder_before = embedder_stats(embed_url)
         wal_before = asyncio.run(cluster_wal(pgdata))
         upload_cpu: list[tuple[float, float]] = []
         with peak_memory([server.pid, *workers], postmaster_pid(pgdata)) as peaks:
@@ -303,8 +303,7 @@ def run_one(embedder: str, documents: list[Document], opts: Options, root: Path)
             index_seconds = asyncio.run(index_ready(pgdata, timing))
         wal = asyncio.run(cluster_wal(pgdata)) - wal_before
         chunks, tokens = asyncio.run(count_chunks(pgdata, timing.store_id))
-        requests = embedding_requests(embed_url)
-        embedder_used = _since(embedder_before, embedder_cpu(embed_url))
+        embedder_after = embedder_stats(embed_url)
     loads = (before, load_average())
     return Outcome(
         embedder,
@@ -315,13 +314,13 @@ def run_one(embedder: str, documents: list[Document], opts: Options, root: Path)
         timing.wall,
         index_seconds,
         peaks,
-        requests,
+        None if embedder_after is None else embedder_after.requests,
         loads,
         base,
         upload_cpu[0],
         wal,
         timing.client_cpu,
-        embedder_used,
+        _embedder_cpu(embedder_before, embedder_after),
     )
 
 
@@ -340,24 +339,25 @@ def _launcher(profile: Path | None, embedder: str) -> tuple[str, ...]:
     return ("-m", "cProfile", "-o", str(profile / f"{embedder}.prof"), "-m", "maia_vectordb")
 
 
-def embedding_requests(embed_url: str | None) -> int | None:
-    """How many requests the fake embeddings server answered (None for `hash`)."""
+@dataclass(frozen=True)
+class EmbedderStats:
+    """What the fake embeddings server has answered so far, and its own CPU seconds."""
+
+    requests: int
+    cpu_seconds: float
+
+
+def embedder_stats(embed_url: str | None) -> EmbedderStats | None:
+    """The fake embeddings server's `/stats` (None for `hash`)."""
     if embed_url is None:
         return None
     stats = httpx.get(embed_url.removesuffix("/v1") + "/stats", timeout=10).json()
-    return int(stats["requests"])
+    return EmbedderStats(int(stats["requests"]), float(stats["cpu_seconds"]))
 
 
-def embedder_cpu(embed_url: str | None) -> float | None:
-    """The fake embeddings server's CPU seconds so far (None for `hash`)."""
-    if embed_url is None:
-        return None
-    stats = httpx.get(embed_url.removesuffix("/v1") + "/stats", timeout=10).json()
-    return float(stats["cpu_seconds"])
-
-
-def _since(before: float | None, after: float | None) -> float | None:
-    return None if before is None or after is None else after - before
+def _embedder_cpu(before: EmbedderStats | None, after: EmbedderStats | None) -> float | None:
+    """The fake embedder's CPU seconds between the two reads (None for `hash`)."""
+    return None if before is None or after is None else after.cpu_seconds - before.cpu_seconds
 
 
 def _row(outcome: Outcome, files: int, megabytes: float) -> list[object]:
