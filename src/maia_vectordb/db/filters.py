@@ -150,13 +150,11 @@ def _lookup(node: Filter | None) -> _Lookup | None:
         if node.type == "in" and isinstance(node.value, list):
             return _Lookup("or", tuple((node.key, value) for value in node.value))
         return None
-    children = [_lookup(child) for child in node.filters]
-    if node.type == "and":
-        kept = tuple(child for child in children if child is not None)
-        return _Lookup("and", kept) if kept else None
-    if not children or None in children:
+    found = [_lookup(child) for child in node.filters]
+    kept = tuple(child for child in found if child is not None)
+    if not kept or (node.type == "or" and len(kept) < len(found)):
         return None
-    return _Lookup("or", tuple(child for child in children if child is not None))
+    return _Lookup(node.type, kept)
 
 
 def _leaves(lookup: _Lookup) -> Iterator[tuple[str, Any]]:
