@@ -16,6 +16,9 @@ is rolled back, so all of them write into the same empty table:
 - `two statements (0008)`: the insert trigger as migration 20261130_0008 wrote it (the
   store's upsert, then the postings, each chunk's length computed in both), which
   20261130_0013 made one statement;
+- `store row first (0013)`: 0013's insert trigger, which upserted the store's totals
+  before its postings, where 20261130_0014 adds them last (one writer alone costs the
+  same; what 0014 changes is two writers of one store, `bm25_writers.py`);
 - the postings layouts of `keyword_layouts.py` (a hashed term, an integer store, sorted
   inserts), each written by a rewritten trigger into a table of its own.
 
@@ -75,15 +78,17 @@ SETUP = (
 MIGRATIONS = Path(__file__).resolve().parents[1] / "src/maia_vectordb/migrations/versions"
 
 
-def _previous_trigger() -> str:
-    """0008's insert trigger, as 0013's downgrade restores it (migrations are no package)."""
-    path = MIGRATIONS / "20261130_0013_bm25_insert_one_pass.py"
-    spec = importlib.util.spec_from_file_location("bm25_insert_one_pass", path)
+def migration_constant(script: str, name: str) -> str:
+    """A constant of a migration script (migrations are no package): its downgrade's
+    `OLD_INSERTED_FUNCTION` is the insert trigger before it (0013's gives 0008's,
+    0014's gives 0013's)."""
+    path = MIGRATIONS / script
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return str(module.OLD_INSERTED_FUNCTION)
+    return str(getattr(module, name))
 
 
 NO_TRIGGER = "ALTER TABLE file_chunks DISABLE TRIGGER bm25_chunks_inserted"
@@ -92,7 +97,12 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "postings without their index": ("ALTER TABLE bm25_postings DROP CONSTRAINT pk_bm25_postings",),
     "no postings": (NO_TRIGGER,),
     "no tsvector": (NO_TRIGGER, "ALTER TABLE file_chunks DROP COLUMN tsv"),
-    "two statements (0008)": (_previous_trigger(),),
+    "two statements (0008)": (
+        migration_constant("20261130_0013_bm25_insert_one_pass.py", "OLD_INSERTED_FUNCTION"),
+    ),
+    "store row first (0013)": (
+        migration_constant("20261130_0014_bm25_store_row_last.py", "OLD_INSERTED_FUNCTION"),
+    ),
     **{name: layout.statements() for name, layout in LAYOUTS.items()},
 }
 EMPTY = "TRUNCATE file_chunks, bm25_postings, bm25_stores"
