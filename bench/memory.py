@@ -6,7 +6,12 @@ less what it had used at the first); it tells where ingest time goes (PostgreSQL
 share is mostly HNSW inserts) regardless of the machine's load.
 
 PostgreSQL's processes share `shared_buffers`, so summing their RSS would count it once
-per backend; their proportional set size (PSS) adds up to what they really use.
+per backend; their proportional set size (PSS) adds up to what they really use. Reading
+PSS makes the kernel walk every page a process maps (2 GB of shared buffers per
+backend), so memory is read only every `MEMORY_EVERY`-th sample: read every 0.2 s it
+cost the ingest benchmark 12 s of kernel CPU in a 74 s run, taken from the server
+it measures (docs/benchmarks.md). CPU times (`/proc/PID/stat`) stay at every sample, so
+short-lived processes (an index build's parallel workers) are still counted.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import psutil
 from pg_activity import process_kind
 
 INTERVAL = 0.2
+MEMORY_EVERY = 10
 MB = 2**20
 
 
@@ -75,16 +81,18 @@ def _sample(
     peaks: Peaks,
     *,
     first: bool,
+    memory: bool,
 ) -> None:
     postgres_root = postmaster_pid()
     postgres = _tree(postgres_root) if postgres_root else []
     postgres_pids = {p.pid for p in postgres}
     server = [p for pid in server_pids for p in _tree(pid) if p.pid not in postgres_pids]
-    server_mb = _sum(server, lambda p: p.memory_info().rss)
-    postgres_mb = _sum(postgres, lambda p: p.memory_full_info().pss)
-    peaks.server_rss_mb = max(peaks.server_rss_mb, server_mb)
-    peaks.postgres_pss_mb = max(peaks.postgres_pss_mb, postgres_mb)
-    peaks.total_mb = max(peaks.total_mb, server_mb + postgres_mb)
+    if memory:
+        server_mb = _sum(server, lambda p: p.memory_info().rss)
+        postgres_mb = _sum(postgres, lambda p: p.memory_full_info().pss)
+        peaks.server_rss_mb = max(peaks.server_rss_mb, server_mb)
+        peaks.postgres_pss_mb = max(peaks.postgres_pss_mb, postgres_mb)
+        peaks.total_mb = max(peaks.total_mb, server_mb + postgres_mb)
     _kinds(postgres, peaks.postgres_kinds)
     for processes, seen in ((server, peaks.server_cpu), (postgres, peaks.postgres_cpu)):
         _cpu(processes, seen)
@@ -112,15 +120,20 @@ def _kinds(processes: list[psutil.Process], kinds: dict[int, str]) -> None:
 def peak_memory(
     server_pids: Sequence[int], postmaster_pid: Callable[[], int | None]
 ) -> Iterator[Peaks]:
-    """Sample every 0.2 s until the block ends; the yielded `Peaks` fill in as it runs.
+    """Sample CPU every 0.2 s and memory every 2 s until the block ends (and once more at
+    its end); the yielded `Peaks` fill in as it runs.
     `server_pids`: the API server and any `worker` processes, counted together."""
     peaks = Peaks()
     stop = threading.Event()
 
     def loop() -> None:
-        _sample(server_pids, postmaster_pid, peaks, first=True)
+        _sample(server_pids, postmaster_pid, peaks, first=True, memory=True)
+        samples = 0
         while not stop.wait(INTERVAL):
-            _sample(server_pids, postmaster_pid, peaks, first=False)
+            samples += 1
+            memory = samples % MEMORY_EVERY == 0
+            _sample(server_pids, postmaster_pid, peaks, first=False, memory=memory)
+        _sample(server_pids, postmaster_pid, peaks, first=False, memory=True)
 
     thread = threading.Thread(target=loop, name="peak-memory", daemon=True)
     thread.start()
