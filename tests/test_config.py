@@ -41,8 +41,8 @@ class TestReading:
         assert settings.log.format == "json"
 
     def test_names_are_case_insensitive(self, environ: pytest.MonkeyPatch) -> None:
-        environ.setenv("ingest_workers", "3")
-        assert Settings().ingest.workers == 3
+        environ.setenv("ingest_workers", "4")
+        assert Settings().ingest.workers == 4
 
     def test_dotenv_file_is_read_below_the_environment(
         self, environ: pytest.MonkeyPatch, tmp_path: Path
