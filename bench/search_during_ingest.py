@@ -1,11 +1,12 @@
 """Search latency while files ingest in separate `worker` processes, against idle.
 
     uv run python bench/search_during_ingest.py [--files 2000] [--mb 40] [--workers 1]
-        [--queries 200] [--worker-nice N]
+        [--concurrency N] [--queries 200] [--worker-nice N]
 
 Starts a fake OpenAI server (embedding-like vectors), `maia_vectordb serve` with no
 in-process ingestion (INGEST_WORKERS=0) and `--workers` `maia_vectordb worker`
-processes on the same embedded PostgreSQL: the documented way to run heavy ingestion.
+processes (each with `--concurrency` ingestion workers, by default INGEST_WORKERS's) on
+the same embedded PostgreSQL: the documented way to run heavy ingestion.
 A seed store is ingested first; then vector searches run one at a time against it,
 idle, and again while a second store ingests `--files` files (from the end of their
 upload to the last file done, so the API's own upload work is not counted). Prints p50
@@ -54,6 +55,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--mb", type=float, default=40, help="their total size in MiB")
     parser.add_argument("--seed-files", type=int, default=300, help="files in the searched store")
     parser.add_argument("--workers", type=int, default=1, help="`worker` processes")
+    parser.add_argument(
+        "--concurrency", type=int, default=None, help="ingestion workers in each (INGEST_WORKERS)"
+    )
     parser.add_argument("--queries", type=int, default=200, help="searches in the idle phase")
     parser.add_argument(
         "--worker-nice", default=None, help="INGEST_WORKER_NICE for the workers (default: its own)"
@@ -131,8 +135,10 @@ def main() -> None:
             nice = (
                 {} if options.worker_nice is None else {"INGEST_WORKER_NICE": options.worker_nice}
             )
+            count = options.concurrency
+            each = {} if count is None else {"INGEST_WORKERS": str(count)}
             for number in range(options.workers):
-                stack.enter_context(_worker(workdir, settings | nice, number))
+                stack.enter_context(_worker(workdir, settings | nice | each, number))
             asyncio.run(_phases(server.base_url, options))
 
 
@@ -140,7 +146,7 @@ def _worker(
     workdir: Path, settings: dict[str, str], number: int
 ) -> AbstractContextManager[subprocess.Popen[bytes]]:
     args = [sys.executable, "-m", "maia_vectordb", "worker"]
-    env = server_env(INGEST_WORKERS="2", **settings)
+    env = server_env(**settings)
     return child_process(args, env=env, log_path=workdir / f"worker-{number}.log", cwd=workdir)
 
 
