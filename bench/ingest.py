@@ -17,7 +17,7 @@ ingested store's own index being valid, when it is large enough to get one.
 `--base-cache DIR` builds that table once (loaded, then indexed with the builder's own
 statement) under DIR and copies it into every later run with the same size and width.
 `--worker-processes N` starts N `maia_vectordb worker` processes next to `serve` (each with
-`--workers` ingestion workers, or 3); with `--workers 0` the API
+`--workers` ingestion workers, or 2); with `--workers 0` the API
 process only serves HTTP and they do all the ingesting, the deployment docs/operations.md
 recommends for heavy ingestion. Their CPU and memory count as the server's.
 `--profile DIR` runs the server under cProfile (`DIR/<embedder>.prof`).
@@ -67,7 +67,7 @@ from pg_activity import WalCounters, wal_counters
 
 SEED = 20261123
 EMBEDDERS = ("hash", "fake-openai", "fake-openai-latent")
-DEFAULT_INGEST_WORKERS = 3
+DEFAULT_INGEST_WORKERS = 2
 CORPORA = ("synthetic", "scifact")
 HEADERS = (
     "embedder",

@@ -153,10 +153,11 @@ class EmbeddingSettings(Group):
 class IngestSettings(Group):
     """The ingestion workers, their job queue, and the limits one parse may not pass."""
 
-    workers: int = Field(default=3, ge=0, le=64, alias="INGEST_WORKERS")
-    """Three: while one chunks and embeds its batch, two can write theirs (one store's
-    two writers wait for each other only at its BM25 totals); on two cores three gave
-    15-40 % more chunks/s than two (docs/benchmarks.md, "Issue 10, sixth pass")."""
+    workers: int = Field(default=2, ge=0, le=64, alias="INGEST_WORKERS")
+    """Two. On two cores three gave 15-40 % more chunks/s (while one chunks and embeds,
+    two write) but pushed searches during an ingest from 1.8x to 2.1x their idle p50
+    (medians of four runs; docs/benchmarks.md, "Issue 10, sixth pass"): a bulk load on
+    a machine of its own may set 3."""
     max_attempts: int = Field(default=5, ge=1, le=50, alias="INGEST_MAX_ATTEMPTS")
     lease_seconds: int = Field(default=30, ge=3, le=3600, alias="INGEST_LEASE_SECONDS")
     retry_base_seconds: float = Field(
