@@ -13,7 +13,8 @@ from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from maia_vectordb.db.driver_sql import Runner
 
 T = TypeVar("T")
 
@@ -43,9 +44,7 @@ def _driver_outage(exc: BaseException | None) -> bool:
     return False
 
 
-async def once_more_if_dropped(
-    session: AsyncSession | AsyncConnection, read: Callable[[], Awaitable[T]]
-) -> T:
+async def once_more_if_dropped(session: Runner, read: Callable[[], Awaitable[T]]) -> T:
     """Run a read; if its pooled connection turns out to have been dropped while idle
     (pools without pre-ping find out only this way), run it once more on a fresh one.
     SQLAlchemy has already invalidated that connection and every one opened before it,

@@ -6,8 +6,9 @@ import uuid
 
 from sqlalchemy import delete as delete_rows
 from sqlalchemy import func, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from maia_vectordb.db.driver_sql import Runner
 from maia_vectordb.db.models import VectorStore
 from maia_vectordb.db.pagination import Page, PageRequest, paginate
 from maia_vectordb.db.queries.scope import of_project, owned
@@ -41,9 +42,7 @@ async def delete(session: AsyncSession, *, project_id: uuid.UUID, vector_store_i
     )
 
 
-async def mark_active(
-    session: AsyncSession | AsyncConnection, *, project_id: uuid.UUID, vector_store_id: str
-) -> None:
+async def mark_active(session: Runner, *, project_id: uuid.UUID, vector_store_id: str) -> None:
     """`last_active_at` on the database clock, and an `expires_after` deadline moved with it
     (one statement: on an autocommit connection it commits as it runs)."""
     await session.execute(
