@@ -37,7 +37,17 @@ down_revision: str | None = "20261130_0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-INSERTED_FUNCTION = """
+# Unchanged from 20261130_0013: each new chunk with its BM25 length, computed once.
+NEW_CHUNKS_WITH_LENGTHS = """
+    WITH c AS MATERIALIZED (
+        SELECT n.vector_store_id, n.id, n.tsv, l.length
+        FROM new_chunks AS n CROSS JOIN LATERAL (
+            SELECT coalesce(sum(coalesce(array_length(u.positions, 1), 1)), 0)::integer
+            FROM unnest(n.tsv) AS u
+        ) AS l (length)
+    )"""
+
+INSERTED_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION bm25_chunks_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     stores text[];
@@ -61,13 +71,7 @@ BEGIN
         ORDER BY 1
         ON CONFLICT (vector_store_id) DO NOTHING;
     END LOOP;
-    WITH c AS MATERIALIZED (
-        SELECT n.vector_store_id, n.id, n.tsv, l.length
-        FROM new_chunks AS n CROSS JOIN LATERAL (
-            SELECT coalesce(sum(coalesce(array_length(u.positions, 1), 1)), 0)::integer
-            FROM unnest(n.tsv) AS u
-        ) AS l (length)
-    ), postings AS (
+    {NEW_CHUNKS_WITH_LENGTHS.strip()}, postings AS (
         INSERT INTO bm25_postings (store_key, term, chunk_id, tf, length)
         SELECT k.key, bm25_term(t.lexeme), c.id, coalesce(array_length(t.positions, 1), 1),
                c.length
@@ -87,7 +91,7 @@ BEGIN
         SET chunks = s.chunks + EXCLUDED.chunks, length = s.length + EXCLUDED.length;
     RETURN NULL;
 END $$
-"""
+"""  # noqa: S608 (constants only)
 
 # Unchanged from 20261130_0008: the deleted chunks' postings go and their stores' totals
 # fall; what changes is how an emptied store's row goes.
@@ -119,16 +123,10 @@ END $$
 """  # noqa: S608 (constants only)
 
 # 20261130_0013's insert trigger and 20261130_0008's delete trigger, for the downgrade.
-OLD_INSERTED_FUNCTION = """
+OLD_INSERTED_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION bm25_chunks_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    WITH c AS MATERIALIZED (
-        SELECT n.vector_store_id, n.id, n.tsv, l.length
-        FROM new_chunks AS n CROSS JOIN LATERAL (
-            SELECT coalesce(sum(coalesce(array_length(u.positions, 1), 1)), 0)::integer
-            FROM unnest(n.tsv) AS u
-        ) AS l (length)
-    ), s AS (
+    {NEW_CHUNKS_WITH_LENGTHS.strip()}, s AS (
         INSERT INTO bm25_stores AS s (vector_store_id, chunks, length)
         SELECT c.vector_store_id, count(*), sum(c.length) FROM c
         GROUP BY c.vector_store_id ORDER BY c.vector_store_id
@@ -142,7 +140,7 @@ BEGIN
     ORDER BY 1, 2, 3;
     RETURN NULL;
 END $$
-"""
+"""  # noqa: S608 (constants only)
 
 OLD_DELETED_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION bm25_chunks_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
