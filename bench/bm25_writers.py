@@ -111,7 +111,6 @@ async def measure(url: str, opts: Options) -> list[list[object]]:
                     run = await timed_run(conns[:writers], pids[:writers], records, opts.batch)
                     results.setdefault((trigger, writers), []).append(run)
                     await conns[0].execute(EMPTY)
-                    await conns[0].execute("VACUUM file_chunks, bm25_postings, bm25_stores")
             log(f"round {round_ + 1} done")
         load = f"{os.getloadavg()[0]:.1f}"
         return [

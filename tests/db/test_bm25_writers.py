@@ -54,6 +54,19 @@ async def _until_waiting(db: AsyncEngine, pid: int) -> None:
     raise AssertionError(f"backend {pid} never waited")
 
 
+async def _empty_vs_b_while_key_held(writer: AsyncConnection, deleter: AsyncConnection) -> int:
+    """`writer` takes vs_b's key as the insert trigger does, then `deleter` deletes every
+    vs_b chunk and commits, failing with a lock timeout if it waits for `writer`. The
+    key `writer` holds (its transaction stays open)."""
+    await writer.begin()
+    key = await writer.scalar(text(STORE_KEY + " FOR KEY SHARE"), {"s": "vs_b"})
+    await deleter.begin()
+    await deleter.execute(text("SET LOCAL lock_timeout = '2s'"))
+    await deleter.execute(text("DELETE FROM file_chunks WHERE vector_store_id = 'vs_b'"))
+    await deleter.commit()
+    return int(key)
+
+
 class TestTwoWriters:
     async def test_the_second_waits_for_the_first_commit_and_both_land(
         self, db: AsyncEngine
@@ -110,12 +123,7 @@ class TestEmptyingDelete:
         """A writer between reading the key and adding its totals (here, a transaction
         holding the key share): the delete goes through and the row stays for it."""
         async with db.connect() as writer, db.connect() as deleter:
-            await writer.begin()
-            key = await writer.scalar(text(STORE_KEY + " FOR KEY SHARE"), {"s": "vs_b"})
-            await deleter.begin()
-            await deleter.execute(text("SET LOCAL lock_timeout = '2s'"))
-            await deleter.execute(text("DELETE FROM file_chunks WHERE vector_store_id = 'vs_b'"))
-            await deleter.commit()
+            key = await _empty_vs_b_while_key_held(writer, deleter)
             await _insert(writer, "vs_b", 5, 3, "purring cats")
             await writer.commit()
         async with db.connect() as conn:
@@ -124,12 +132,7 @@ class TestEmptyingDelete:
 
     async def test_a_row_kept_at_zero_is_reused(self, db: AsyncEngine) -> None:
         async with db.connect() as writer, db.connect() as deleter:
-            await writer.begin()
-            key = await writer.scalar(text(STORE_KEY + " FOR KEY SHARE"), {"s": "vs_b"})
-            await deleter.begin()
-            await deleter.execute(text("SET LOCAL lock_timeout = '2s'"))
-            await deleter.execute(text("DELETE FROM file_chunks WHERE vector_store_id = 'vs_b'"))
-            await deleter.commit()
+            key = await _empty_vs_b_while_key_held(writer, deleter)
             await writer.rollback()
         async with db.begin() as conn:
             row = (
