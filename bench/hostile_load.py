@@ -291,6 +291,11 @@ CHECKS = {
     "BM25 postings without chunk": """
         SELECT count(*) FROM bm25_postings p WHERE NOT EXISTS (
         SELECT 1 FROM file_chunks c WHERE c.id = p.chunk_id)""",
+    "BM25 pending rows without chunk, or beside postings": """
+        SELECT count(*) FROM bm25_pending p WHERE NOT EXISTS (
+        SELECT 1 FROM file_chunks c WHERE c.id = p.chunk_id) OR EXISTS (
+        SELECT 1 FROM bm25_postings q
+        WHERE q.store_key = p.store_key AND q.chunk_id = p.chunk_id)""",
     "BM25 store totals unequal to its chunks": """
         SELECT count(*) FROM (SELECT vector_store_id, count(*) AS chunks,
         sum(bm25_length(tsv)) AS length FROM file_chunks GROUP BY 1) AS real

@@ -86,6 +86,36 @@ async def wait_for_index(conn: asyncpg.Connection, vector_store_id: str) -> floa
     return time.perf_counter()
 
 
+async def has_pending_keywords(conn: asyncpg.Connection) -> bool:
+    """Whether the schema writes BM25 postings after the load (20261130_0015 on): older
+    code, which a comparison runs these files against, writes them with the chunks."""
+    return bool(await conn.fetchval("SELECT to_regclass('bm25_pending') IS NOT NULL"))
+
+
+async def post_pending_keywords(conn: asyncpg.Connection) -> None:
+    """Every store's pending BM25 postings written now, as the keyword indexer would after
+    the load: a bulk load here must not leave the server that work for the timed run."""
+    if await has_pending_keywords(conn):
+        await conn.execute(
+            "SELECT bm25_post_pending(key, 2147483647) FROM bm25_stores ORDER BY key"
+        )
+
+
+async def wait_for_keywords(conn: asyncpg.Connection, vector_store_id: str) -> float:
+    """Poll until none of the store's chunks waits for its BM25 postings (at once on code
+    that writes them with the chunks); returns when it was seen so (`time.perf_counter()`)."""
+    deadline = time.perf_counter() + INDEX_WAIT_SECONDS
+    pending = (
+        "SELECT EXISTS (SELECT 1 FROM bm25_pending p JOIN bm25_stores s "
+        "ON s.key = p.store_key WHERE s.vector_store_id = $1)"
+    )
+    while await has_pending_keywords(conn) and await conn.fetchval(pending, vector_store_id):
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"{vector_store_id} still pending after {INDEX_WAIT_SECONDS} s")
+        await asyncio.sleep(POLL_SECONDS)
+    return time.perf_counter()
+
+
 async def _create_store(conn: asyncpg.Connection, chunks: int, dims: int) -> None:
     files = -(-chunks // CHUNKS_PER_FILE)
     await conn.execute(
@@ -123,6 +153,7 @@ async def _fill(connect: Mapping[str, str], chunks: int, dims: int) -> None:
         words = pseudo_words(VOCABULARY, random.Random(chunks))
         ranges = [(low, min(low + LOAD_BATCH, chunks)) for low in range(0, chunks, LOAD_BATCH)]
         await asyncio.gather(*(_load_worker(c, ranges, dims, words) for c in conns))
+        await post_pending_keywords(conns[0])
         await conns[0].execute("VACUUM ANALYZE file_chunks")
     finally:
         for conn in conns:

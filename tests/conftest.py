@@ -33,6 +33,7 @@ TEST_DIMENSIONS = 1536
 TENANT_TABLES = (
     "ingest_jobs",
     "bm25_postings",
+    "bm25_pending",
     "bm25_stores",
     "file_chunks",
     "vector_store_files",

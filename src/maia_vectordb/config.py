@@ -193,6 +193,12 @@ class SearchSettings(Group):
         default="1GB", pattern=r"^[1-9][0-9]*(kB|MB|GB)$", alias="VECTOR_INDEX_BUILD_MEMORY"
     )
     """`maintenance_work_mem` for a build: an HNSW graph that fits builds several times faster."""
+    keyword_max_pending: int = Field(
+        default=50_000, ge=1, le=100_000_000, alias="KEYWORD_INDEX_MAX_PENDING"
+    )
+    """A store's new chunks get their BM25 postings once its queue drains, or sooner when
+    this many wait (ingest/keyword_indexer.py). Until then keyword search reads them from
+    their tsvectors, ~6 µs a chunk per search: 50,000 bound that to ~0.3 s."""
     ef_search: int = Field(default=80, ge=10, le=1000, alias="SEARCH_EF_SEARCH")
     """The HNSW beam for a store of up to 25,000 chunks; a larger store's grows with
     (chunks / 25,000) ** 0.4 (db/search.py), since a fixed beam loses recall as the graph

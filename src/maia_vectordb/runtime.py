@@ -212,14 +212,16 @@ class Job:
 
 def housekeeping(state: AppState) -> list[Job]:
     """Runs in every serving process, whether or not it ingests (INGEST_WORKERS=0)."""
-    from maia_vectordb.ingest.indexer import CHECK_EVERY_SECONDS, IndexBuilder
+    from maia_vectordb.ingest import indexer, keyword_indexer
     from maia_vectordb.services import expiry
 
     purge = expiry.purge_expired_files
-    indexes = IndexBuilder(state.engine, state.settings.search)
+    indexes = indexer.IndexBuilder(state.engine, state.settings.search)
+    keywords = keyword_indexer.KeywordIndexer(state.engine, state.settings.search)
     return [
         Job("files.expiry", expiry.PURGE_EVERY_SECONDS, lambda: purge(state.sessionmaker)),
-        Job("vector_indexes.build", CHECK_EVERY_SECONDS, indexes.run_once),
+        Job("vector_indexes.build", indexer.CHECK_EVERY_SECONDS, indexes.run_once),
+        Job("keyword_index.post", keyword_indexer.CHECK_EVERY_SECONDS, keywords.run_once),
     ]
 
 

@@ -26,6 +26,21 @@ POSTINGS = """
 SELECT s.vector_store_id, p.term, p.chunk_id, p.tf, p.length
 FROM bm25_postings AS p LEFT JOIN bm25_stores AS s ON s.key = p.store_key
 """
+# The postings a pending chunk will get (bm25_post_pending), with its recorded length.
+PENDING_POSTINGS = """
+SELECT s.vector_store_id, hashtextextended(t.lexeme, 0), c.id,
+       coalesce(array_length(t.positions, 1), 1), p.length
+FROM bm25_pending AS p LEFT JOIN bm25_stores AS s ON s.key = p.store_key
+    LEFT JOIN file_chunks AS c ON c.id = p.chunk_id CROSS JOIN LATERAL unnest(c.tsv) AS t
+"""
+# Chunks both pending and posted, or pending twice: there must be none.
+DOUBLE_COUNTED = """
+SELECT p.chunk_id FROM bm25_pending AS p
+WHERE EXISTS (SELECT 1 FROM bm25_postings AS q WHERE q.chunk_id = p.chunk_id)
+UNION ALL
+SELECT chunk_id FROM bm25_pending GROUP BY chunk_id HAVING count(*) > 1
+"""
+POST_EVERYTHING = "SELECT bm25_post_pending(key, 2147483647) FROM bm25_stores ORDER BY key"
 EXPECTED_STORES = """
 SELECT c.vector_store_id, count(*)::bigint,
        sum((SELECT coalesce(sum(coalesce(array_length(u.positions, 1), 1)), 0)
@@ -33,7 +48,7 @@ SELECT c.vector_store_id, count(*)::bigint,
 FROM file_chunks AS c GROUP BY c.vector_store_id
 """
 LENGTH_OF_1_TXT = """
-SELECT DISTINCT p.length FROM bm25_postings AS p JOIN file_chunks AS c ON c.id = p.chunk_id
+SELECT DISTINCT bm25_length(c.tsv) FROM file_chunks AS c
 JOIN files AS f ON f.id = c.file_id WHERE f.filename = '1.txt'
 """
 PASSAGES = [
@@ -52,7 +67,13 @@ async def _rows(engine: AsyncEngine, sql: str) -> set[tuple[Any, ...]]:
 
 
 async def assert_exact(engine: AsyncEngine) -> None:
+    """Every chunk is either posted or pending, once, and either way holds exactly its
+    postings; the store totals count every chunk. (Before 20261130_0015 nothing is
+    pending.)"""
     postings = await _rows(engine, POSTINGS)
+    if await _rows(engine, "SELECT to_regclass('bm25_pending') IS NOT NULL") == {(True,)}:
+        assert await _rows(engine, DOUBLE_COUNTED) == set()
+        postings |= await _rows(engine, PENDING_POSTINGS)
     assert postings == await _rows(engine, EXPECTED_POSTINGS)
     stores = await _rows(engine, "SELECT vector_store_id, chunks, length FROM bm25_stores")
     assert stores == await _rows(engine, EXPECTED_STORES)
@@ -99,6 +120,7 @@ class TestStatisticsStayExact:
         for file_id in ids:
             await sdk.vector_stores.files.delete(vector_store_id=store.id, file_id=file_id)
         assert await _rows(engine, "SELECT count(*) FROM bm25_postings") == {(0,)}
+        assert await _rows(engine, "SELECT count(*) FROM bm25_pending") == {(0,)}
         await _attach(sdk, store.id, ids[:1])
         await assert_exact(engine)
         assert await _rows(engine, "SELECT key FROM bm25_stores") != {first}

@@ -29,17 +29,21 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     Select,
+    Text,
     any_,
     bindparam,
     cast,
     func,
+    literal,
     literal_column,
     select,
     true,
+    union_all,
 )
+from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.sql.elements import BindParameter, True_
 
-from maia_vectordb.db.models import Bm25Posting, Bm25Store, FileChunk
+from maia_vectordb.db.models import Bm25Pending, Bm25Posting, Bm25Store, FileChunk
 from maia_vectordb.db.search import HIT_COLUMNS, TEXT_SEARCH_CONFIG
 
 K1 = 1.2
@@ -53,11 +57,11 @@ def _idf(n: ColumnElement[float], df: ColumnElement[float] | float) -> ColumnEle
     return func.ln(1.0 + (n - df + 0.5) / (df + 0.5))
 
 
-def _query_terms(query: str | BindParameter[str]) -> ColumnElement[list[str]]:
-    """The query's distinct lexemes, as the chunks' tsvector was built."""
+def _query_vector(query: str | BindParameter[str]) -> ColumnElement[Any]:
+    """The query as the chunks' tsvector was built: its distinct lexemes."""
     # Unique: one statement may hold several queries' legs.
     text = query if isinstance(query, BindParameter) else bindparam("q", query, unique=True)
-    return func.tsvector_to_array(func.to_tsvector(TEXT_SEARCH_CONFIG, text))
+    return func.to_tsvector(TEXT_SEARCH_CONFIG, text)
 
 
 def _stats(vector_store_id: str | BindParameter[str]) -> CTE:
@@ -77,23 +81,64 @@ def _term_keys(terms: ColumnElement[list[str]]) -> ColumnElement[list[int]]:
     return func.array(select(func.bm25_term(lexeme.c.lexeme)).scalar_subquery())
 
 
-def _postings(vector_store_id: str | BindParameter[str], terms: ColumnElement[list[str]]) -> CTE:
-    """Every posting of a query term in the store, with the term's document frequency."""
-    store_key = select(Bm25Store.key).where(Bm25Store.vector_store_id == vector_store_id)
+def _store_key(vector_store_id: str | BindParameter[str]) -> ColumnElement[int]:
+    key = select(Bm25Store.key).where(Bm25Store.vector_store_id == vector_store_id)
+    return key.scalar_subquery()
+
+
+def _pending(vector_store_id: str | BindParameter[str], vector: ColumnElement[Any]) -> Select[Any]:
+    """The postings the store's pending chunks (`bm25_pending`, not indexed yet) would
+    have for the query's terms, read from their stored tsvectors: the same term, tf and
+    length `bm25_post_pending` will write, so a chunk scores the same either way.
+
+    A chunk holding no query term is skipped by one containment test (`@@`); one that
+    does has only its query lexemes kept (weighted 'A', then filtered on that weight)
+    before it is unnested, not its ~240. Both operands are computed once per statement
+    (scalar subqueries), not per chunk. ~6 µs a pending chunk (docs/benchmarks.md)."""
+    lexemes = select(func.tsvector_to_array(vector)).scalar_subquery()
+    # A tsvector's text is its quoted lexemes separated by single spaces, each in the
+    # syntax a tsquery reads; lexemes hold no space, so "' '" occurs only between them.
+    ored = func.replace(cast(func.strip(vector), Text), literal("' '"), literal("' | '"))
+    matches = select(cast(ored, TSQUERY)).scalar_subquery()
+    kept = func.ts_filter(
+        func.setweight(FileChunk.tsv, literal_column("'A'"), lexemes), literal_column("'{a}'")
+    )
+    term = func.unnest(kept).table_valued("lexeme", "positions").render_derived("t")
+    tf = func.coalesce(func.array_length(term.c.positions, 1), 1)
     return (
         select(
-            Bm25Posting.term,
-            Bm25Posting.chunk_id,
-            cast(Bm25Posting.tf, Float).label("tf"),
-            cast(Bm25Posting.length, Float).label("length"),
-            cast(func.count().over(partition_by=Bm25Posting.term), Float).label("df"),
+            func.bm25_term(term.c.lexeme).label("term"),
+            Bm25Pending.chunk_id,
+            tf.label("tf"),
+            Bm25Pending.length,
         )
+        .select_from(Bm25Pending)
+        .join(FileChunk, FileChunk.id == Bm25Pending.chunk_id)
+        .join(term, true())
         .where(
-            Bm25Posting.store_key == store_key.scalar_subquery(),
-            Bm25Posting.term == any_(_term_keys(terms)),
+            Bm25Pending.store_key == _store_key(vector_store_id),
+            FileChunk.tsv.op("@@")(matches),
         )
-        .cte("postings", nesting=True)
     )
+
+
+def _postings(vector_store_id: str | BindParameter[str], vector: ColumnElement[Any]) -> CTE:
+    """Every posting of a query term in the store, posted or pending, with the term's
+    document frequency."""
+    posted = select(
+        Bm25Posting.term, Bm25Posting.chunk_id, Bm25Posting.tf, Bm25Posting.length
+    ).where(
+        Bm25Posting.store_key == _store_key(vector_store_id),
+        Bm25Posting.term == any_(_term_keys(func.tsvector_to_array(vector))),
+    )
+    every = union_all(posted, _pending(vector_store_id, vector)).subquery("every")
+    return select(
+        every.c.term,
+        every.c.chunk_id,
+        cast(every.c.tf, Float).label("tf"),
+        cast(every.c.length, Float).label("length"),
+        cast(func.count().over(partition_by=every.c.term), Float).label("df"),
+    ).cte("postings", nesting=True)
 
 
 def _ceiling(terms: ColumnElement[list[str]], stats: CTE, postings: CTE) -> CTE:
@@ -137,9 +182,10 @@ def keyword_candidates(
     checking it, with each chunk row read, for every matching chunk cost a 100k-chunk
     store ~30 ms per search (docs/benchmarks.md). Without any condition the ranking is
     cut to `limit` before a chunk row is read."""
-    terms = _query_terms(query)
+    vector = _query_vector(query)
+    terms = func.tsvector_to_array(vector)
     stats = _stats(vector_store_id)
-    postings = _postings(vector_store_id, terms)
+    postings = _postings(vector_store_id, vector)
     scored = _scored(stats, postings).order_by(literal_column("bm25").desc(), "chunk_id")
     if within is not None:
         scored = scored.where(within(postings.c.chunk_id))

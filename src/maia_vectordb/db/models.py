@@ -223,8 +223,9 @@ class FileChunk(Base):
 class Bm25Posting(Base):
     """One term of one chunk, for BM25: the store's inverted index.
 
-    Written and removed by triggers on `file_chunks` (migrations 20261130_0004, _0008 and _0013)
-    in the same statement as the chunk rows, so it can never drift from them. A term's
+    Removed by triggers on `file_chunks` in the statement that deletes the chunks; written
+    from `Bm25Pending` after a store's load (since migration 20261130_0015; before it,
+    by the insert trigger), so a chunk's postings and pending row never coexist. A term's
     document frequency is the number of its postings in the store, counted when searched.
     The key is three integers, cheap to insert into: the store's `Bm25Store.key` and the
     term as `bm25_term(lexeme)`, a 64-bit hash.
@@ -236,6 +237,21 @@ class Bm25Posting(Base):
     term: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     chunk_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     tf: Mapped[int] = mapped_column(Integer)
+    length: Mapped[int] = mapped_column(Integer)
+
+
+class Bm25Pending(Base):
+    """A chunk whose postings are not written yet (migration 20261130_0015): its store's
+    key and its BM25 length. The insert trigger records every new chunk here instead of
+    writing its ~240 postings in the COPY; `bm25_post_pending` moves a slice of a store's
+    pending chunks into `Bm25Posting` later (ingest/keyword_indexer.py), in one
+    statement, so a chunk is always in exactly one of the two. Search scores a pending
+    chunk from its stored tsvector (db/bm25.py), exactly as its postings would."""
+
+    __tablename__ = "bm25_pending"
+
+    store_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    chunk_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     length: Mapped[int] = mapped_column(Integer)
 
 
