@@ -201,4 +201,5 @@ def keyword_candidates(
         .where(condition)
         .order_by(ranked.c.bm25.desc(), ranked.c.chunk_id)
         .limit(limit)
+        .add_cte(postings, nest_here=True)
     )
