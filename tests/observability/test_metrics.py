@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from openai import AsyncOpenAI
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from maia_vectordb.config import Settings
@@ -135,6 +136,15 @@ class TestIngestMetrics:
         self, client: httpx.AsyncClient, scrape: Scrape
     ) -> None:
         assert (await scrape()).value("maia_ingest_queue_depth") == 0
+
+    async def test_keyword_backlog_is_read_at_scrape_time(
+        self, client: httpx.AsyncClient, scrape: Scrape, engine: AsyncEngine
+    ) -> None:
+        assert (await scrape()).value("maia_keyword_pending_chunks") == 0
+        async with engine.begin() as conn:
+            # Rows of no store: the keyword indexer leaves them alone.
+            await conn.execute(text("INSERT INTO bm25_pending VALUES (-1, 1, 5), (-1, 2, 5)"))
+        assert (await scrape()).value("maia_keyword_pending_chunks") == 2
 
 
 class TestEmbeddingMetrics:

@@ -62,6 +62,7 @@ class HttpMetrics:
 @dataclass(frozen=True)
 class IngestMetrics:
     queue_depth: Gauge
+    keyword_pending: Gauge
     job_duration: Histogram
     chunks: Counter
 
@@ -71,6 +72,12 @@ class IngestMetrics:
             queue_depth=Gauge(
                 "maia_ingest_queue_depth",
                 "Jobs in ingest_jobs (queued, leased or waiting to retry), read at scrape time.",
+                multiprocess_mode="livemostrecent",
+                registry=registry,
+            ),
+            keyword_pending=Gauge(
+                "maia_keyword_pending_chunks",
+                "Chunks waiting for their BM25 postings (bm25_pending), read at scrape time.",
                 multiprocess_mode="livemostrecent",
                 registry=registry,
             ),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 # Due: nothing of the store waits in the queue (its load is done), or so many chunks
 # wait that keyword searches would slow down (a store that never drains).
@@ -45,3 +45,8 @@ async def post_pending(conn: AsyncConnection, key: int, *, max_chunks: int) -> i
     transaction; how many. Rows another indexer holds are skipped, not waited for."""
     moved = await conn.scalar(_POST, {"key": key, "max_chunks": max_chunks})
     return int(moved or 0)
+
+
+async def pending_total(session: AsyncSession) -> int:
+    """Chunks waiting for their postings, every store's (a metric)."""
+    return int(await session.scalar(text("SELECT count(*) FROM bm25_pending")) or 0)
