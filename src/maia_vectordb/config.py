@@ -198,7 +198,7 @@ class SearchSettings(Group):
     )
     """A store's new chunks get their BM25 postings once its queue drains, or sooner when
     this many wait (ingest/keyword_indexer.py). Until then keyword search reads them from
-    their tsvectors, ~6 µs a chunk per search: 50,000 bound that to ~0.3 s."""
+    their tsvectors, 5-10 µs a chunk per search: 50,000 bound that to ~0.3-0.5 s."""
     ef_search: int = Field(default=80, ge=10, le=1000, alias="SEARCH_EF_SEARCH")
     """The HNSW beam for a store of up to 25,000 chunks; a larger store's grows with
     (chunks / 25,000) ** 0.4 (db/search.py), since a fixed beam loses recall as the graph

@@ -94,7 +94,7 @@ def _pending(vector_store_id: str | BindParameter[str], vector: ColumnElement[An
     A chunk holding no query term is skipped by one containment test (`@@`); one that
     does has only its query lexemes kept (weighted 'A', then filtered on that weight)
     before it is unnested, not its ~240. Both operands are computed once per statement
-    (scalar subqueries), not per chunk. ~6 µs a pending chunk (docs/benchmarks.md)."""
+    (scalar subqueries), not per chunk. 5-10 µs a pending chunk (docs/benchmarks.md)."""
     lexemes = select(func.tsvector_to_array(vector)).scalar_subquery()
     # A tsvector's text is its quoted lexemes separated by single spaces, each in the
     # syntax a tsquery reads; lexemes hold no space, so "' '" occurs only between them.
