@@ -12,7 +12,8 @@ after the other; now the row is taken last.
 This writes the `bench/ingest.py` corpus, cut by the server's chunker, into one store of
 a scratch database at head: `--writers` connections at once, each COPYing its share of
 the batches, one committed transaction per batch, once with each insert trigger
-(`--triggers`: 0014's, and 0013's as 0014's downgrade restores it), the tables emptied
+(`--triggers`: 0015's, which records chunks as pending and writes no postings,
+0014's, and 0013's as 0014's downgrade restores it), the tables emptied
 between runs. It prints chunks/s (the wall clock from the first COPY to the last
 commit), PostgreSQL's CPU per chunk (the writers' backends) and the load average. On
 two cores two writers can at best double one writer's chunks/s.
@@ -39,6 +40,9 @@ from maia_vectordb.embeddings.spec import ModelSpec
 
 ROW_LAST = "20261130_0014_bm25_store_row_last.py"
 TRIGGERS = {
+    "postings after the load (0015)": migration_constant(
+        "20261130_0015_bm25_pending.py", "INSERTED_FUNCTION"
+    ),
     "store row last (0014)": migration_constant(ROW_LAST, "INSERTED_FUNCTION"),
     "store row first (0013)": migration_constant(ROW_LAST, "OLD_INSERTED_FUNCTION"),
 }

@@ -9,7 +9,11 @@ then written into the real schema (migrated to head, one store) with the worker'
 COPY in batches of `--batch` chunks, once per variant, each variant in a transaction that
 is rolled back, so all of them write into the same empty table:
 
-- `as shipped`: the chunk row, its stored tsvector and the BM25 postings trigger;
+- `as shipped`: the chunk row, its stored tsvector and the BM25 insert trigger, which
+  since 20261130_0015 records the chunk as pending (its postings are written after the
+  load, `keyword_backlog.py` measures that) and adds it to the store's totals;
+- `postings in the write (0014)`: 0014's insert trigger, which wrote the chunk's
+  postings in the COPY itself;
 - `postings without their index`: the same, the postings' primary key dropped;
 - `no postings`: the trigger disabled (the tsvector is still computed and stored);
 - `no tsvector`: the trigger disabled and the tsvector column dropped: the row alone;
@@ -49,6 +53,7 @@ from pathlib import Path
 import asyncpg
 from cpu import process_cpu_seconds
 from harness import log, machine, markdown_table, pg_connect, pg_connect_kwargs, workspace
+from ingest_base import post_pending_keywords
 from ingest_corpus import corpus
 from keyword_layouts import LAYOUTS
 from pg_activity import WalCounters, wal_counters
@@ -92,9 +97,14 @@ def migration_constant(script: str, name: str) -> str:
 
 
 NO_TRIGGER = "ALTER TABLE file_chunks DISABLE TRIGGER bm25_chunks_inserted"
+WRITE_POSTINGS = migration_constant("20261130_0015_bm25_pending.py", "OLD_INSERTED_FUNCTION")
 VARIANTS: dict[str, tuple[str, ...]] = {
     "as shipped": (),
-    "postings without their index": ("ALTER TABLE bm25_postings DROP CONSTRAINT pk_bm25_postings",),
+    "postings in the write (0014)": (WRITE_POSTINGS,),
+    "postings without their index": (
+        WRITE_POSTINGS,
+        "ALTER TABLE bm25_postings DROP CONSTRAINT pk_bm25_postings",
+    ),
     "no postings": (NO_TRIGGER,),
     "no tsvector": (NO_TRIGGER, "ALTER TABLE file_chunks DROP COLUMN tsv"),
     "two statements (0008)": (
@@ -105,8 +115,8 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     ),
     **{name: layout.statements() for name, layout in LAYOUTS.items()},
 }
-EMPTY = "TRUNCATE file_chunks, bm25_postings, bm25_stores"
-CLEAN = "VACUUM file_chunks, bm25_postings, bm25_stores"
+EMPTY = "TRUNCATE file_chunks, bm25_postings, bm25_pending, bm25_stores"
+CLEAN = "VACUUM file_chunks, bm25_postings, bm25_pending, bm25_stores"
 
 
 @dataclass(frozen=True)
@@ -160,7 +170,8 @@ async def prefill(conn: asyncpg.Connection, chunks: int, batch: int) -> int:
     for low in range(0, len(records), batch):
         part = records[low : low + batch]
         await conn.copy_records_to_table("file_chunks", records=part, columns=COLUMNS)
-    await conn.execute("VACUUM ANALYZE file_chunks, bm25_postings, bm25_stores")
+    await post_pending_keywords(conn)
+    await conn.execute("VACUUM ANALYZE file_chunks, bm25_postings, bm25_pending, bm25_stores")
     return len(records)
 
 

@@ -40,6 +40,13 @@ WHERE EXISTS (SELECT 1 FROM bm25_postings AS q WHERE q.chunk_id = p.chunk_id)
 UNION ALL
 SELECT chunk_id FROM bm25_pending GROUP BY chunk_id HAVING count(*) > 1
 """
+# Pending rows whose chunk is gone or sits in another store: there must be none.
+ORPHANED = """
+SELECT p.chunk_id FROM bm25_pending AS p
+    LEFT JOIN bm25_stores AS s ON s.key = p.store_key
+    LEFT JOIN file_chunks AS c ON c.id = p.chunk_id
+WHERE c.id IS NULL OR s.vector_store_id IS DISTINCT FROM c.vector_store_id
+"""
 POST_EVERYTHING = "SELECT bm25_post_pending(key, 2147483647) FROM bm25_stores ORDER BY key"
 EXPECTED_STORES = """
 SELECT c.vector_store_id, count(*)::bigint,
@@ -73,6 +80,7 @@ async def assert_exact(engine: AsyncEngine) -> None:
     postings = await _rows(engine, POSTINGS)
     if await _rows(engine, "SELECT to_regclass('bm25_pending') IS NOT NULL") == {(True,)}:
         assert await _rows(engine, DOUBLE_COUNTED) == set()
+        assert await _rows(engine, ORPHANED) == set()
         postings |= await _rows(engine, PENDING_POSTINGS)
     assert postings == await _rows(engine, EXPECTED_POSTINGS)
     stores = await _rows(engine, "SELECT vector_store_id, chunks, length FROM bm25_stores")

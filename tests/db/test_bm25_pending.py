@@ -11,12 +11,14 @@ from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import text, true
+from sqlalchemy import ARRAY, Text, cast, func, select, text, true
+from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from maia_vectordb.config import SearchSettings
-from maia_vectordb.db.bm25 import keyword_candidates
+from maia_vectordb.db.bm25 import any_lexeme, keyword_candidates
 from maia_vectordb.db.migrate import alembic_config, upgrade_head
+from maia_vectordb.db.queries import keyword_index
 from maia_vectordb.ingest.keyword_indexer import KeywordIndexer
 from tests.db.test_bm25 import (
     EXPECTED_POSTINGS,
@@ -37,8 +39,20 @@ QUERIES = (
     "the and of",  # stop words only: no term at all
     "it's O'Brien's \"quoted\" a:b | c & !d",  # quotes and tsquery operators
     "Café naïve façade",
+    "example.com/it's/a:b!c(d)&e",  # a URL: its lexemes keep quotes and operators
 )
+EXTRA = "Café naïve façade, O'Brien's ports; see example.com/it's/a:b!c(d)&e"
+# Lexemes as no parser run here makes them, but a tsvector may hold.
+ODD_LEXEMES = ["a\\b", "it's", "''", "c:d", "!&|()", "é", "x:*", "\\'"]
 PENDING = "SELECT count(*) FROM bm25_pending"
+# A posting of a pending vs_b chunk, as a broken restore could leave: posting it fails.
+COLLIDING_POSTING = """
+INSERT INTO bm25_postings (store_key, term, chunk_id, tf, length)
+SELECT p.store_key, bm25_term(t.lexeme), p.chunk_id, 1, 1
+FROM bm25_pending AS p JOIN bm25_stores AS s ON s.key = p.store_key
+    JOIN file_chunks AS c ON c.id = p.chunk_id CROSS JOIN LATERAL unnest(c.tsv) AS t
+WHERE s.vector_store_id = 'vs_b' AND t.lexeme = 'cat'
+"""
 POSTINGS = "SELECT count(*) FROM bm25_postings"
 
 
@@ -57,7 +71,7 @@ async def db(fresh_url: str) -> AsyncIterator[AsyncEngine]:
             "INSERT INTO file_chunks (vector_store_id, file_id, chunk_index, text, "
             "token_count, embedding) VALUES ('vs_a', 'file-a', 999, :t, 1, CAST(:v AS halfvec))"
         )
-        await conn.execute(text(extra), {"t": "Café naïve façade, O'Brien's ports", "v": VECTOR})
+        await conn.execute(text(extra), {"t": EXTRA, "v": VECTOR})
     yield engine
     await engine.dispose()
 
@@ -92,6 +106,7 @@ class TestPendingUntilPosted:
         before = {(s, q): await _ranking(db, s, q) for s in ("vs_a", "vs_b") for q in QUERIES}
         assert before["vs_a", "measles vaccination"], "the pending chunks were not found"
         assert before["vs_a", "the and of"] == []
+        assert before["vs_a", QUERIES[-1]], "the URL's lexemes were not matched"
         await _post(db, "vs_a", 30)  # half posted, half pending
         middle = {(s, q): await _ranking(db, s, q) for s in ("vs_a", "vs_b") for q in QUERIES}
         async with db.begin() as conn:
@@ -106,6 +121,24 @@ class TestPendingUntilPosted:
         assert counts == [25, 25, 13, 0]  # vs_a: 2 seeded + 61 new
         await assert_exact(db)
         assert await _rows(db, "SELECT count(*) FROM bm25_pending") == {(2,)}  # vs_b's
+
+
+class TestAnyLexeme:
+    async def test_matches_each_lexeme_as_it_is_and_nothing_else(self, db: AsyncEngine) -> None:
+        vector = func.array_to_tsvector(cast(ODD_LEXEMES, ARRAY(Text)))
+        async with db.connect() as conn:
+            query = await conn.scalar(select(cast(any_lexeme(vector), Text)))
+            for lexeme in ODD_LEXEMES:
+                one = func.array_to_tsvector(cast([lexeme], ARRAY(Text)))
+                assert await conn.scalar(select(one.op("@@")(any_lexeme(vector)))), lexeme
+            other = func.array_to_tsvector(cast(["a", "b", "it"], ARRAY(Text)))
+            assert not await conn.scalar(select(other.op("@@")(any_lexeme(vector))))
+            assert await conn.scalar(select(func.numnode(cast(query, TSQUERY)))) == 15
+
+    async def test_no_lexeme_matches_nothing(self, db: AsyncEngine) -> None:
+        empty = func.to_tsvector("english", "the and of")
+        async with db.connect() as conn:
+            assert await conn.scalar(select(any_lexeme(empty))) is None
 
 
 class TestPostingRaces:
@@ -191,6 +224,26 @@ class TestKeywordIndexer:
         assert await crowded.run_once() == 63  # too many waiting: posted despite its queue
         await assert_exact(db)
         assert await indexer.run_once() == 0
+
+    async def test_one_process_posts_at_a_time(self, db: AsyncEngine) -> None:
+        async with db.connect() as other:
+            assert await keyword_index.try_post_lock(other)  # another process posting
+            assert await KeywordIndexer(db, SearchSettings()).run_once() == 0
+            await keyword_index.release_post_lock(other)
+            await other.commit()
+        assert await KeywordIndexer(db, SearchSettings()).run_once() == 65
+        await assert_exact(db)
+
+    async def test_a_store_that_fails_does_not_stop_the_others(self, db: AsyncEngine) -> None:
+        """vs_b (fewest pending, so first) cannot be posted: one of its postings exists."""
+        async with db.begin() as conn:
+            await conn.execute(text(COLLIDING_POSTING))
+        assert await KeywordIndexer(db, SearchSettings()).run_once() == 63
+        pending = (
+            "SELECT s.vector_store_id, count(*) FROM bm25_pending AS p "
+            "JOIN bm25_stores AS s ON s.key = p.store_key GROUP BY 1"
+        )
+        assert await _rows(db, pending) == {("vs_b", 2)}
 
 
 class TestMigration:

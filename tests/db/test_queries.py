@@ -71,6 +71,8 @@ SERVE_EVERY_PROJECT = {
     "keyword_index.due_stores": "keyword indexing: the deployment's postings, every project's",
     "keyword_index.post_pending": "keyword indexing: one store's postings, by its key",
     "keyword_index.pending_total": "a server-wide metric",
+    "keyword_index.try_post_lock": "keyword indexing: one poster across the deployment",
+    "keyword_index.release_post_lock": "keyword indexing: one poster across the deployment",
     "vector_indexes.due_stores": "index builds: the deployment's indexes, every project's stores",
     "vector_indexes.stale_indexes": "index builds: the deployment's indexes",
     "vector_indexes.try_build_lock": "index builds: one at a time across the deployment",

@@ -86,22 +86,36 @@ def _store_key(vector_store_id: str | BindParameter[str]) -> ColumnElement[int]:
     return key.scalar_subquery()
 
 
+def any_lexeme(vector: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A tsquery matching any of `vector`'s lexemes as they are (no parser, no stemming).
+
+    A tsvector's text is its quoted lexemes (quotes and backslashes doubled, as a
+    tsquery reads them) separated by single spaces; lexemes hold no space, so "' '"
+    occurs only between them. No lexeme at all (stop words only) gives NULL, which
+    matches nothing."""
+    ored = func.replace(cast(func.strip(vector), Text), literal("' '"), literal("' | '"))
+    return cast(func.nullif(ored, literal("")), TSQUERY)
+
+
 def _pending(vector_store_id: str | BindParameter[str], vector: ColumnElement[Any]) -> Select[Any]:
     """The postings the store's pending chunks (`bm25_pending`, not indexed yet) would
     have for the query's terms, read from their stored tsvectors: the same term, tf and
     length `bm25_post_pending` will write, so a chunk scores the same either way.
 
-    A chunk holding no query term is skipped by one containment test (`@@`); one that
-    does has only its query lexemes kept (weighted 'A', then filtered on that weight)
-    before it is unnested, not its ~240. Both operands are computed once per statement
-    (scalar subqueries), not per chunk. 5-10 µs a pending chunk (docs/benchmarks.md)."""
+    Each pending row looks its chunk up by primary key (a LATERAL subquery that the
+    planner cannot flatten, `OFFSET 0`), so however many rows the statistics expect, no
+    plan scans `file_chunks` beyond the store's pending chunks. A chunk holding no query
+    term is dropped by one containment test (`@@`); one that does keeps only its query
+    lexemes (weighted 'A', then filtered on that weight) before it is unnested, not its
+    ~240. Both operands are computed once per statement (scalar subqueries). 5-10 µs a
+    pending chunk (docs/benchmarks.md)."""
     lexemes = select(func.tsvector_to_array(vector)).scalar_subquery()
-    # A tsvector's text is its quoted lexemes separated by single spaces, each in the
-    # syntax a tsquery reads; lexemes hold no space, so "' '" occurs only between them.
-    ored = func.replace(cast(func.strip(vector), Text), literal("' '"), literal("' | '"))
-    matches = select(cast(ored, TSQUERY)).scalar_subquery()
+    matches = select(any_lexeme(vector)).scalar_subquery()
+    chunk = (
+        select(FileChunk.tsv).where(FileChunk.id == Bm25Pending.chunk_id).offset(0).lateral("chunk")
+    )
     kept = func.ts_filter(
-        func.setweight(FileChunk.tsv, literal_column("'A'"), lexemes), literal_column("'{a}'")
+        func.setweight(chunk.c.tsv, literal_column("'A'"), lexemes), literal_column("'{a}'")
     )
     term = func.unnest(kept).table_valued("lexeme", "positions").render_derived("t")
     tf = func.coalesce(func.array_length(term.c.positions, 1), 1)
@@ -113,11 +127,11 @@ def _pending(vector_store_id: str | BindParameter[str], vector: ColumnElement[An
             Bm25Pending.length,
         )
         .select_from(Bm25Pending)
-        .join(FileChunk, FileChunk.id == Bm25Pending.chunk_id)
+        .join(chunk, true())
         .join(term, true())
         .where(
             Bm25Pending.store_key == _store_key(vector_store_id),
-            FileChunk.tsv.op("@@")(matches),
+            chunk.c.tsv.op("@@")(matches),
         )
     )
 

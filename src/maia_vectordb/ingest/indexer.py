@@ -11,7 +11,6 @@ ever seen in results: until then the store is searched exactly.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from maia_vectordb.config import SearchSettings
 from maia_vectordb.db import vector_indexes
+from maia_vectordb.db.own_session import own_session
 from maia_vectordb.db.queries import vector_indexes as queries
 
 log = logging.getLogger(__name__)
@@ -35,24 +35,15 @@ class IndexBuilder:
     async def run_once(self) -> list[str]:
         """One pass: drop what is stale, build what is due; the stores it indexed.
         Another process holding the build lock makes this a no-op."""
-        conn = await self.engine.connect()
-        try:
+        # Cancelled (shutdown) or failed mid-build: the session, its lock and its build
+        # end with the connection.
+        async with own_session(self.engine) as conn:
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             if not await queries.try_build_lock(conn):
                 return []
             built = await self._reconcile(conn)
             await queries.release_build_lock(conn)
             return built
-        except BaseException:
-            # Cancelled (shutdown) or failed mid-build: the session, its lock and its
-            # build end with the connection. Nothing here may replace the original
-            # exception: a cancellation turned into an error would keep the job running.
-            with contextlib.suppress(Exception):
-                await conn.invalidate()
-            raise
-        finally:
-            with contextlib.suppress(Exception):
-                await conn.close()
 
     async def _reconcile(self, conn: AsyncConnection) -> list[str]:
         memory = self.settings.index_build_memory

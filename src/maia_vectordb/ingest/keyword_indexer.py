@@ -6,9 +6,13 @@ spends on it, so the COPY that stores a chunk only marks it pending (migration
 builds HNSW indexes after it. Keyword search scores pending chunks exactly from their
 tsvectors meanwhile (db/bm25.py), only slower, so nothing here is visible in results.
 
-Runs as housekeeping in every serving process (`serve` and `worker`). Each slice is one
-transaction that claims its pending rows `SKIP LOCKED`, so several processes post
-disjoint slices, and a process killed mid-slice leaves its slice pending for the next.
+Runs as housekeeping in every serving process (`serve` and `worker`); a PostgreSQL
+advisory lock lets one of them post at a time across the deployment, so a drained load
+takes one core, not one per process. Each slice is one transaction: a process killed
+mid-slice leaves the slice pending for the next pass. A store is posted as far as it
+was pending when the pass began, so a store still loading (posted early because
+`KEYWORD_INDEX_MAX_PENDING` chunks wait) does not hold the pass, and one store that
+fails is logged and skipped, not a stop for the stores after it.
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ import logging
 import time
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from maia_vectordb.config import SearchSettings
+from maia_vectordb.db.own_session import own_session
 from maia_vectordb.db.queries import keyword_index as queries
+from maia_vectordb.observability.errors import describe_error
 
 log = logging.getLogger(__name__)
 
@@ -36,20 +42,41 @@ class KeywordIndexer:
     settings: SearchSettings
 
     async def run_once(self) -> int:
-        """One pass over the due stores, each posted to the end; the chunks posted."""
-        async with self.engine.connect() as conn:
-            due = await queries.due_stores(conn, max_pending=self.settings.keyword_max_pending)
-        posted = 0
-        for store in due:
-            started, moved = time.monotonic(), 0
-            while True:
-                async with self.engine.begin() as conn:
-                    n = await queries.post_pending(conn, store.key, max_chunks=SLICE_CHUNKS)
+        """One pass over the due stores; the chunks posted. Another process holding the
+        posting lock makes this a no-op."""
+        # Cancelled (shutdown) or the database gone: the lock ends with the session.
+        async with own_session(self.engine) as conn:
+            if not await queries.try_post_lock(conn):
+                await conn.rollback()
+                return 0
+            max_pending = self.settings.keyword_max_pending
+            due = await queries.due_stores(conn, max_pending=max_pending)
+            await conn.commit()
+            posted = 0
+            for store in due:
+                posted += await self._post(conn, store)
+            await queries.release_post_lock(conn)
+            await conn.commit()
+            return posted
+
+    async def _post(self, conn: AsyncConnection, store: queries.PendingStore) -> int:
+        """The store's pending chunks, slice by slice, up to what was pending when the
+        pass began; a failure is logged and the pass goes on to the next store."""
+        started, moved = time.monotonic(), 0
+        try:
+            while moved < store.pending:
+                size = min(SLICE_CHUNKS, store.pending - moved)
+                n = await queries.post_pending(conn, store.key, max_chunks=size)
+                await conn.commit()
                 moved += n
-                if n < SLICE_CHUNKS:
+                if n < size:
                     break
-            posted += moved
+        except Exception as exc:
+            await conn.rollback()
+            fields = {"vector_store_id": store.vector_store_id, **describe_error(exc)}
+            log.error("keyword_index.failed", extra=fields)
+        if moved:
             seconds = round(time.monotonic() - started, 3)
             fields = {"vector_store_id": store.vector_store_id, "chunks": moved}
             log.info("keyword_index.posted", extra=fields | {"seconds": seconds})
-        return posted
+        return moved

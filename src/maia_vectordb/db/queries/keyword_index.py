@@ -25,6 +25,8 @@ _DUE = text(
     """
 )
 _POST = text("SELECT bm25_post_pending(:key, :max_chunks)")
+# Any constant all processes agree on: one posting at a time across the deployment.
+POST_LOCK_KEY = 0x6D616961_0015
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,16 @@ async def post_pending(conn: AsyncConnection, key: int, *, max_chunks: int) -> i
     transaction; how many. Rows another indexer holds are skipped, not waited for."""
     moved = await conn.scalar(_POST, {"key": key, "max_chunks": max_chunks})
     return int(moved or 0)
+
+
+async def try_post_lock(conn: AsyncConnection) -> bool:
+    """Session-level: held across the indexer's transactions, gone with the session."""
+    held = await conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": POST_LOCK_KEY})
+    return bool(held)
+
+
+async def release_post_lock(conn: AsyncConnection) -> None:
+    await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": POST_LOCK_KEY})
 
 
 async def pending_total(session: AsyncSession) -> int:

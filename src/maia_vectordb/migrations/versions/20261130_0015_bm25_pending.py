@@ -19,7 +19,8 @@ Concurrency:
   disjoint slices, and it never waits for a writer or a delete.
 - The delete trigger deletes the chunks' pending rows before their postings. A delete
   racing a posting of the same chunks waits for it at the pending rows and then, in
-  its next statement (a new snapshot), deletes the postings it wrote.
+  its next statement (a new snapshot), deletes the postings it wrote; chunks that were
+  still pending have no postings to look for.
 
 The upgrade leaves existing postings as they are and nothing pending. The downgrade
 posts whatever is pending first.
@@ -95,18 +96,9 @@ BEGIN
 END $$
 """  # noqa: S608 (constants only)
 
-# Pending rows first: a posting of these chunks in flight is waited for here, so the
-# postings' DELETE after it sees what it wrote.
-DELETED_FUNCTION = """
-CREATE OR REPLACE FUNCTION bm25_chunks_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    DELETE FROM bm25_pending AS p
-    USING old_chunks AS o JOIN bm25_stores AS s USING (vector_store_id)
-    WHERE p.store_key = s.key AND p.chunk_id = o.id;
-    DELETE FROM bm25_postings AS p
-    USING old_chunks AS o JOIN bm25_stores AS s USING (vector_store_id)
-        CROSS JOIN LATERAL unnest(o.tsv) AS t
-    WHERE p.store_key = s.key AND p.term = bm25_term(t.lexeme) AND p.chunk_id = o.id;
+# Unchanged from 20261130_0014: the deleted chunks' stores' totals fall, and an emptied
+# store's row goes.
+TOTALS_AND_EMPTIED_STORES = """
     UPDATE bm25_stores AS s
     SET chunks = s.chunks - d.chunks, length = s.length - d.length
     FROM (SELECT o.vector_store_id, count(*) AS chunks, sum(bm25_length(o.tsv)) AS length
@@ -119,9 +111,34 @@ BEGIN
         WHERE e.chunks <= 0 AND e.vector_store_id IN (SELECT vector_store_id FROM old_chunks)
         FOR UPDATE SKIP LOCKED
     );
+"""
+
+# Pending rows first: a posting of these chunks in flight is waited for here, so the
+# postings' DELETE after it (a new snapshot) sees what it wrote. A chunk whose pending
+# row this deleted has no postings: its ~240 lookups are skipped.
+DELETED_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION bm25_chunks_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    was_pending bigint[];
+BEGIN
+    WITH gone AS (
+        DELETE FROM bm25_pending AS p
+        USING old_chunks AS o JOIN bm25_stores AS s USING (vector_store_id)
+        WHERE p.store_key = s.key AND p.chunk_id = o.id
+        RETURNING p.chunk_id
+    )
+    SELECT array_agg(gone.chunk_id) INTO was_pending FROM gone;
+    DELETE FROM bm25_postings AS p
+    USING (SELECT * FROM old_chunks AS o WHERE NOT EXISTS (
+               SELECT 1 FROM unnest(was_pending) AS w (id) WHERE w.id = o.id)
+          ) AS o
+        JOIN bm25_stores AS s USING (vector_store_id)
+        CROSS JOIN LATERAL unnest(o.tsv) AS t
+    WHERE p.store_key = s.key AND p.term = bm25_term(t.lexeme) AND p.chunk_id = o.id;
+    {TOTALS_AND_EMPTIED_STORES.strip()}
     RETURN NULL;
 END $$
-"""
+"""  # noqa: S608 (constants only)
 
 # Up to `max_chunks` of the store's pending chunks, lowest ids first, into the postings;
 # how many it moved. The postings are what the insert trigger wrote before this revision.
@@ -194,13 +211,17 @@ BEGIN
 END $$
 """  # noqa: S608 (constants only)
 
-OLD_DELETED_FUNCTION = DELETED_FUNCTION.replace(
-    """    DELETE FROM bm25_pending AS p
+OLD_DELETED_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION bm25_chunks_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM bm25_postings AS p
     USING old_chunks AS o JOIN bm25_stores AS s USING (vector_store_id)
-    WHERE p.store_key = s.key AND p.chunk_id = o.id;
-""",
-    "",
-)
+        CROSS JOIN LATERAL unnest(o.tsv) AS t
+    WHERE p.store_key = s.key AND p.term = bm25_term(t.lexeme) AND p.chunk_id = o.id;
+    {TOTALS_AND_EMPTIED_STORES.strip()}
+    RETURN NULL;
+END $$
+"""  # noqa: S608 (constants only)
 
 
 def upgrade() -> None:
@@ -219,6 +240,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute(OLD_INSERTED_FUNCTION)
     op.execute(OLD_DELETED_FUNCTION)
+    # Writers still on the old functions commit their pending rows before these are
+    # posted (and later ones wait for the drop): none is left with neither.
+    op.execute("LOCK TABLE bm25_pending IN EXCLUSIVE MODE")
     op.execute("SELECT bm25_post_pending(s.key, 2147483647) FROM bm25_stores AS s ORDER BY s.key")
     op.drop_table("bm25_pending")
     op.execute("DROP FUNCTION bm25_post_pending(bigint, integer)")
