@@ -154,10 +154,11 @@ class IngestSettings(Group):
     """The ingestion workers, their job queue, and the limits one parse may not pass."""
 
     workers: int = Field(default=2, ge=0, le=64, alias="INGEST_WORKERS")
-    """Two. On two cores three gave 15-40 % more chunks/s (while one chunks and embeds,
-    two write) but pushed searches during an ingest from 1.8x to 2.1x their idle p50
-    (medians of four runs; docs/benchmarks.md, "Issue 10, sixth pass"): a bulk load on
-    a machine of its own may set 3."""
+    """Two. While BM25 postings were written with the chunks, three gave 15-40 % more
+    chunks/s on two cores but pushed searches during an ingest past 2x their idle p50
+    ("Issue 10, sixth pass" in docs/benchmarks.md); since they are written after the
+    load, two already keep both cores busy (1,041-1,424 chunks/s) and three gave the
+    same (1,223; "seventh pass"). More cores may want more."""
     max_attempts: int = Field(default=5, ge=1, le=50, alias="INGEST_MAX_ATTEMPTS")
     lease_seconds: int = Field(default=30, ge=3, le=3600, alias="INGEST_LEASE_SECONDS")
     retry_base_seconds: float = Field(
