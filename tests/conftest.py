@@ -37,6 +37,7 @@ TENANT_TABLES = (
     "bm25_stores",
     "file_chunks",
     "vector_store_files",
+    "list_tombstones",
     "file_batches",
     "vector_stores",
     "file_parts",

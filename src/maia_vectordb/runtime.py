@@ -216,10 +216,14 @@ def housekeeping(state: AppState) -> list[Job]:
     from maia_vectordb.services import expiry
 
     purge = expiry.purge_expired_files
+    forget = expiry.forget_deleted_positions
     indexes = indexer.IndexBuilder(state.engine, state.settings.search)
     keywords = keyword_indexer.KeywordIndexer(state.engine, state.settings.search)
     return [
         Job("files.expiry", expiry.PURGE_EVERY_SECONDS, lambda: purge(state.sessionmaker)),
+        Job(
+            "list_tombstones.sweep", expiry.PURGE_EVERY_SECONDS, lambda: forget(state.sessionmaker)
+        ),
         Job("vector_indexes.build", indexer.CHECK_EVERY_SECONDS, indexes.run_once),
         Job("keyword_index.post", keyword_indexer.CHECK_EVERY_SECONDS, keywords.run_once),
     ]

@@ -50,6 +50,7 @@ SERVE_EVERY_PROJECT = {
     "file_parts.stream_parts": "bytes of a file the caller has already found in its project",
     "file_parts.read_many": BY_JOB,
     "files.purge_expired": "housekeeping: every project's expired files",
+    "tombstones.sweep": "housekeeping: every project's deleted items' places, a day old",
     "jobs.claim": "the queue is shared, fair across projects",
     "jobs.claim_many": "the queue is shared, fair across projects",
     "jobs.heartbeat": BY_JOB,

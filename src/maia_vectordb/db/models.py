@@ -163,6 +163,25 @@ class VectorStoreFile(Base):
     )
 
 
+class ListTombstone(Base):
+    """Where a deleted store, file or attachment stood in its list (migration
+    20261130_0016), so `after=`/`before=` naming it still pages: the SDK's auto-paging
+    passes the last item it yielded, which a "list and delete" loop has just deleted.
+    Written by delete triggers (every path, cascades included), kept a day
+    (`db/queries/tombstones.py`). `kind` is the list; `scope` its parent: the project
+    for stores and files, the store for attachments."""
+
+    __tablename__ = "list_tombstones"
+
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deleted_at: Mapped[datetime] = _now()
+
+    __table_args__ = (Index(None, "deleted_at"),)
+
+
 class FileBatchFile(Base):
     """A batch's own members: a later batch re-sending the same files leaves them in
     place, and detaching a file (the attachment row goes) drops it from every batch."""

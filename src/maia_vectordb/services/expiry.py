@@ -1,7 +1,8 @@
-"""Housekeeping for `expires_after`: expired files are purged on a schedule the runtime keeps.
+"""Housekeeping for what ages out, on a schedule the runtime keeps: expired files are
+purged, and the list positions of items deleted a day ago are forgotten.
 
 Reads already hide an expired file (see `files.is_live`); this only reclaims its bytes,
-attachments and chunks. Every process may run it: the delete is idempotent."""
+attachments and chunks. Every process may run it: the deletes are idempotent."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from maia_vectordb.db.queries import tombstones
 from maia_vectordb.observability.errors import describe_error
 from maia_vectordb.services import files
 
@@ -29,3 +31,13 @@ async def purge_expired_files(sessionmaker: async_sessionmaker[AsyncSession]) ->
     if purged:
         log.info("files.expired.purged", extra={"files": purged})
     return purged
+
+
+async def forget_deleted_positions(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
+    """One sweep of `list_tombstones` (`db/queries/tombstones.py`); a failure skips it."""
+    try:
+        async with sessionmaker() as session, session.begin():
+            return await tombstones.sweep(session)
+    except Exception as exc:
+        log.warning("list_tombstones.sweep_failed", extra=describe_error(exc))
+        return 0

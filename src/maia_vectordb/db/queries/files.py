@@ -13,6 +13,7 @@ from maia_vectordb.db.models import File
 from maia_vectordb.db.pagination import Page, PageRequest, paginate
 from maia_vectordb.db.queries.bulk import is_any
 from maia_vectordb.db.queries.scope import of_project, owned
+from maia_vectordb.db.queries.tombstones import Kind, positions
 
 
 async def get(session: AsyncSession, *, project_id: uuid.UUID, file_id: str) -> File | None:
@@ -23,10 +24,15 @@ async def get(session: AsyncSession, *, project_id: uuid.UUID, file_id: str) -> 
 async def list_page(
     session: AsyncSession, *, project_id: uuid.UUID, page: PageRequest, purpose: str | None
 ) -> Page[File]:
-    query = owned(File, project_id).where(is_live())
+    """A cursor may name a file this list no longer shows (deleted, expired, another
+    purpose): it keeps its place (`tombstones.positions`)."""
+    mine = owned(File, project_id)
+    query = mine.where(is_live())
     if purpose is not None:
         query = query.where(File.purpose == purpose)
-    return await paginate(session, query, key=File.id, created=File.created_at, page=page)
+    key, created = File.id, File.created_at
+    places = positions(mine, created=created, key=key, kind=Kind.FILE, scope=str(project_id))
+    return await paginate(session, query, key=key, created=created, page=page, places=places)
 
 
 async def lock_live(

@@ -18,6 +18,7 @@ from maia_vectordb.db.pagination import Page, PageRequest, paginate
 from maia_vectordb.db.queries.bulk import insert_rows
 from maia_vectordb.db.queries.counts import batch_member
 from maia_vectordb.db.queries.scope import in_owned_store, of_project, owned
+from maia_vectordb.db.queries.tombstones import Kind, positions
 from maia_vectordb.lifecycle import FileStatus
 
 
@@ -108,15 +109,21 @@ async def list_page(
     status: str | None,
     batch_id: str | None,
 ) -> Page[VectorStoreFile]:
-    """`batch_id`: only the files that batch sent, whichever batch last attached each."""
-    query = _in_store(project_id, vector_store_id)
+    """`batch_id`: only the files that batch sent, whichever batch last attached each. A
+    cursor may name an attachment this list no longer shows (its status moved on, detached,
+    its file deleted or expired): it keeps its place (`tombstones.positions`)."""
+    attached = owned(VectorStoreFile, project_id).where(
+        VectorStoreFile.vector_store_id == vector_store_id
+    )
+    query = attached.where(file_is_live(VectorStoreFile.file_id))
     if status is not None:
         query = query.where(VectorStoreFile.status == status)
     if batch_id is not None:
         query = query.join(FileBatchFile, batch_member()).where(FileBatchFile.batch_id == batch_id)
-    return await paginate(
-        session, query, key=VectorStoreFile.file_id, created=VectorStoreFile.created_at, page=page
-    )
+    key, created = VectorStoreFile.file_id, VectorStoreFile.created_at
+    kind = Kind.VECTOR_STORE_FILE
+    places = positions(attached, created=created, key=key, kind=kind, scope=vector_store_id)
+    return await paginate(session, query, key=key, created=created, page=page, places=places)
 
 
 async def content_slice(

@@ -12,6 +12,7 @@ from maia_vectordb.db.driver_sql import Runner
 from maia_vectordb.db.models import VectorStore
 from maia_vectordb.db.pagination import Page, PageRequest, paginate
 from maia_vectordb.db.queries.scope import of_project, owned
+from maia_vectordb.db.queries.tombstones import Kind, positions
 
 
 async def get(
@@ -28,9 +29,11 @@ async def list_page(
     session: AsyncSession, *, project_id: uuid.UUID, page: PageRequest
 ) -> Page[VectorStore]:
     query = owned(VectorStore, project_id)
-    return await paginate(
-        session, query, key=VectorStore.id, created=VectorStore.created_at, page=page
+    key, created = VectorStore.id, VectorStore.created_at
+    places = positions(
+        query, created=created, key=key, kind=Kind.VECTOR_STORE, scope=str(project_id)
     )
+    return await paginate(session, query, key=key, created=created, page=page, places=places)
 
 
 async def delete(session: AsyncSession, *, project_id: uuid.UUID, vector_store_id: str) -> None:
