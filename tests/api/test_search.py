@@ -191,6 +191,36 @@ class TestFilters:
         assert sorted(inside) == ["cats.txt", "fox.txt"]
         assert outside == ["zorro.txt"]
 
+    @pytest.mark.parametrize("mode", ["vector", "keyword", "hybrid"])
+    async def test_empty_in_matches_nothing_and_empty_nin_every_file_with_the_key(
+        self, sdk: AsyncOpenAI, store_id: str, mode: str
+    ) -> None:
+        """The SDKs' types allow an empty list; a program that builds one gets set logic."""
+        either = {
+            "type": "or",
+            "filters": [
+                {"type": "in", "key": "year", "value": []},
+                {"type": "eq", "key": "lang", "value": "es"},
+            ],
+        }
+        inside, outside, either_names = [
+            await _names(
+                sdk,
+                store_id,
+                query="fox cats zorro",
+                filters=filters,
+                extra_body={"search_mode": mode},
+            )
+            for filters in (
+                {"type": "in", "key": "year", "value": []},
+                {"type": "nin", "key": "year", "value": []},
+                either,
+            )
+        ]
+        assert inside == []
+        assert sorted(outside) == ["cats.txt", "fox.txt", "zorro.txt"]
+        assert either_names == ["zorro.txt"]
+
     async def test_nested_compound(self, sdk: AsyncOpenAI, store_id: str) -> None:
         filters = {
             "type": "or",
@@ -225,6 +255,7 @@ class TestFilters:
             ({"type": "eq", "key": "year", "value": [1]}, "single value"),
             ({"type": "like", "key": "year", "value": 1}, "filters"),
             ({"type": "and", "filters": []}, "filters"),
+            ({"type": "in", "key": "year", "value": list(range(101))}, "at most 100 values"),
         ],
     )
     async def test_malformed_filter_is_400(

@@ -42,15 +42,32 @@ def error_response(
     return envelope_response(status, ErrorEnvelope(error=body), headers=headers)
 
 
-def param_from_loc(loc: Sequence[int | str]) -> str | None:
-    """`("body", "metadata", "k")` → `metadata.k`; list positions render as `[i]`."""
-    parts = list(loc[1:]) if loc and loc[0] in {"body", "query", "path", "header"} else list(loc)
+def param_from_loc(
+    loc: Sequence[int | str], body: Any = None, *, missing: bool = False
+) -> str | None:
+    """`("body", "metadata", "k")` → `metadata.k`; list positions render as `[i]`.
+
+    A discriminated union puts its tag in the path (`filters.compound.filters[0].
+    comparison.value`, `chunking_strategy.static.static.max_chunk_size_tokens`), which
+    names nothing the client sent. Walked alongside the request `body`, a segment
+    that is not a key of the object at that point is such a tag and is left out, unless
+    it is the field a `missing` error names."""
+    in_request = bool(loc) and loc[0] in {"body", "query", "path", "header"}
+    parts = list(loc[1:]) if in_request else list(loc)
+    node = body if in_request and loc[0] == "body" else None
     out = ""
-    for part in parts:
+    for i, part in enumerate(parts):
         if isinstance(part, int):
             out += f"[{part}]"
-        elif not part.startswith("function-") and "[" not in part:
-            out += f".{part}" if out else part
+            node = node[part] if isinstance(node, list) and 0 <= part < len(node) else None
+            continue
+        if part.startswith("function-") or "[" in part:
+            continue
+        if isinstance(node, dict):
+            if part not in node and not (missing and i == len(parts) - 1):
+                continue  # a union's tag
+            node = node.get(part)
+        out += f".{part}" if out else part
     return out or None
 
 
@@ -75,7 +92,8 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
     first = errors[0] if errors else {"loc": (), "msg": "Invalid request"}
-    param = param_from_loc(first.get("loc", ()))
+    missing = first.get("type") == "missing"
+    param = param_from_loc(first.get("loc", ()), exc.body, missing=missing)
     return error_response(
         400,
         _validation_message(first, param),

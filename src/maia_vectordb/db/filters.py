@@ -185,6 +185,8 @@ def _render(column: Any, lookup: _Lookup, names: Names | None) -> ColumnElement[
         else _contains(column, *part, names)
         for part in lookup.parts
     ]
+    if not parts:  # `in []`: an `or` of nothing, which holds for no row
+        return false() if lookup.op == "or" else true()
     return and_(*parts) if lookup.op == "and" else or_(*parts)
 
 

@@ -27,8 +27,12 @@ class ComparisonFilter(Request):
     type: ComparisonType
     key: Annotated[SafeStr, Field(min_length=1, max_length=64)]
     """The attribute to compare."""
-    value: Scalar | Annotated[list[Scalar], Field(min_length=1, max_length=MAX_LIST_VALUES)]
-    """A string, number or boolean; a list for `in` / `nin`."""
+    value: Scalar | list[Scalar]
+    """A string, number or boolean; a list for `in` / `nin`. An empty list is allowed, as
+    the SDKs' types allow it: `in []` matches nothing, `nin []` every file with the key.
+    The list's length is checked here, not by a bound on the union's list branch, whose
+    error would come second to the scalar branch's "must be a string, number or
+    boolean"."""
 
     @model_validator(mode="after")
     def _list_only_for_membership(self) -> ComparisonFilter:
@@ -37,6 +41,10 @@ class ComparisonFilter(Request):
             raise ValueError(f"'{self.type}' on key '{self.key}' needs a list value")
         if self.type not in ("in", "nin") and is_list:
             raise ValueError(f"'{self.type}' on key '{self.key}' needs a single value, not a list")
+        if is_list and len(self.value) > MAX_LIST_VALUES:  # type: ignore[arg-type]
+            raise ValueError(
+                f"'{self.type}' on key '{self.key}' takes at most {MAX_LIST_VALUES} values"
+            )
         return self
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, StrictInt, field_validator, model_validator
 
@@ -44,7 +44,8 @@ SearchMode = Literal["vector", "keyword", "hybrid"]
 
 
 class SearchRequest(Request):
-    query: SafeStr | Annotated[list[SafeStr], Field(min_length=1, max_length=MAX_QUERIES)]
+    query: SafeStr | list[SafeStr]
+    """One query, or up to `MAX_QUERIES` searched together (their results merged)."""
     filters: BoundedFilter | None = None
     max_num_results: StrictInt = Field(default=10, ge=1, le=50)
     ranking_options: RankingOptions | None = None
@@ -56,6 +57,10 @@ class SearchRequest(Request):
     @classmethod
     def _non_blank(cls, value: str | list[str]) -> str | list[str]:
         queries = [value] if isinstance(value, str) else value
+        if not queries:
+            raise ValueError("needs at least one query")
+        if len(queries) > MAX_QUERIES:
+            raise ValueError(f"takes at most {MAX_QUERIES} queries")
         if any(not q.strip() for q in queries):
             raise ValueError("queries must not be empty")
         if any(len(q) > MAX_QUERY_CHARS for q in queries):
