@@ -34,6 +34,7 @@ TENANT_TABLES = (
     "ingest_jobs",
     "bm25_postings",
     "bm25_pending",
+    "bm25_dropped_keys",
     "bm25_stores",
     "file_chunks",
     "vector_store_files",

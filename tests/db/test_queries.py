@@ -72,6 +72,7 @@ SERVE_EVERY_PROJECT = {
     "keyword_index.due_stores": "keyword indexing: the deployment's postings, every project's",
     "keyword_index.post_pending": "keyword indexing: one store's postings, by its key",
     "keyword_index.pending_total": "a server-wide metric",
+    "keyword_index.purge_dropped": "keyword indexing: deleted stores' postings, by key",
     "keyword_index.try_post_lock": "keyword indexing: one poster across the deployment",
     "keyword_index.release_post_lock": "keyword indexing: one poster across the deployment",
     "vector_indexes.due_stores": "index builds: the deployment's indexes, every project's stores",

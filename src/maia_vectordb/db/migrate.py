@@ -21,7 +21,7 @@ from maia_vectordb.embeddings.spec import ModelSpec
 if TYPE_CHECKING:
     from alembic.config import Config
 
-HEAD_REVISION = "20261130_0016"
+HEAD_REVISION = "20261130_0017"
 """The revision this code expects: the newest script in migrations/versions. A test
 compares it with alembic's own reading of the scripts, so a new script must update it."""
 MIGRATION_LOCK_KEY = 0x6D616961_76646200

@@ -274,6 +274,17 @@ class Bm25Pending(Base):
     length: Mapped[int] = mapped_column(Integer)
 
 
+class Bm25DroppedKey(Base):
+    """A deleted store's `Bm25Store.key` whose postings are still to be deleted
+    (migration 20261130_0017): a store's delete leaves them, by key, to the keyword
+    indexer (`bm25_purge_dropped`), rather than looking each up. No search reads them:
+    keyword search reaches postings through a live store's row, and keys are not reused."""
+
+    __tablename__ = "bm25_dropped_keys"
+
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+
+
 class Bm25Store(Base):
     """A store's chunk count and total chunk length (BM25's N and avgdl), kept by the same
     triggers with additive upserts so concurrent writers never lose an update; `key` is

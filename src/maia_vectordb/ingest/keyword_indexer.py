@@ -13,6 +13,9 @@ mid-slice leaves the slice pending for the next pass. A store is posted as far a
 was pending when the pass began, so a store still loading (posted early because
 `KEYWORD_INDEX_MAX_PENDING` chunks wait) does not hold the pass, and one store that
 fails is logged and skipped, not a stop for the stores after it.
+
+It also deletes the postings of deleted stores (migration 20261130_0017): a store's
+DELETE leaves them, by key, rather than looking up each of its chunks' ~240 terms.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ CHECK_EVERY_SECONDS = 2.0
 # ~500k postings a transaction: short enough to keep locks and WAL per commit small,
 # long enough that a slice's fixed cost does not show.
 SLICE_CHUNKS = 2_000
+# Deleted stores' postings a transaction: about a slice's worth of postings.
+PURGE_ROWS = 500_000
 
 
 @dataclass(frozen=True)
@@ -42,8 +47,9 @@ class KeywordIndexer:
     settings: SearchSettings
 
     async def run_once(self) -> int:
-        """One pass over the due stores; the chunks posted. Another process holding the
-        posting lock makes this a no-op."""
+        """One pass over the due stores, then over deleted stores' postings; the chunks
+        posted plus the postings purged. Another process holding the posting lock makes
+        this a no-op."""
         # Cancelled (shutdown) or the database gone: the lock ends with the session.
         async with own_session(self.engine) as conn:
             if not await queries.try_post_lock(conn):
@@ -55,9 +61,27 @@ class KeywordIndexer:
             posted = 0
             for store in due:
                 posted += await self._post(conn, store)
+            purged = await self._purge(conn)
             await queries.release_post_lock(conn)
             await conn.commit()
-            return posted
+            return posted + purged
+
+    async def _purge(self, conn: AsyncConnection) -> int:
+        """Every deleted store's postings, a slice a transaction; a failure is logged and
+        left for the next pass."""
+        started, purged = time.monotonic(), 0
+        try:
+            while (n := await queries.purge_dropped(conn, max_rows=PURGE_ROWS)) is not None:
+                await conn.commit()
+                purged += n
+            await conn.commit()
+        except Exception as exc:
+            await conn.rollback()
+            log.error("keyword_index.purge_failed", extra=describe_error(exc))
+        if purged:
+            seconds = round(time.monotonic() - started, 3)
+            log.info("keyword_index.purged", extra={"postings": purged, "seconds": seconds})
+        return purged
 
     async def _post(self, conn: AsyncConnection, store: queries.PendingStore) -> int:
         """The store's pending chunks, slice by slice, up to what was pending when the

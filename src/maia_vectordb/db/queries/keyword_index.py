@@ -1,5 +1,6 @@
-"""What the keyword indexer reads and does: stores with pending BM25 postings, and the
-move of a slice of them into the postings (migration 20261130_0015).
+"""What the keyword indexer reads and does: stores with pending BM25 postings, the move
+of a slice of them into the postings (migration 20261130_0015), and the delete of a
+slice of a deleted store's postings (20261130_0017).
 
 Every statement serves every project: the keyword index is the deployment's, as the
 HNSW indexes are.
@@ -25,6 +26,7 @@ _DUE = text(
     """
 )
 _POST = text("SELECT bm25_post_pending(:key, :max_chunks)")
+_PURGE = text("SELECT bm25_purge_dropped(:max_rows)")
 # Any constant all processes agree on: one posting at a time across the deployment.
 POST_LOCK_KEY = 0x6D616961_0015
 
@@ -47,6 +49,13 @@ async def post_pending(conn: AsyncConnection, key: int, *, max_chunks: int) -> i
     transaction; how many. Rows another indexer holds are skipped, not waited for."""
     moved = await conn.scalar(_POST, {"key": key, "max_chunks": max_chunks})
     return int(moved or 0)
+
+
+async def purge_dropped(conn: AsyncConnection, *, max_rows: int) -> int | None:
+    """Up to `max_rows` postings of one deleted store, in the caller's transaction; how
+    many, or None when no deleted store has postings left."""
+    purged = await conn.scalar(_PURGE, {"max_rows": max_rows})
+    return None if purged is None else int(purged)
 
 
 async def try_post_lock(conn: AsyncConnection) -> bool:
