@@ -7,6 +7,8 @@ import openai
 import pytest
 from openai import AsyncOpenAI
 from openai.types.vector_stores import VectorStoreFileBatch
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 async def _uploads(sdk: AsyncOpenAI, n: int) -> list[str]:
@@ -104,6 +106,36 @@ class TestCancel:
             batch_id=batch.id, vector_store_id=store.id, filter="cancelled", limit=100
         )
         assert len(listed.data) == counts.cancelled
+
+    async def test_files_a_later_batch_sent_again_are_that_batchs(
+        self, sdk: AsyncOpenAI, connection: AsyncConnection
+    ) -> None:
+        """Cancelling the earlier batch leaves them in progress for the later one;
+        cancelling the later one cancels them (it sent them last)."""
+        store = (await sdk.vector_stores.create()).id
+        ids = await _uploads(sdk, 4)
+        first = await sdk.vector_stores.file_batches.create(vector_store_id=store, file_ids=ids)
+        later = await sdk.vector_stores.file_batches.create(vector_store_id=store, file_ids=ids[:2])
+        # Both batches' files back in progress, as if the workers lagged behind.
+        await connection.execute(
+            text("UPDATE vector_store_files SET status = 'in_progress' WHERE vector_store_id = :s"),
+            {"s": store},
+        )
+        cancelled = await sdk.vector_stores.file_batches.cancel(
+            batch_id=first.id, vector_store_id=store
+        )
+        assert cancelled.status == "cancelled"
+        assert (cancelled.file_counts.cancelled, cancelled.file_counts.in_progress) == (2, 2)
+        going_on = await sdk.vector_stores.file_batches.retrieve(
+            batch_id=later.id, vector_store_id=store
+        )
+        assert going_on.status == "in_progress"
+        assert going_on.file_counts.in_progress == 2
+        stopped = await sdk.vector_stores.file_batches.cancel(
+            batch_id=later.id, vector_store_id=store
+        )
+        assert stopped.status == "cancelled"
+        assert stopped.file_counts.cancelled == 2
 
     async def test_unknown_batch_is_404(self, sdk: AsyncOpenAI) -> None:
         store = await sdk.vector_stores.create()

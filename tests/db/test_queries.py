@@ -30,7 +30,6 @@ from maia_vectordb.db.queries import vector_store_files as attachments
 from maia_vectordb.db.queries import vector_stores as stores
 from maia_vectordb.db.queries.counts import Tally
 from maia_vectordb.embeddings.spec import ModelSpec
-from maia_vectordb.lifecycle import FileStatus
 from maia_vectordb.schemas.vector_store_files import FileBatchCreate
 from maia_vectordb.schemas.vector_stores import VectorStoreCreate
 from maia_vectordb.services import file_batches as batch_service
@@ -221,13 +220,8 @@ WRITES: dict[str, Probe] = {
     "vector_store_files.detach": lambda s, p, w: attachments.detach(
         s, project_id=p, vector_store_id=w.store, file_id=w.file
     ),
-    "file_batches.move_members": lambda s, p, w: file_batches.move_members(
-        s,
-        project_id=p,
-        vector_store_id=w.store,
-        batch_id=w.batch,
-        from_status=FileStatus.IN_PROGRESS,
-        to_status=FileStatus.CANCELLED,
+    "file_batches.cancel_pending": lambda s, p, w: file_batches.cancel_pending(
+        s, project_id=p, vector_store_id=w.store, batch_id=w.batch
     ),
     "jobs.discard": lambda s, p, w: jobs.discard(
         s, project_id=p, vector_store_id=w.store, file_ids=[w.file]

@@ -114,8 +114,9 @@ async def get(
 async def cancel(
     session: AsyncSession, *, project_id: uuid.UUID, vector_store_id: str, batch_id: str
 ) -> FileBatchObject:
-    """Pending files become `cancelled` and lose their jobs; finished ones keep their state.
-    A batch no longer in progress is returned unchanged, as OpenAI does.
+    """Pending files become `cancelled` and lose their jobs; finished ones keep their state,
+    and so do files a later batch sent again (`queries.cancel_pending`). A batch no longer
+    in progress is returned unchanged, as OpenAI does.
 
     A worker mid-way through a cancelled file notices at its final write and
     discards its chunks, so cancellation is immediate and complete.
@@ -127,13 +128,8 @@ async def cancel(
     if current.status != "in_progress":
         return current
     row.cancelled = True
-    file_ids = await queries.move_members(
-        session,
-        project_id=project_id,
-        vector_store_id=vector_store_id,
-        batch_id=batch_id,
-        from_status=FileStatus.IN_PROGRESS,
-        to_status=FileStatus.CANCELLED,
+    file_ids = await queries.cancel_pending(
+        session, project_id=project_id, vector_store_id=vector_store_id, batch_id=batch_id
     )
     await jobs.discard(
         session, project_id=project_id, vector_store_id=vector_store_id, file_ids=file_ids

@@ -1,4 +1,4 @@
-"""File batches: one project's batch, its members added, and its pending members moved on."""
+"""File batches: one project's batch, its members added, and its pending members cancelled."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import uuid
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from maia_vectordb.db.models import FileBatch, FileBatchFile, VectorStoreFile
 from maia_vectordb.db.queries.bulk import insert_rows
@@ -32,26 +33,38 @@ async def add_members(
     await session.execute(insert_rows(FileBatchFile).on_conflict_do_nothing(), members)
 
 
-async def move_members(
-    session: AsyncSession,
-    *,
-    project_id: uuid.UUID,
-    vector_store_id: str,
-    batch_id: str,
-    from_status: FileStatus,
-    to_status: FileStatus,
+async def cancel_pending(
+    session: AsyncSession, *, project_id: uuid.UUID, vector_store_id: str, batch_id: str
 ) -> list[str]:
-    """The batch's members in `from_status` now in `to_status`; returns their file ids."""
+    """The batch's members still in progress, now `cancelled`; returns their file ids.
+
+    Not a member that a later batch, not itself cancelled, also sent: that batch's run
+    of the file goes on (cancelling one batch must not cancel another's files while the
+    other reports them as its own). A member an earlier batch also sent is this batch's
+    to cancel: this one sent it last."""
+    this = select(FileBatch.created_at).where(FileBatch.id == batch_id).scalar_subquery()
+    later = aliased(FileBatchFile)
+    claimed_later = (
+        select(later.file_id)
+        .join(FileBatch, FileBatch.id == later.batch_id)
+        .where(
+            later.vector_store_id == vector_store_id,
+            later.batch_id != batch_id,
+            FileBatch.created_at > this,
+            FileBatch.cancelled.is_(False),
+        )
+    )
     members = select(FileBatchFile.file_id).where(FileBatchFile.batch_id == batch_id)
     moved = await session.execute(
         update(VectorStoreFile)
         .where(
             VectorStoreFile.vector_store_id == vector_store_id,
             VectorStoreFile.file_id.in_(members),
-            VectorStoreFile.status == from_status,
+            VectorStoreFile.file_id.not_in(claimed_later),
+            VectorStoreFile.status == FileStatus.IN_PROGRESS,
             of_project(VectorStoreFile, project_id),
         )
-        .values(status=to_status)
+        .values(status=FileStatus.CANCELLED)
         .returning(VectorStoreFile.file_id)
     )
     return list(moved.scalars())
