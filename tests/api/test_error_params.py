@@ -35,6 +35,28 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
     ),
     ("search", {"query": "x", "filters": {"type": "eq", "value": 1}}, "filters.key"),
     ("search", {"query": "x", "filters": {"type": "and"}}, "filters.filters"),
+    ("search", {"query": "x", "filters": {"type": "and", "filters": [5]}}, "filters.filters[0]"),
+    ("search", {"query": "x", "filters": [{"type": "eq"}]}, "filters"),
+    (
+        "files",
+        {"file_id": "f", "chunking_strategy": {"type": "static", "static": 5}},
+        "chunking_strategy.static",
+    ),
+    (
+        "files",
+        {"file_id": "f", "chunking_strategy": {"type": "static"}},
+        "chunking_strategy.static",
+    ),
+    (
+        "files",
+        {"file_id": "f", "chunking_strategy": {"type": "auto", "auto": 1}},
+        "chunking_strategy.auto",
+    ),
+    (
+        "file_batches",
+        {"files": [{"file_id": "f", "chunking_strategy": {"type": "static", "static": [1]}}]},
+        "files[0].chunking_strategy.static",
+    ),
     (
         "search",
         {"query": "x", "ranking_options": {"score_threshold": 2}},

@@ -16,6 +16,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from maia_vectordb.db.outage import is_database_outage
 from maia_vectordb.errors import ErrorBody, ErrorEnvelope, MaiaError
 from maia_vectordb.observability.errors import describe_error
+from maia_vectordb.schemas.chunking import STRATEGY_TAGS
+from maia_vectordb.schemas.filters import FILTER_TAGS
 
 log = logging.getLogger(__name__)
 
@@ -42,33 +44,41 @@ def error_response(
     return envelope_response(status, ErrorEnvelope(error=body), headers=headers)
 
 
-def param_from_loc(
-    loc: Sequence[int | str], body: Any = None, *, missing: bool = False
-) -> str | None:
+UNION_TAGS = STRATEGY_TAGS | FILTER_TAGS
+
+
+def param_from_loc(loc: Sequence[int | str], body: Any = None) -> str | None:
     """`("body", "metadata", "k")` → `metadata.k`; list positions render as `[i]`.
 
     A discriminated union puts its tag in the path (`filters.compound.filters[0].
     comparison.value`, `chunking_strategy.static.static.max_chunk_size_tokens`), which
-    names nothing the client sent. Walked alongside the request `body`, a segment
-    that is not a key of the object at that point is such a tag and is left out, unless
-    it is the field a `missing` error names."""
+    names nothing the client sent. At most one tag follows each value, and it is left
+    out: a segment that is one of `UNION_TAGS`, where the request `body` holds no such
+    key, holds it as its `type` (`static` in `{"type": "static", ...}`), or is no
+    object at all."""
     in_request = bool(loc) and loc[0] in {"body", "query", "path", "header"}
     parts = list(loc[1:]) if in_request else list(loc)
     node = body if in_request and loc[0] == "body" else None
-    out = ""
-    for i, part in enumerate(parts):
+    out, tagged = "", False
+    for part in parts:
         if isinstance(part, int):
             out += f"[{part}]"
             node = node[part] if isinstance(node, list) and 0 <= part < len(node) else None
+            tagged = False
             continue
         if part.startswith("function-") or "[" in part:
             continue
-        if isinstance(node, dict):
-            if part not in node and not (missing and i == len(parts) - 1):
-                continue  # a union's tag
-            node = node.get(part)
+        if part in UNION_TAGS and not tagged and _is_tag(node, part):
+            tagged = True
+            continue
         out += f".{part}" if out else part
+        node = node.get(part) if isinstance(node, dict) else None
+        tagged = False
     return out or None
+
+
+def _is_tag(node: Any, part: str) -> bool:
+    return not isinstance(node, dict) or part not in node or node.get("type") == part
 
 
 def _validation_message(error: dict[str, Any], param: str | None) -> str:
@@ -92,8 +102,7 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
     first = errors[0] if errors else {"loc": (), "msg": "Invalid request"}
-    missing = first.get("type") == "missing"
-    param = param_from_loc(first.get("loc", ()), exc.body, missing=missing)
+    param = param_from_loc(first.get("loc", ()), exc.body)
     return error_response(
         400,
         _validation_message(first, param),

@@ -35,6 +35,8 @@ class StaticStrategy(Request):
 
 
 ChunkingStrategyParam = Annotated[AutoStrategy | StaticStrategy, Field(discriminator="type")]
+STRATEGY_TAGS = frozenset({"auto", "static"})
+"""What validation errors put in a path after `chunking_strategy`: the union's tag."""
 
 
 class StaticOut(BaseModel):

@@ -48,6 +48,10 @@ class ComparisonFilter(Request):
         return self
 
 
+FILTER_TAGS = frozenset({"comparison", "compound"})
+"""What validation errors put in a path after a filter: the union's tag (`_kind`)."""
+
+
 def _kind(value: Any) -> str:
     is_compound = isinstance(value, dict) and value.get("type") in ("and", "or")
     return "compound" if is_compound else "comparison"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -55,15 +55,21 @@ async def cancel_pending(
         )
     )
     members = select(FileBatchFile.file_id).where(FileBatchFile.batch_id == batch_id)
+    pending = and_(
+        VectorStoreFile.vector_store_id == vector_store_id,
+        VectorStoreFile.file_id.in_(members),
+        VectorStoreFile.status == FileStatus.IN_PROGRESS,
+        of_project(VectorStoreFile, project_id),
+    )
+    # First the members' rows, locked: a batch attaching them again right now holds them
+    # until it commits, and the UPDATE, a statement of its own (a new snapshot), then
+    # sees that batch's membership.
+    await session.execute(
+        select(VectorStoreFile.file_id).where(pending).with_for_update(key_share=True)
+    )
     moved = await session.execute(
         update(VectorStoreFile)
-        .where(
-            VectorStoreFile.vector_store_id == vector_store_id,
-            VectorStoreFile.file_id.in_(members),
-            VectorStoreFile.file_id.not_in(claimed_later),
-            VectorStoreFile.status == FileStatus.IN_PROGRESS,
-            of_project(VectorStoreFile, project_id),
-        )
+        .where(pending, VectorStoreFile.file_id.not_in(claimed_later))
         .values(status=FileStatus.CANCELLED)
         .returning(VectorStoreFile.file_id)
     )

@@ -17,7 +17,8 @@ timeouts. Two causes, both in the chunk delete trigger:
   (`bm25_purge_dropped`). Nothing reads them meanwhile: keyword search reaches postings
   through a live store's `bm25_stores` row, and a key is never reused.
 
-The downgrade purges whatever dropped keys remain first.
+The downgrade locks out store deletes still on the new function and purges whatever
+dropped keys remain first.
 
 Revision ID: 20261130_0017
 Revises: 20261130_0016
@@ -157,6 +158,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute(OLD_DELETED_FUNCTION)
+    # A store delete still on the new function has recorded its key by now or waits for
+    # the drop; none is left with its postings unpurged.
+    op.execute("LOCK TABLE bm25_dropped_keys IN EXCLUSIVE MODE")
     op.execute(
         "DELETE FROM bm25_postings AS p USING bm25_dropped_keys AS d WHERE p.store_key = d.key"
     )
