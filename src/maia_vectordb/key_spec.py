@@ -23,8 +23,13 @@ def check_key(key: str) -> str:
 
 def parse_key_spec(spec: str) -> list[tuple[str, str]]:
     """Comma-separated `key` (default project) or `project:key` entries, each long enough."""
-    pairs = []
+    pairs: dict[str, str] = {}
     for entry in filter(None, (part.strip() for part in spec.split(","))):
         project, _, key = entry.rpartition(":")
-        pairs.append((project or "default", check_key(key)))
-    return pairs
+        project = project or "default"
+        if pairs.setdefault(check_key(key), project) != project:
+            raise ValueError(
+                f"the key {key[:12]}… is listed for projects '{pairs[key]}' and '{project}': "
+                "a key opens one project"
+            )
+    return [(project, key) for key, project in pairs.items()]

@@ -87,6 +87,39 @@ class TestKeyLength:
             assert len(await keys.create_key(session, project="ops")) >= 16
 
 
+class TestSeededKeys:
+    def test_one_key_for_two_projects_is_refused(self) -> None:
+        with pytest.raises(ValidationError, match="listed for projects 'a' and 'b'"):
+            Settings(MAIA_API_KEYS="a:sk-shared-0000000001,b:sk-shared-0000000001", _env_file=None)  # type: ignore[call-arg]
+
+    def test_one_key_listed_twice_for_one_project_is_one_key(self) -> None:
+        from maia_vectordb.key_spec import parse_key_spec
+
+        assert parse_key_spec("a:sk-twice-00000000001, a:sk-twice-00000000001") == [
+            ("a", "sk-twice-00000000001")
+        ]
+
+    async def test_a_key_listed_for_another_project_keeps_its_own_and_says_so(
+        self, engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """A restart must not move a key's data, nor undo a revocation, silently."""
+        sessions = async_sessionmaker(engine)
+        async with sessions() as session, session.begin():
+            await keys.seed_keys(session, "alpha:sk-moving-key-000001,alpha:sk-revoked-key-00001")
+            await keys.revoke_key(session, key_or_prefix="sk-revoked-key-00001")
+        with caplog.at_level(logging.WARNING, logger="maia_vectordb.services.keys"):
+            async with sessions() as session, session.begin():
+                await keys.seed_keys(
+                    session, "beta:sk-moving-key-000001,alpha:sk-revoked-key-00001"
+                )
+                listed = {k.prefix: k.project for k in await keys.list_keys(session)}
+        assert listed["sk-moving-ke"] == "alpha"
+        messages = {r.getMessage(): r.__dict__ for r in caplog.records}
+        assert messages["keys.seed.other_project"]["opens"] == "alpha"
+        assert messages["keys.seed.other_project"]["listed_for"] == "beta"
+        assert "keys.seed.revoked" in messages
+
+
 class TestKeysCommandWarnings:
     async def test_first_key_warns_that_open_mode_data_is_hidden(
         self,

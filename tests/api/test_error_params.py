@@ -91,3 +91,20 @@ async def test_a_list_of_queries_is_refused_for_what_is_wrong_with_it(
     error = response.json()["error"]
     assert error["param"] == "query"
     assert says in error["message"], error
+
+
+@pytest.mark.parametrize("body", [b'{"query": "x",}', b"{", b'{"query": "x"} trailing'])
+async def test_a_body_that_is_no_json_names_no_param(
+    client: httpx.AsyncClient, body: bytes
+) -> None:
+    store = (await client.post("/v1/vector_stores", json={})).json()["id"]
+    response = await client.post(
+        f"/v1/vector_stores/{store}/search",
+        content=body,
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["param"] is None
+    assert error["code"] == "invalid_json"
+    assert "could not parse the JSON body" in error["message"]

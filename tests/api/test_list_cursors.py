@@ -117,6 +117,15 @@ class TestAFileAttachedAgain:
         assert [f.id for f in before.data] == [second, third]
 
 
+class TestFilesPageBackwards:
+    async def test_before_is_the_page_just_before(self, sdk: AsyncOpenAI) -> None:
+        """An extension on `/v1/files`, as on the other lists (OpenAI's has `after` only)."""
+        ids = await _files(sdk, 4)
+        page = await sdk.files.list(extra_query={"before": ids[2], "order": "asc", "limit": 1})
+        assert [f.id for f in page.data] == [ids[1]]
+        assert page.has_more is True
+
+
 class TestACursorOutsideTheFilter:
     async def test_an_attachment_whose_status_moved_on(
         self, sdk: AsyncOpenAI, connection: AsyncConnection

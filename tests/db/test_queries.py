@@ -61,6 +61,7 @@ SERVE_EVERY_PROJECT = {
     "vector_store_files.settle_many": BY_JOB,
     "jobs.depth": "a server-wide metric",
     "keys.list_all": "key administration (the CLI)",
+    "keys.registration": "key administration: which project a seeded key opens",
     "keys.revoke_by_hash": "key administration (the CLI)",
     "keys.revoke_by_prefix": "key administration (the CLI)",
     "keys.active_count": "whether the server has keys at all",

@@ -101,7 +101,17 @@ async def _maia_error(_: Request, exc: Exception) -> JSONResponse:
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
-    first = errors[0] if errors else {"loc": (), "msg": "Invalid request"}
+    first: dict[str, Any] = errors[0] if errors else {"loc": (), "msg": "Invalid request"}
+    if first.get("type") == "json_invalid":  # its `loc` is a character offset, no field
+        detail = (first.get("ctx") or {}).get("error", "invalid JSON")
+        offset = list(first.get("loc") or ("",))[-1]
+        return error_response(
+            400,
+            f"We could not parse the JSON body of your request: {detail} (at character {offset}).",
+            type_="invalid_request_error",
+            param=None,
+            code="invalid_json",
+        )
     param = param_from_loc(first.get("loc", ()), exc.body)
     return error_response(
         400,

@@ -135,9 +135,11 @@ async def list_files(
     limit: Annotated[int, Query(ge=1, le=10000)] = 10000,
     order: Annotated[Order, Query()] = "desc",
     after: Cursor = None,
+    before: Cursor = None,
 ) -> ListPage[FileObject]:
-    """List files, newest first by default."""
-    page = PageRequest(limit=limit, order=order, after=after)
+    """List files, newest first by default. `before` is an extension, as on the other
+    lists: OpenAI's files list has only `after`."""
+    page = PageRequest(limit=limit, order=order, after=after, before=before)
     return await service.list_files(session, project_id=project, page=page, purpose=purpose)
 
 

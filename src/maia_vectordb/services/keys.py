@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import string
 import uuid
@@ -22,6 +23,8 @@ from maia_vectordb.db.queries import keys as queries
 from maia_vectordb.db.queries import projects
 from maia_vectordb.errors import NotFound
 from maia_vectordb.key_spec import check_key, parse_key_spec
+
+log = logging.getLogger(__name__)
 
 KEY_PREFIX = "sk-maia-"
 KEY_CHARS = 40
@@ -74,9 +77,21 @@ async def create_key(session: AsyncSession, *, project: str) -> str:
 
 
 async def seed_keys(session: AsyncSession, spec: str) -> int:
+    """Registers each `MAIA_API_KEYS` entry that is new. One already registered keeps its
+    project and its revocation: a restart must not move a key's data or undo a `keys
+    revoke`. Where the entry says otherwise, a warning says so and what to do."""
     pairs = parse_key_spec(spec)
     for project, key in pairs:
         await add_key(session, project=project, key=key)
+        found = await queries.registration(session, key_hash=hash_key(key))
+        fields = {"prefix": key[:SHOWN_PREFIX], "listed_for": project}
+        if found is not None and found[0] != project:
+            log.warning(
+                "keys.seed.other_project",
+                extra=fields | {"opens": found[0], "to_move_it": "revoke it, then use a new key"},
+            )
+        if found is not None and found[1]:
+            log.warning("keys.seed.revoked", extra=fields | {"opens": "nothing (revoked)"})
     return len(pairs)
 
 

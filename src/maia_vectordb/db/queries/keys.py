@@ -27,6 +27,16 @@ async def add(
     )
 
 
+async def registration(session: AsyncSession, *, key_hash: str) -> Row[str, bool] | None:
+    """The project name the key with this hash opens, and whether it is revoked."""
+    query = (
+        select(Project.name, ApiKey.revoked_at.is_not(None))
+        .join(Project)
+        .where(ApiKey.key_hash == key_hash)
+    )
+    return (await session.execute(query)).first()
+
+
 async def list_all(session: AsyncSession) -> list[tuple[ApiKey, str]]:
     """Every key with its project's name, oldest first."""
     query = select(ApiKey, Project.name).join(Project).order_by(ApiKey.created_at)
