@@ -25,7 +25,7 @@ from pathlib import Path
 
 from cpu import process_cpu_seconds
 from harness import log, machine, markdown_table, pg_connect, pg_connect_kwargs, workspace
-from keyword_write_cost import COLUMNS, DIMS, SETUP, STORE, chunk_records
+from keyword_write_cost import DIMS, SETUP, STORE, chunk_records, copy_chunks
 from sqlalchemy import bindparam, text, true
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -137,9 +137,7 @@ async def measure(url: str, opts: Options) -> tuple[list[list[object]], str]:
                 await raw.execute(statement)
             records = chunk_records(opts.megabytes)
             log(f"writing {len(records)} chunks")
-            for low in range(0, len(records), 500):
-                part = records[low : low + 500]
-                await raw.copy_records_to_table("file_chunks", records=part, columns=COLUMNS)
+            await copy_chunks(raw, records, 500)
         await raw.execute("VACUUM ANALYZE file_chunks, bm25_pending, bm25_stores")
         texts = [r["text"] for r in await raw.fetch("SELECT text FROM file_chunks")]
     finally:

@@ -160,6 +160,15 @@ def chunk_records(megabytes: float, seed: int = SEED, first: int = 0) -> list[tu
     return records
 
 
+async def copy_chunks(
+    conn: asyncpg.Connection, records: list[tuple[object, ...]], batch: int
+) -> None:
+    """`records` into `file_chunks`, `batch` rows a binary COPY, as the worker writes them."""
+    for low in range(0, len(records), batch):
+        part = records[low : low + batch]
+        await conn.copy_records_to_table("file_chunks", records=part, columns=COLUMNS)
+
+
 async def prefill(conn: asyncpg.Connection, chunks: int, batch: int) -> int:
     """About `chunks` chunks of another corpus, committed; the index the variants number
     their chunks from."""
@@ -167,9 +176,7 @@ async def prefill(conn: asyncpg.Connection, chunks: int, batch: int) -> int:
         return 0
     records = chunk_records(chunks / 700, SEED + 1)[:chunks]
     log(f"prefilling the store with {len(records)} chunks")
-    for low in range(0, len(records), batch):
-        part = records[low : low + batch]
-        await conn.copy_records_to_table("file_chunks", records=part, columns=COLUMNS)
+    await copy_chunks(conn, records, batch)
     await post_pending_keywords(conn)
     await conn.execute("VACUUM ANALYZE file_chunks, bm25_postings, bm25_pending, bm25_stores")
     return len(records)
@@ -192,10 +199,7 @@ async def timed_write(
         for statement in statements:
             await conn.execute(statement)
         before = process_cpu_seconds(pid)
-        for low in range(0, len(records), batch):
-            await conn.copy_records_to_table(
-                "file_chunks", records=records[low : low + batch], columns=COLUMNS
-            )
+        await copy_chunks(conn, records, batch)
         cpu = 1000 * (process_cpu_seconds(pid) - before) / len(records)
     finally:
         await transaction.rollback()

@@ -4,7 +4,7 @@
 
 Each round writes the `bench/ingest.py` corpus, cut by the server's chunker, into one
 store of a scratch database at head (the worker's binary COPY, 500 chunks a
-statement), posts its postings as the keyword indexer does, and times
+statement), posts its postings, and times
 `DELETE FROM vector_stores` for it: the statement a `DELETE /v1/vector_stores/{id}`
 runs, with everything its cascades and triggers do, and that backend's CPU. Then it
 times whatever the deployment still does for that store afterwards (the keyword
@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 from cpu import process_cpu_seconds
 from harness import log, machine, markdown_table, pg_connect, pg_connect_kwargs, workspace
-from keyword_write_cost import COLUMNS, DIMS, SETUP, STORE, chunk_records
+from ingest_base import post_pending_keywords
+from keyword_write_cost import DIMS, SETUP, STORE, chunk_records, copy_chunks
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -59,12 +60,8 @@ async def load(url: str, records: list[tuple[object, ...]], analyze: bool) -> in
     try:
         for statement in SETUP:
             await raw.execute(statement)
-        for low in range(0, len(records), 500):
-            part = records[low : low + 500]
-            await raw.copy_records_to_table("file_chunks", records=part, columns=COLUMNS)
-        key = await raw.fetchval("SELECT key FROM bm25_stores WHERE vector_store_id = $1", STORE)
-        while await raw.fetchval("SELECT bm25_post_pending($1, 2000)", key):
-            pass
+        await copy_chunks(raw, records, 500)
+        await post_pending_keywords(raw)
         if analyze:
             await raw.execute("VACUUM ANALYZE")
         return int(await raw.fetchval("SELECT count(*) FROM bm25_postings"))

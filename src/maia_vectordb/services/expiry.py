@@ -7,6 +7,7 @@ attachments and chunks. Every process may run it: the deletes are idempotent."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -20,24 +21,28 @@ PURGE_EVERY_SECONDS = 60.0
 
 
 async def purge_expired_files(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
-    """One round in its own unit of work; any failure (an outage, a pool timeout) skips the
-    round, not the schedule, and is logged without the driver's text."""
-    try:
-        async with sessionmaker() as session, session.begin():
-            purged = await files.purge_expired(session)
-    except Exception as exc:
-        log.warning("files.expired.purge_failed", extra=describe_error(exc))
-        return 0
+    """The expired files' bytes, attachments and chunks; how many files went."""
+    purged = await _round(sessionmaker, files.purge_expired, "files.expired.purge_failed")
     if purged:
         log.info("files.expired.purged", extra={"files": purged})
     return purged
 
 
 async def forget_deleted_positions(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
-    """One sweep of `list_tombstones` (`db/queries/tombstones.py`); a failure skips it."""
+    """One sweep of `list_tombstones` (`db/queries/tombstones.py`)."""
+    return await _round(sessionmaker, tombstones.sweep, "list_tombstones.sweep_failed")
+
+
+async def _round(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    work: Callable[[AsyncSession], Awaitable[int]],
+    failed: str,
+) -> int:
+    """One round in its own unit of work; any failure (an outage, a pool timeout) skips the
+    round, not the schedule, and is logged as `failed` without the driver's text."""
     try:
         async with sessionmaker() as session, session.begin():
-            return await tombstones.sweep(session)
+            return await work(session)
     except Exception as exc:
-        log.warning("list_tombstones.sweep_failed", extra=describe_error(exc))
+        log.warning(failed, extra=describe_error(exc))
         return 0
